@@ -1,0 +1,198 @@
+"""The `Dataset` every loader returns.
+
+A dataset is a labelled collection of items with class-level side information:
+
+* ``labels`` (int64, one class index per item), ``class_names``;
+* ``class_attributes`` (C x A float32) with ``attribute_names``, or, for datasets without attribute
+  annotations, ``attribute_mode == "labels"``: the identity matrix over the classes ("labels as attributes");
+* images (uint8 H x W x C, loaded lazily by index) and/or precomputed features (float32 vectors).
+
+Datasets know nothing of seen and unseen classes: protocols split them (``zshbench.protocols``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Sequence
+
+import numpy as np
+
+from zshbench.data import ImageView
+from zshbench.errors import DataError
+
+__all__ = ["Dataset", "ArrayDataset"]
+
+
+class Dataset:
+    """Base class. Subclasses set the attributes in ``__init__`` and implement `_load_images` and/or
+    `_load_features`."""
+
+    name: str = ""
+    version: str = "1"
+    default_protocol: str = ""
+    image_shape: tuple[int, ...] | None = None
+    feature_dim: int | None = None
+
+    def __init__(
+        self,
+        labels: np.ndarray,
+        class_names: Sequence[str],
+        class_attributes: np.ndarray | None,
+        attribute_names: Sequence[str] | None,
+        *,
+        attribute_source: str = "",
+    ):
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.class_names = tuple(str(c) for c in class_names)
+        c = len(self.class_names)
+        if len(set(self.class_names)) != c:
+            dup = sorted({n for n in self.class_names if self.class_names.count(n) > 1})
+            raise DataError(f"Dataset '{self.name}' has duplicate class names: {', '.join(dup)}.")
+        if self.labels.ndim != 1 or (len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= c)):
+            raise DataError(f"Dataset '{self.name}': labels must be 1-D class indices in 0..{c - 1}.")
+        if class_attributes is None:
+            self.attribute_mode = "labels"
+            self.class_attributes = np.eye(c, dtype=np.float32)
+            self.attribute_names = self.class_names
+            self.attribute_source = attribute_source or "one-hot class labels (labels-as-attributes mode)"
+        else:
+            att = np.asarray(class_attributes, dtype=np.float32)
+            names = tuple(attribute_names) if attribute_names is not None else tuple(f"a{i}" for i in range(att.shape[1]))
+            if att.ndim != 2 or att.shape != (c, len(names)):
+                raise DataError(
+                    f"Dataset '{self.name}': the class-attribute matrix has shape {att.shape}, expected "
+                    f"({c}, {len(names)}) (classes x attributes)."
+                )
+            if not np.isfinite(att).all():
+                bad = np.argwhere(~np.isfinite(att))
+                raise DataError(
+                    f"Dataset '{self.name}': the class-attribute matrix has {len(bad)} NaN/inf value(s), first at "
+                    f"class '{self.class_names[bad[0][0]]}', attribute '{names[bad[0][1]]}'."
+                )
+            self.attribute_mode = "annotations"
+            self.class_attributes = att
+            self.attribute_names = names
+            self.attribute_source = attribute_source or "annotations"
+
+    # -- sizes ---------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def has_images(self) -> bool:
+        return type(self)._load_images is not Dataset._load_images
+
+    @property
+    def has_features(self) -> bool:
+        return type(self)._load_features is not Dataset._load_features
+
+    def class_index(self, name: str) -> int:
+        try:
+            return self.class_names.index(name)
+        except ValueError:
+            raise DataError(f"Dataset '{self.name}' has no class '{name}'.") from None
+
+    # -- data ----------------------------------------------------------------------------------------
+    def _load_images(self, idx: np.ndarray) -> np.ndarray:
+        raise DataError(f"Dataset '{self.name}' has no images (only precomputed features).")
+
+    def _load_features(self, idx: np.ndarray) -> np.ndarray:
+        raise DataError(f"Dataset '{self.name}' ships no precomputed features; use --features pixels or timm:<model>.")
+
+    def get_images(self, idx: Sequence[int] | np.ndarray) -> np.ndarray:
+        """uint8 images (b, H, W, C) of the items ``idx``."""
+        return self._load_images(np.asarray(idx, dtype=np.int64))
+
+    def get_features(self, idx: Sequence[int] | np.ndarray) -> np.ndarray:
+        """float32 features (b, D) of the items ``idx``."""
+        return self._load_features(np.asarray(idx, dtype=np.int64))
+
+    def image_view(self, idx: Sequence[int] | np.ndarray) -> ImageView:
+        """A lazy view of the images of items ``idx`` (does not expose the rest of the dataset)."""
+        pos = np.asarray(idx, dtype=np.int64).copy()
+        load = self._load_images
+        return ImageView(lambda p: load(pos[p]), len(pos), self.image_shape)
+
+    def fingerprint(self) -> str:
+        """sha256 over labels, class names and attributes: identifies the content for caches and records."""
+        h = hashlib.sha256()
+        h.update(f"{self.name}|{self.version}|".encode())
+        h.update(self.labels.tobytes())
+        h.update("\n".join(self.class_names).encode())
+        h.update(np.ascontiguousarray(self.class_attributes).tobytes())
+        return h.hexdigest()
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "n_items": len(self),
+            "n_classes": self.n_classes,
+            "n_attributes": len(self.attribute_names),
+            "attribute_mode": self.attribute_mode,
+            "attribute_source": self.attribute_source,
+            "has_images": self.has_images,
+            "has_features": self.has_features,
+        }
+
+
+class ArrayDataset(Dataset):
+    """A dataset held in memory: uint8 images (n, H, W, C) and/or float features (n, D)."""
+
+    def __init__(
+        self,
+        name: str,
+        labels: np.ndarray,
+        class_names: Sequence[str],
+        class_attributes: np.ndarray | None = None,
+        attribute_names: Sequence[str] | None = None,
+        *,
+        images: np.ndarray | None = None,
+        features: np.ndarray | None = None,
+        default_protocol: str = "",
+        version: str = "1",
+        attribute_source: str = "",
+    ):
+        self.name = name
+        self.version = version
+        self.default_protocol = default_protocol
+        super().__init__(labels, class_names, class_attributes, attribute_names, attribute_source=attribute_source)
+        if images is None and features is None:
+            raise DataError(f"Dataset '{name}' needs images or features.")
+        if images is not None:
+            images = np.asarray(images)
+            if images.dtype != np.uint8 or images.ndim != 4 or len(images) != len(self.labels):
+                raise DataError(
+                    f"Dataset '{name}': images must be uint8 (n, H, W, C) with n = {len(self.labels)}; "
+                    f"got {images.dtype} {images.shape}."
+                )
+            self.image_shape = tuple(images.shape[1:])
+        if features is not None:
+            features = np.asarray(features, dtype=np.float32)
+            if features.ndim != 2 or len(features) != len(self.labels):
+                raise DataError(f"Dataset '{name}': features must be (n, D) with n = {len(self.labels)}; got {features.shape}.")
+            self.feature_dim = features.shape[1]
+        self._images = images
+        self._features = features
+
+    @property
+    def has_images(self) -> bool:
+        return self._images is not None
+
+    @property
+    def has_features(self) -> bool:
+        return self._features is not None
+
+    def _load_images(self, idx: np.ndarray) -> np.ndarray:
+        if self._images is None:
+            return super()._load_images(idx)
+        return self._images[idx]
+
+    def _load_features(self, idx: np.ndarray) -> np.ndarray:
+        if self._features is None:
+            return super()._load_features(idx)
+        return self._features[idx]

@@ -1,0 +1,3 @@
+"""Built-in methods. Importing this package registers them (``zshbench.list_methods()``)."""
+
+from zshbench.methods import lsh  # noqa: F401  (registration)

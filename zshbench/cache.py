@@ -1,0 +1,58 @@
+"""Where zshbench caches generated data and extracted features.
+
+``$ZSHBENCH_CACHE`` if set, else ``~/.cache/zshbench``. Files are written atomically (temp file + rename) so a
+killed process never leaves a half-written cache entry; readers treat any unreadable entry as missing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["cache_dir", "atomic_write_bytes", "save_npz_atomic", "load_npz"]
+
+
+def cache_dir() -> Path:
+    d = Path(os.environ.get("ZSHBENCH_CACHE") or Path.home() / ".cache" / "zshbench")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_npz(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of ``path``, or None when it is missing or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, KeyError):
+        return None
+    except Exception:  # zipfile.BadZipFile and friends: a corrupt entry is a missing entry
+        return None

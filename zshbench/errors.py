@@ -1,0 +1,31 @@
+"""Exceptions of zshbench.
+
+`UserError` marks a mistake in what the user asked for (an unknown name, a bad value, a missing file). The CLI
+prints its one-paragraph message without a traceback and exits with code 2. Every message says what was wrong,
+what was expected and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class UserError(ValueError):
+    """A problem with the user's input; the CLI shows it without a traceback and exits with code 2."""
+
+
+class UnknownNameError(UserError, KeyError):
+    """An unknown method, dataset, protocol or metric name."""
+
+    def __str__(self) -> str:  # KeyError would wrap the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class NotFittedError(UserError, AttributeError):
+    """`encode` (or `state_dict`) was called on a hasher that was never fitted."""
+
+
+class DataError(UserError):
+    """Data on disk is missing, partial or malformed."""
+
+
+class RecordError(UserError):
+    """A result record is unreadable or does not follow the schema."""

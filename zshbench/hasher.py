@@ -1,0 +1,303 @@
+"""The Hasher contract, scikit-learn style.
+
+A method is a `Hasher` subclass with a config dataclass::
+
+    @dataclass
+    class MyConfig(HasherConfig):
+        n_iter: int = 50            # every field is a `--set` key; the default is the documented default
+
+    @register_method("mine")
+    class MyHasher(Hasher):
+        Config = MyConfig
+        requires = Requirements(inputs="features")
+        version = "1"
+
+        def _fit(self, train: TrainSet) -> None:          # learn state in trailing-underscore attributes
+            self.w_ = ...
+        def _encode_batch(self, x) -> np.ndarray:          # real values (b, n_bits); the base class takes signs
+            return x @ self.w_
+        def _get_state(self) -> dict: return {"w_": self.w_}
+        def _set_state(self, state: dict) -> None: self.w_ = state["w_"]
+
+The base class does everything common: validation of the config and the inputs, seeding, batching, packing the
+signs into ``uint8`` codes, the not-fitted check, and saving/loading state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from zshbench.codes import n_bytes, pack_signs
+from zshbench.config import config_hash, config_to_dict, parse_overrides
+from zshbench.data import ImageView, TrainSet, as_feature_array, as_image_array
+from zshbench.errors import NotFittedError, UserError
+
+__all__ = ["Hasher", "HasherConfig", "Requirements", "MIN_BITS", "MAX_BITS", "resolve_device"]
+
+MIN_BITS, MAX_BITS = 8, 256
+# keys that identify a run by themselves (the record key has bits and seed), so they stay out of the config hash
+RUN_KEYS = ("n_bits", "seed")
+
+
+@dataclass
+class HasherConfig:
+    """Fields every method has.
+
+    Attributes:
+        n_bits: code length, 8..256 (24 and 48 included).
+        seed: seeds every random choice of the method (projections, initialisation, batching).
+    """
+
+    n_bits: int = 64
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What a method needs, so the runner can refuse an impossible pairing before any work.
+
+    Attributes:
+        inputs: "features" (vectors from the feature pipeline) or "images" (uint8 images).
+        attributes: True when the method uses class-level attributes (datasets without annotations then run
+            in labels-as-attributes mode).
+        gpu_capable: the method runs its heavy work on a CUDA device when one is given.
+        supervised: the method reads labels in `fit`.
+    """
+
+    inputs: Literal["features", "images"] = "features"
+    attributes: bool = False
+    gpu_capable: bool = False
+    supervised: bool = False
+
+
+def resolve_device(device: str | None) -> str:
+    """"auto" -> "cuda" when available else "cpu"; validate "cpu", "cuda", "cuda:N"."""
+    dev = (device or "cpu").lower()
+    if dev == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if dev == "cpu":
+        return "cpu"
+    if dev == "cuda" or dev.startswith("cuda:"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError(
+                f"--device {device} was asked for, but no CUDA device is available on this machine "
+                "(torch.cuda.is_available() is False). Use --device cpu or --device auto."
+            )
+        return dev
+    raise UserError(f"Unknown device '{device}': expected auto, cpu, cuda or cuda:N.")
+
+
+class Hasher:
+    """Base class of every method. See the module docstring for the contract.
+
+    Args:
+        config: a ``Config`` instance (defaults when omitted).
+        device: "cpu", "cuda", "cuda:N" or "auto"; only methods with ``requires.gpu_capable`` use CUDA.
+        **params: overrides of config fields, e.g. ``n_bits=32, seed=1``.
+    """
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    Config: ClassVar[type] = HasherConfig
+    requires: ClassVar[Requirements] = Requirements()
+    encode_batch_size: ClassVar[int] = 4096
+
+    def __init__(self, config: HasherConfig | None = None, *, device: str = "cpu", **params: Any):
+        base = config if config is not None else self.Config()
+        if not isinstance(base, self.Config):
+            raise TypeError(f"{type(self).__name__} expects a {self.Config.__name__}, got {type(base).__name__}.")
+        if params:
+            params = parse_overrides(self.Config, params, owner=f"method '{self.name or type(self).__name__}'")
+        self.config = dataclasses.replace(base, **params)
+        self.device = device
+
+    # -- parameters ------------------------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """The full config as a JSON-able dict (round-trips through ``type(self)(**params)``)."""
+        return config_to_dict(self.config)
+
+    def set_params(self, **params: Any) -> "Hasher":
+        params = parse_overrides(self.Config, params, owner=f"method '{self.name}'")
+        self.config = dataclasses.replace(self.config, **params)
+        return self
+
+    def config_hash(self) -> str:
+        """Hash of the config without n_bits and seed (they are separate parts of a record's key)."""
+        return config_hash(self.get_params(), exclude=RUN_KEYS)
+
+    @property
+    def n_bits(self) -> int:
+        return int(self.config.n_bits)
+
+    def validate_config(self) -> None:
+        """Check the config; subclasses extend with ``super().validate_config()``.
+
+        Raises:
+            UserError: a value out of range, naming the key, the value and the allowed range.
+        """
+        nb = self.config.n_bits
+        if not isinstance(nb, int) or isinstance(nb, bool) or not (MIN_BITS <= nb <= MAX_BITS):
+            raise UserError(
+                f"n_bits={nb!r} is out of range: zshbench supports code lengths from {MIN_BITS} to {MAX_BITS} bits "
+                "(e.g. --bits 24,48,64,128)."
+            )
+        if not isinstance(self.config.seed, int) or self.config.seed < 0:
+            raise UserError(f"seed={self.config.seed!r} must be a non-negative integer.")
+
+    # -- fitting ---------------------------------------------------------------------------------------
+    def fit(self, train: TrainSet) -> "Hasher":
+        """Learn the hash function from seen-class data.
+
+        Args:
+            train: the `TrainSet` (seen-class items, labels, seen-class attributes).
+
+        Returns:
+            self.
+
+        Raises:
+            UserError: invalid config, or a TrainSet without the inputs the method needs.
+        """
+        if not isinstance(train, TrainSet):
+            raise TypeError(
+                f"{type(self).__name__}.fit expects a zshbench.data.TrainSet, got {type(train).__name__}. "
+                "Build one with TrainSet.from_arrays(labels, features=...) or let the runner build it."
+            )
+        self.validate_config()
+        if self.requires.inputs == "features" and train.features is None:
+            raise UserError(f"Method '{self.name}' needs features, but the TrainSet has none.")
+        if self.requires.inputs == "images" and train.images is None:
+            raise UserError(f"Method '{self.name}' needs images, but the TrainSet has none.")
+        self._device = resolve_device(self.device)
+        self._fit(train)
+        self.fitted_ = True
+        return self
+
+    def _fit(self, train: TrainSet) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- encoding --------------------------------------------------------------------------------------
+    def is_fitted(self) -> bool:
+        return bool(getattr(self, "fitted_", False))
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted():
+            raise NotFittedError(
+                f"This {type(self).__name__} ('{self.name}') is not fitted yet: call fit(train) before encode, "
+                "or load a saved state with load_state_dict()."
+            )
+
+    def _prepare_inputs(self, x: Any) -> np.ndarray | ImageView:
+        if self.requires.inputs == "features":
+            if isinstance(x, ImageView):
+                raise UserError(f"Method '{self.name}' encodes feature vectors, not images.")
+            return as_feature_array(x)
+        if isinstance(x, ImageView):
+            return x
+        return ImageView.from_array(as_image_array(x))
+
+    def encode(self, x: Any, batch_size: int | None = None, progress: Any = None) -> np.ndarray:
+        """Binary codes of ``x`` (features or images of any class, seen or unseen).
+
+        Args:
+            x: feature array/tensor (n, D) or images (uint8 (n, H, W, C) or an `ImageView`).
+            batch_size: items per batch (codes do not depend on it).
+            progress: optional callable ``progress(n_done)`` called after each batch.
+
+        Returns:
+            uint8 array of shape (n, ceil(n_bits / 8)), bits packed most significant first.
+        """
+        self._check_fitted()
+        data = self._prepare_inputs(x)
+        n = len(data)
+        bs = int(batch_size or self.encode_batch_size)
+        if bs <= 0:
+            raise UserError(f"batch_size must be positive, got {bs}.")
+        out = np.zeros((n, n_bytes(self.n_bits)), dtype=np.uint8)
+        for start in range(0, n, bs):
+            stop = min(n, start + bs)
+            chunk = data[start:stop]
+            h = self._encode_batch(chunk)
+            if tuple(h.shape) != (stop - start, self.n_bits):
+                raise RuntimeError(
+                    f"{type(self).__name__}._encode_batch returned shape {tuple(h.shape)}, expected "
+                    f"({stop - start}, {self.n_bits})."
+                )
+            out[start:stop] = pack_signs(h)
+            if progress is not None:
+                progress(stop - start)
+        return out
+
+    def _encode_batch(self, x: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- state -----------------------------------------------------------------------------------------
+    def _get_state(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _set_state(self, state: dict[str, Any]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to encode again: method, version, config and the learned state."""
+        self._check_fitted()
+        return {"method": self.name, "version": self.version, "config": self.get_params(), "state": self._get_state()}
+
+    def load_state_dict(self, sd: dict[str, Any]) -> "Hasher":
+        if sd.get("method") != self.name:
+            raise UserError(f"State was saved by method '{sd.get('method')}', cannot load into '{self.name}'.")
+        if str(sd.get("version")) != str(self.version):
+            raise UserError(
+                f"State was saved by '{self.name}' version {sd.get('version')}, this is version {self.version}; "
+                "refit the method."
+            )
+        self.config = dataclasses.replace(self.Config(), **parse_overrides(self.Config, sd["config"]))
+        self._device = resolve_device(self.device)
+        self._set_state(sd["state"])
+        self.fitted_ = True
+        return self
+
+    def save(self, path: str | Path) -> None:
+        """Save the state with ``torch.save`` (numpy arrays stored as tensors); load with `Hasher.load`."""
+        import torch
+
+        sd = self.state_dict()
+        state, kinds = {}, {}
+        for k, v in sd["state"].items():
+            if isinstance(v, np.ndarray):
+                state[k], kinds[k] = torch.from_numpy(np.ascontiguousarray(v)), "numpy"
+            else:
+                state[k], kinds[k] = v, "raw"
+        buf = io.BytesIO()
+        torch.save({**sd, "state": state, "kinds": kinds}, buf)
+        tmp = Path(str(path) + ".tmp")
+        tmp.write_bytes(buf.getvalue())
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> "Hasher":
+        """Load a hasher saved with `save` (``weights_only=True``: no code is executed)."""
+        import torch
+
+        from zshbench.registry import get_method
+
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+        klass = cls if cls is not Hasher else get_method(sd["method"])
+        kinds = sd.pop("kinds", {})
+        sd["state"] = {k: (v.numpy() if kinds.get(k) == "numpy" else v) for k, v in sd["state"].items()}
+        return klass(device=device).load_state_dict(sd)
+
+    def __repr__(self) -> str:
+        defaults = config_to_dict(self.Config())
+        changed = {k: v for k, v in self.get_params().items() if defaults.get(k) != v}
+        args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return f"{type(self).__name__}({args})"

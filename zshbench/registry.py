@@ -1,0 +1,197 @@
+"""Registries of methods (Hasher classes) and datasets.
+
+Inside zshbench a decorator registers a class under a name (timm's pattern)::
+
+    @register_method("itq")
+    class ITQHasher(Hasher): ...
+
+Third-party packages register through entry points, declared in their ``setup.cfg``::
+
+    [options.entry_points]
+    zshbench.methods =
+        mine = mypkg.hasher:MyHasher
+
+Entry points are loaded lazily, on the first lookup or listing, so installing a broken plugin never breaks
+``import zshbench``; a plugin that fails to load is reported by name when it is asked for.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import importlib
+import warnings
+from importlib.metadata import entry_points
+from typing import Any, Callable
+
+from zshbench.errors import UnknownNameError, UserError
+
+__all__ = [
+    "Registry",
+    "METHODS",
+    "DATASETS",
+    "register_method",
+    "register_dataset",
+    "list_methods",
+    "list_datasets",
+    "get_method",
+    "get_dataset",
+    "create_hasher",
+]
+
+
+def did_you_mean(name: str, available: list[str], kind: str) -> str:
+    """The message for an unknown ``name``: close matches first, then everything available."""
+    close = difflib.get_close_matches(name, available, n=3, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return f"Unknown {kind} '{name}'.{hint} Available: {', '.join(sorted(available)) or '(none)'}."
+
+
+class Registry:
+    """Name -> object map with lazy entry-point discovery.
+
+    Args:
+        kind: what is registered ("method", "dataset"), used in messages.
+        group: the entry-point group scanned on first lookup.
+        builtin_modules: modules imported on first lookup so that their decorators run.
+    """
+
+    def __init__(self, kind: str, group: str, builtin_modules: tuple[str, ...] = ()):
+        self.kind = kind
+        self.group = group
+        self.builtin_modules = builtin_modules
+        self._items: dict[str, Any] = {}
+        self._lazy: dict[str, Any] = {}  # name -> EntryPoint, loaded when asked for
+        self._sources: dict[str, str] = {}
+        self._loaded = False
+
+    # -- registration -----------------------------------------------------------------------------------
+    def register(self, name: str, obj: Any = None, *, source: str = "builtin") -> Any:
+        """Register ``obj`` under ``name``; usable as a decorator when ``obj`` is omitted."""
+
+        def _add(o: Any) -> Any:
+            key = name.lower()
+            if key in self._items and self._items[key] is not o:
+                warnings.warn(
+                    f"{self.kind} '{key}' is registered twice ({self._sources.get(key)} and {source}); "
+                    "the later registration wins.",
+                    stacklevel=3,
+                )
+            self._items[key] = o
+            self._sources[key] = source
+            if hasattr(o, "__dict__") and isinstance(o, type):
+                # the registered name is part of the class (records and messages use it)
+                if "name" not in o.__dict__ or getattr(o, "name", None) in (None, ""):
+                    o.name = key
+            return o
+
+        return _add if obj is None else _add(obj)
+
+    def unregister(self, name: str) -> None:
+        self._items.pop(name.lower(), None)
+        self._lazy.pop(name.lower(), None)
+
+    # -- discovery --------------------------------------------------------------------------------------
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for mod in self.builtin_modules:
+            importlib.import_module(mod)
+        for ep in entry_points(group=self.group):
+            key = ep.name.lower()
+            if key not in self._items:
+                self._lazy[key] = ep
+
+    def _load_lazy(self, key: str) -> Any:
+        ep = self._lazy.pop(key)
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a plugin's own bug: say which plugin
+            raise UserError(
+                f"The {self.kind} plugin '{key}' (entry point '{ep.value}' in group '{self.group}') failed to "
+                f"load: {type(exc).__name__}: {exc}. Fix or uninstall the plugin package."
+            ) from exc
+        self.register(key, obj, source=f"entry point {ep.value}")
+        return obj
+
+    # -- lookup -----------------------------------------------------------------------------------------
+    def names(self, pattern: str | None = None) -> list[str]:
+        """Sorted registered names, optionally filtered by an fnmatch ``pattern`` such as ``"razh*"``."""
+        self._ensure_loaded()
+        names = sorted(set(self._items) | set(self._lazy))
+        if pattern:
+            names = [n for n in names if fnmatch.fnmatch(n, pattern.lower())]
+        return names
+
+    def get(self, name: str) -> Any:
+        self._ensure_loaded()
+        key = str(name).lower()
+        if key in self._items:
+            return self._items[key]
+        if key in self._lazy:
+            return self._load_lazy(key)
+        raise UnknownNameError(did_you_mean(key, self.names(), self.kind))
+
+    def source(self, name: str) -> str:
+        self.get(name)
+        return self._sources[name.lower()]
+
+    def __contains__(self, name: str) -> bool:
+        self._ensure_loaded()
+        return name.lower() in self._items or name.lower() in self._lazy
+
+
+METHODS = Registry("method", "zshbench.methods", ("zshbench.methods",))
+DATASETS = Registry("dataset", "zshbench.datasets", ("zshbench.datasets",))
+
+
+def register_method(name: str) -> Callable[[type], type]:
+    """Class decorator: register a `Hasher` subclass under ``name``."""
+    from zshbench.hasher import Hasher
+
+    def deco(cls: type) -> type:
+        if not (isinstance(cls, type) and issubclass(cls, Hasher)):
+            raise TypeError(f"@register_method('{name}') expects a Hasher subclass, got {cls!r}.")
+        cls.name = name.lower()
+        return METHODS.register(name, cls)
+
+    return deco
+
+
+def register_dataset(name: str) -> Callable[[Any], Any]:
+    """Decorator: register a dataset factory (a callable ``f(data_root=None, **kw) -> Dataset``)."""
+    return DATASETS.register(name)
+
+
+def list_methods(pattern: str | None = None) -> list[str]:
+    return METHODS.names(pattern)
+
+
+def list_datasets(pattern: str | None = None) -> list[str]:
+    return DATASETS.names(pattern)
+
+
+def get_method(name: str) -> type:
+    """The Hasher class registered as ``name`` (checks that an entry-point plugin really is a Hasher)."""
+    from zshbench.hasher import Hasher
+
+    cls = METHODS.get(name)
+    if not (isinstance(cls, type) and issubclass(cls, Hasher)):
+        raise UserError(
+            f"The method plugin '{name}' resolves to {cls!r}, which is not a zshbench.hasher.Hasher subclass. "
+            "A method plugin's entry point must name its Hasher class."
+        )
+    if not getattr(cls, "name", None) or cls.name == "hasher":
+        cls.name = name.lower()
+    return cls
+
+
+def get_dataset(name: str) -> Any:
+    """The dataset factory registered as ``name``."""
+    return DATASETS.get(name)
+
+
+def create_hasher(name: str, **params: Any):
+    """Build the method ``name`` with config overrides ``params`` (like ``timm.create_model``)."""
+    return get_method(name)(**params)
