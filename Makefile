@@ -1,0 +1,43 @@
+# zshbench: `make demo` runs the main job, `make test` the test suite. Both create .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.zshbench-installed
+RESULTS ?= results/demo
+DEMO_BITS ?= 32,64
+DEMO_SEEDS ?= 0
+export HF_HUB_OFFLINE ?= 1
+export GOMP_SPINCOUNT ?= 10000
+
+.PHONY: install demo test test-slow bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## every registered method on the built-in `shapes` dataset, then the leaderboard table
+demo: $(STAMP)
+	@for m in $$($(BIN)/zshbench list methods --names); do \
+	  echo "== $$m"; \
+	  $(BIN)/zshbench run --method $$m --dataset shapes --bits $(DEMO_BITS) --seeds $(DEMO_SEEDS) \
+	    --results $(RESULTS) --no-progress || exit $$?; \
+	done
+	$(BIN)/zshbench leaderboard --results $(RESULTS) --metric map@5000
+
+## the default test suite (slow tests deselected)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## the slow tests only
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+## performance benchmarks (see docs/performance.md)
+bench: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest benchmarks -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) results .benchmarks

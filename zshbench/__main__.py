@@ -1,0 +1,5 @@
+import sys
+
+from zshbench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,304 @@
+"""The ``zshbench`` command line.
+
+Errors in what the user asked for (`UserError`) are printed as one paragraph without a traceback, with exit
+code 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from typing import Sequence
+
+from zshbench.errors import UserError
+
+EPILOG = """\
+examples:
+  zshbench list methods
+  zshbench run --method lsh --dataset shapes --bits 24,48,64,128 --seeds 0,1,2
+  zshbench run --method lsh --dataset digits --device auto --set center=false
+  zshbench protocol show shapes-zsh
+  zshbench validate --method lsh
+"""
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        vals = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not vals:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return vals
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's usage errors: exit code 2 with a hint
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\nSee '{self.prog} --help'.\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="zshbench", description="A comparative benchmark suite for zero-shot image hashing.",
+                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    ls = sub.add_parser("list", help="list registered methods, datasets or protocols")
+    ls.add_argument("what", choices=["methods", "datasets", "protocols"])
+    ls.add_argument("pattern", nargs="?", default=None, help="fnmatch filter, e.g. 'razh*'")
+    ls.add_argument("--names", action="store_true", help="print bare names, one per line (for scripts)")
+
+    r = sub.add_parser("run", help="train, encode, evaluate and record", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("--method", required=True)
+    r.add_argument("--dataset", required=True)
+    r.add_argument("--protocol", default=None, help="default: the dataset's default protocol")
+    r.add_argument("--bits", type=_int_list, default=[64], help="comma-separated code lengths (8..256)")
+    r.add_argument("--seeds", type=_int_list, default=[0], help="comma-separated seeds")
+    r.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a method config field (repeatable); see 'zshbench list methods'")
+    r.add_argument("--features", default="auto", help="auto | pixels | native | timm:<model> (feature-based methods)")
+    r.add_argument("--weights", default=None, help="backbone weights: a .safetensors/.pth path, or 'none' for random init")
+    r.add_argument("--data-root", default=None, help="dataset root (else $ZSHBENCH_DATA, else ./data)")
+    r.add_argument("--results", default="results", help="results directory (default: ./results)")
+    r.add_argument("--k", type=int, default=5000, help="cut-off of map@k (default 5000)")
+    r.add_argument("--force", action="store_true", help="rerun even where a record exists")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    pr = sub.add_parser("protocol", help="inspect protocols")
+    prs = pr.add_subparsers(dest="action", parser_class=_Parser)
+    show = prs.add_parser("show", help="seen/unseen classes, counts and split fingerprint")
+    show.add_argument("name")
+    show.add_argument("--data-root", default=None)
+    prs.add_parser("list", help="every protocol with its counts")
+
+    lb = sub.add_parser("leaderboard", help="tables of mean ± std over seeds from result records")
+    lb.add_argument("--results", default="results")
+    lb.add_argument("--metric", default="map@5000")
+    lb.add_argument("--format", choices=["rich", "md"], default="rich")
+
+    v = sub.add_parser("validate", help="run the conformance kit on a method")
+    v.add_argument("--method", required=True)
+
+    try:
+        from zshbench.evaluate import cli as eval_cli
+
+        eval_cli.add_parser(sub)
+    except ImportError:  # pragma: no cover - the evaluator ships with zshbench
+        pass
+    return p
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 140)
+
+
+def cmd_list(args) -> int:
+    from rich.table import Table
+
+    from zshbench.registry import DATASETS, METHODS, get_dataset, get_method
+
+    con = _console()
+    if args.names:
+        from zshbench.protocols import list_protocols
+
+        names = {"methods": METHODS.names, "datasets": DATASETS.names}.get(args.what)
+        found = names(args.pattern) if names else [n for n in list_protocols() if not args.pattern or __import__("fnmatch").fnmatch(n, args.pattern)]
+        print("\n".join(found))
+        return 0
+    if args.what == "methods":
+        t = Table(title="methods")
+        for col in ("name", "inputs", "attributes", "gpu", "version", "config keys", "source"):
+            t.add_column(col)
+        for name in METHODS.names(args.pattern):
+            cls = get_method(name)
+            import dataclasses
+
+            keys = ", ".join(f.name for f in dataclasses.fields(cls.Config) if f.name not in ("n_bits", "seed"))
+            req = cls.requires
+            t.add_row(name, req.inputs, "yes" if req.attributes else "no", "yes" if req.gpu_capable else "no",
+                      str(cls.version), keys or "-", METHODS.source(name))
+        con.print(t)
+    elif args.what == "datasets":
+        t = Table(title="datasets")
+        for col in ("name", "description", "source"):
+            t.add_column(col)
+        for name in DATASETS.names(args.pattern):
+            doc = (getattr(get_dataset(name), "__doc__", "") or "").strip().splitlines()
+            t.add_row(name, doc[0] if doc else "", DATASETS.source(name))
+        con.print(t)
+    else:
+        return cmd_protocol_list(args)
+    return 0
+
+
+def cmd_protocol_list(args) -> int:
+    import fnmatch
+
+    from rich.table import Table
+
+    from zshbench.protocols import list_protocols, load_protocol
+
+    t = Table(title="protocols")
+    for col in ("name", "version", "dataset", "seen", "unseen", "train/class", "query/class", "database"):
+        t.add_column(col)
+    for name in list_protocols():
+        if getattr(args, "pattern", None) and not fnmatch.fnmatch(name, args.pattern):
+            continue
+        p = load_protocol(name)
+        t.add_row(p.name, p.version, p.dataset, str(len(p.seen)), str(len(p.unseen)), str(p.train_per_class),
+                  str(p.query_per_class), str(p.database))
+    _console().print(t)
+    return 0
+
+
+def cmd_protocol_show(args) -> int:
+    from zshbench.protocols import load_protocol, resolve
+    from zshbench.registry import get_dataset
+
+    p = load_protocol(args.name)
+    con = _console()
+    con.print(f"[bold]{p.name}[/] version {p.version} (dataset {p.dataset}, content sha256 {p.sha256[:16]})")
+    if p.provenance:
+        con.print(textwrap.fill(" ".join(p.provenance.split()), 100))
+    con.print(f"seen ({len(p.seen)}): {', '.join(p.seen)}")
+    con.print(f"unseen ({len(p.unseen)}): {', '.join(p.unseen)}")
+    ds = get_dataset(p.dataset)(data_root=args.data_root)
+    split = resolve(p, ds)
+    c = split.counts()
+    con.print(f"counts: train {c['train']}, query {c['query']}, database {c['database']}")
+    con.print(f"split fingerprint: {split.fingerprint}")
+    return 0
+
+
+def _summary_table(records: list[dict], statuses: dict[str, str]):
+    from rich.table import Table
+
+    t = Table(title="zshbench run")
+    for col in ("method", "dataset", "protocol", "bits", "seed", "map@5000", "tie-aware map@5000", "map@all",
+                "fit s", "status"):
+        t.add_column(col, justify="right" if col not in ("method", "dataset", "protocol", "status") else "left")
+
+    def fmt(x):
+        return "-" if x is None else f"{x:.4f}"
+
+    for r in records:
+        m = r["metrics"]
+        kk = [n for n in m if n.startswith("map@") and n != "map@all" and ":" not in n]
+        key = kk[0] if kk else "map@5000"
+        t.add_row(r["method"], r["dataset"], r["protocol"]["name"], str(r["n_bits"]), str(r["seed"]),
+                  fmt(m.get(key)), fmt(m.get("tie_aware_" + key)), fmt(m.get("map@all")),
+                  f"{r['timings'].get('fit_s', 0):.2f}", statuses.get(r.get("_path", ""), ""))
+    return t
+
+
+def cmd_run(args) -> int:
+    from zshbench.runner import run
+
+    con = _console()
+    statuses: dict[str, str] = {}
+
+    def on_record(rec, status):
+        statuses[rec["_path"]] = status
+
+    records = run(args.method, args.dataset, protocol=args.protocol, bits=args.bits, seeds=args.seeds,
+                  device=args.device, overrides=args.overrides, results_dir=args.results, force=args.force,
+                  features=args.features, weights=args.weights, data_root=args.data_root, k=args.k,
+                  progress=not args.no_progress and sys.stderr.isatty(), console=_console(stderr=True),
+                  on_record=on_record)
+    con.print(_summary_table(records, statuses))
+    n_new = sum(1 for s in statuses.values() if s == "new")
+    n_skip = sum(1 for s in statuses.values() if s == "skipped")
+    con.print(f"{n_new} new record(s), {n_skip} skipped (already in {args.results}; use --force to rerun).")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from zshbench.testing import iter_checks
+
+    con = _console()
+    failed = 0
+    for name, check in iter_checks(args.method):
+        try:
+            check()
+            con.print(f"[green]PASS[/] {name}")
+        except AssertionError as exc:
+            failed += 1
+            con.print(f"[red]FAIL[/] {name}: {exc}")
+    con.print(f"{failed} check(s) failed" if failed else "all checks passed")
+    return 1 if failed else 0
+
+
+def cmd_leaderboard(args) -> int:
+    from pathlib import Path
+
+    from zshbench.leaderboard import aggregate, render_markdown, render_rich
+    from zshbench.records import iter_metric_names, load_records
+
+    if not Path(args.results).is_dir():
+        raise UserError(f"Results directory '{args.results}' does not exist; run 'zshbench run ... --results {args.results}' first.")
+    records, errors = load_records(args.results)
+    for e in errors:
+        sys.stderr.write(f"warning: excluded record: {e}\n")
+    if errors:
+        sys.stderr.write(f"warning: {len(errors)} record(s) excluded as invalid.\n")
+    known = iter_metric_names(records)
+    if records and args.metric not in known:
+        from zshbench.registry import did_you_mean
+
+        raise UserError(did_you_mean(args.metric, known, "metric"))
+    tables = aggregate(records, args.metric)
+    if args.format == "md":
+        print(render_markdown(tables))
+    else:
+        render_rich(tables, _console())
+    return 0
+
+
+def _print_error(exc: BaseException) -> None:
+    msg = " ".join(str(exc).split())
+    sys.stderr.write("error: " + textwrap.fill(msg, width=100, subsequent_indent="  ") + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        import zshbench
+
+        print(zshbench.__version__)
+        return 0
+    if not args.command:
+        parser.print_help()
+        return 2
+    handlers = {"list": cmd_list, "run": cmd_run, "validate": cmd_validate, "leaderboard": cmd_leaderboard}
+    if args.command == "protocol":
+        handlers["protocol"] = {"show": cmd_protocol_show, "list": cmd_protocol_list}.get(args.action)
+        if handlers["protocol"] is None:
+            parser.parse_args(["protocol", "--help"])
+    if args.command == "evaluate":
+        from zshbench.evaluate import cli as eval_cli
+
+        handlers["evaluate"] = eval_cli.run
+    try:
+        return int(handlers[args.command](args) or 0)
+    except UserError as exc:
+        if args.debug or os.environ.get("ZSHBENCH_DEBUG"):
+            raise
+        _print_error(exc)
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted; records written so far are complete, rerun to resume.\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""The conformance kit: named checks every registered method must pass (scikit-learn's ``check_estimator``).
+
+In a test suite::
+
+    from zshbench.testing import parametrize_with_checks
+
+    @parametrize_with_checks(["lsh", MyHasher])
+    def test_conformance(method, check):
+        check()
+
+or in one call: ``check_hasher(MyHasher)`` (raises ``AssertionError`` naming the first failing check), or from
+the shell: ``zshbench validate --method mine``.
+
+The checks run on a tiny generated dataset (6 classes of the ``shapes`` renderer, 4 seen / 2 unseen, 32 x 32
+images and 48-d features) in a few seconds. A method may declare ``conformance_params`` (config overrides that
+make it fast, e.g. a single epoch for a deep method); they never change what is checked.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from zshbench.data import TrainSet
+from zshbench.errors import NotFittedError, UserError
+
+__all__ = ["check_hasher", "iter_checks", "parametrize_with_checks", "conformance_dataset", "CHECKS"]
+
+_COMBOS = [
+    ("circle", "red", "solid", "large"),
+    ("square", "green", "hstripes", "large"),
+    ("triangle", "blue", "vstripes", "small"),
+    ("diamond", "yellow", "dots", "small"),
+    ("circle", "green", "vstripes", "small"),  # unseen: values all seen
+    ("square", "red", "dots", "large"),  # unseen
+]
+
+
+def conformance_dataset(variant: int = 0, per_class: int = 20):
+    """A tiny `ArrayDataset` and its split (4 seen / 2 unseen classes).
+
+    ``variant`` changes ONLY the unseen classes (their images, features, attribute rows and names), which is how
+    `check_unseen_invisible` shows that nothing of them reaches ``fit``.
+    """
+    from zshbench.datasets import shapes
+    from zshbench.datasets.base import ArrayDataset
+    from zshbench.protocols.resolve import Protocol, resolve
+
+    combos = [tuple(c) for c in _COMBOS]
+    labels = np.repeat(np.arange(len(combos)), per_class)
+    images, _ = shapes._render(combos, labels, np.random.default_rng(123))
+    names = [shapes.class_name(c) for c in combos]
+    binary = np.array([[1.0 if v in c else 0.0 for v in shapes._attr_values()] for c in combos], np.float32)
+    if variant:
+        unseen = labels >= 4
+        images = images.copy()
+        rng = np.random.default_rng(1000 + variant)
+        images[unseen] = rng.integers(0, 256, images[unseen].shape, dtype=np.uint8)
+        binary[4:] = rng.random((2, binary.shape[1])) > 0.5
+        names[4:] = [f"changed_{variant}_{n}" for n in names[4:]]
+    feats = images.reshape(len(images), 4, 8, 4, 8, 3).mean(axis=(2, 4)).reshape(len(images), -1) / 255.0
+    ds = ArrayDataset("conformance", labels, names, binary, shapes.ATTRIBUTE_NAMES, images=images, features=feats)
+    proto = Protocol(name="conformance", version="1", dataset="conformance", seen=tuple(names[:4]),
+                     unseen=tuple(names[4:]), train_per_class=12, query_per_class=4)
+    return ds, resolve(proto, ds)
+
+
+class _Fixture:
+    def __init__(self, cls: type):
+        from zshbench.runner import build_trainset
+
+        self.cls = cls
+        self.ds, self.split = conformance_dataset()
+        feats = self.ds.get_features(self.split.train) if cls.requires.inputs == "features" else None
+        self.train = build_trainset(self.ds, self.split, feats)
+        probe = self.split.database
+        self.probe = self.ds.get_features(probe) if cls.requires.inputs == "features" else self.ds.image_view(probe)
+
+    def make(self, **params):
+        return self.cls(**{**getattr(self.cls, "conformance_params", {}), **params})
+
+
+def _codes(h, x, **kw) -> np.ndarray:
+    return h.encode(x, **kw)
+
+
+# -- the checks --------------------------------------------------------------------------------------------
+
+def check_config_defaults_and_roundtrip(fx: _Fixture) -> None:
+    """Every config field has a default; get_params round-trips through the constructor; set_params works."""
+    import dataclasses
+
+    for f in dataclasses.fields(fx.cls.Config):
+        assert f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING, (
+            f"config field '{f.name}' has no default")
+    h = fx.make(n_bits=24, seed=3)
+    params = h.get_params()
+    assert fx.cls(**params).get_params() == params, "get_params() does not round-trip through the constructor"
+    assert h.set_params(seed=4) is h and h.get_params()["seed"] == 4, "set_params must update and return self"
+    try:
+        fx.cls(no_such_key_xyz=1)
+    except UserError:
+        pass
+    else:
+        raise AssertionError("an unknown config key must raise UserError")
+
+
+def check_fit_returns_self(fx: _Fixture) -> None:
+    h = fx.make(n_bits=24)
+    assert h.fit(fx.train) is h, "fit must return self"
+
+
+def check_not_fitted(fx: _Fixture) -> None:
+    h = fx.make(n_bits=24)
+    for call in (lambda: h.encode(fx.probe), h.state_dict):
+        try:
+            call()
+        except NotFittedError:
+            continue
+        raise AssertionError("encode/state_dict before fit must raise NotFittedError")
+
+
+def check_code_shape_dtype(fx: _Fixture) -> None:
+    """Packed uint8 codes of shape (n, ceil(n_bits/8)) for 8, 24 and 48 bits; codes are not all equal."""
+    for nb in (8, 24, 48):
+        h = fx.make(n_bits=nb).fit(fx.train)
+        c = _codes(h, fx.probe)
+        assert isinstance(c, np.ndarray) and c.dtype == np.uint8, f"codes must be uint8, got {type(c)} {getattr(c, 'dtype', '')}"
+        assert c.shape == (len(fx.probe), (nb + 7) // 8), f"{nb} bits: shape {c.shape}"
+        assert len(np.unique(c, axis=0)) > 1, f"{nb} bits: every item got the same code"
+
+
+def check_bits_out_of_range(fx: _Fixture) -> None:
+    for nb in (4, 257):
+        try:
+            fx.make(n_bits=nb).fit(fx.train)
+        except UserError:
+            continue
+        raise AssertionError(f"n_bits={nb} must be refused with a UserError")
+
+
+def check_seed_determinism(fx: _Fixture) -> None:
+    a = _codes(fx.make(n_bits=24, seed=7).fit(fx.train), fx.probe)
+    b = _codes(fx.make(n_bits=24, seed=7).fit(fx.train), fx.probe)
+    assert np.array_equal(a, b), "the same seed must give identical codes"
+
+
+def check_batch_invariance(fx: _Fixture) -> None:
+    h = fx.make(n_bits=24).fit(fx.train)
+    full = _codes(h, fx.probe, batch_size=len(fx.probe))
+    for bs in (1, 7):
+        assert np.array_equal(full, _codes(h, fx.probe, batch_size=bs)), f"codes change with batch_size={bs}"
+
+
+def check_save_load(fx: _Fixture) -> None:
+    h = fx.make(n_bits=24).fit(fx.train)
+    ref = _codes(h, fx.probe)
+    h2 = fx.cls().load_state_dict(copy.deepcopy(h.state_dict()))
+    assert np.array_equal(ref, _codes(h2, fx.probe)), "load_state_dict does not reproduce the codes"
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "state.pt"
+        h.save(p)
+        h3 = fx.cls.load(p)
+        assert np.array_equal(ref, _codes(h3, fx.probe)), "save/load does not reproduce the codes"
+    h4 = pickle.loads(pickle.dumps(h))
+    assert np.array_equal(ref, _codes(h4, fx.probe)), "pickling does not reproduce the codes"
+
+
+def check_encode_any_class(fx: _Fixture) -> None:
+    """Encoding works for unseen-class items and any number of items (one included)."""
+    h = fx.make(n_bits=24).fit(fx.train)
+    q = fx.ds.get_features(fx.split.query) if fx.cls.requires.inputs == "features" else fx.ds.image_view(fx.split.query)
+    assert _codes(h, q).shape == (len(q), 3)
+    one = q[:1]
+    assert _codes(h, one).shape == (1, 3)
+
+
+def check_unseen_invisible(fx: _Fixture) -> None:
+    """The TrainSet holds seen classes only, and changing everything about the unseen classes (images, features,
+    attributes, names) leaves the fitted codes unchanged."""
+    from zshbench.runner import build_trainset
+
+    tr = fx.train
+    unseen_names = {fx.ds.class_names[c] for c in fx.split.unseen_classes}
+    assert not unseen_names & set(tr.class_names), "TrainSet lists an unseen class"
+    assert tr.class_attributes.shape[0] == len(fx.split.seen_classes), "TrainSet holds non-seen attribute rows"
+    ref = _codes(fx.make(n_bits=24).fit(tr), fx.probe)
+    ds2, split2 = conformance_dataset(variant=1)
+    assert np.array_equal(split2.train, fx.split.train)
+    feats = ds2.get_features(split2.train) if fx.cls.requires.inputs == "features" else None
+    tr2 = build_trainset(ds2, split2, feats)
+    other = _codes(fx.make(n_bits=24).fit(tr2), fx.probe)
+    assert np.array_equal(ref, other), "changing only unseen-class data changed the fitted codes: unseen data leaks into fit"
+
+
+CHECKS: tuple[Callable[[_Fixture], None], ...] = (
+    check_config_defaults_and_roundtrip,
+    check_fit_returns_self,
+    check_not_fitted,
+    check_code_shape_dtype,
+    check_bits_out_of_range,
+    check_seed_determinism,
+    check_batch_invariance,
+    check_save_load,
+    check_encode_any_class,
+    check_unseen_invisible,
+)
+
+_FIXTURES: dict[type, _Fixture] = {}
+
+
+def _resolve(method) -> type:
+    from zshbench.registry import get_method
+
+    return get_method(method) if isinstance(method, str) else method
+
+
+def iter_checks(method) -> Iterator[tuple[str, Callable[[], None]]]:
+    """(check name, zero-argument callable) pairs for ``method`` (a registered name or a Hasher class)."""
+    cls = _resolve(method)
+
+    def bind(check):
+        def run():
+            fx = _FIXTURES.get(cls)
+            if fx is None:
+                fx = _FIXTURES[cls] = _Fixture(cls)
+            check(fx)
+
+        return run
+
+    for check in CHECKS:
+        yield check.__name__, bind(check)
+
+
+def check_hasher(method) -> None:
+    """Run every check on ``method``; raise ``AssertionError`` naming the first failing check."""
+    for name, run in iter_checks(method):
+        try:
+            run()
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: {exc}") from exc
+
+
+def parametrize_with_checks(methods) -> Callable:
+    """pytest decorator: one test per (method, check); the test receives ``method`` and ``check`` (call it)."""
+    import pytest
+
+    params, ids = [], []
+    for m in methods:
+        cls = _resolve(m)
+        for name, run in iter_checks(cls):
+            params.append((cls.name or cls.__name__, run))
+            ids.append(f"{cls.name or cls.__name__}-{name}")
+    return pytest.mark.parametrize("method,check", params, ids=ids)
