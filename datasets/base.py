@@ -13,6 +13,8 @@ Datasets know nothing of seen and unseen classes: protocols split them (``zshben
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -20,7 +22,32 @@ import numpy as np
 from zshbench.data import ImageView
 from zshbench.errors import DataError
 
-__all__ = ["Dataset", "ArrayDataset"]
+__all__ = ["Dataset", "ArrayDataset", "resolve_data_root", "require_files"]
+
+
+def resolve_data_root(data_root: str | os.PathLike | None) -> Path:
+    """``--data-root`` if given, else ``$ZSHBENCH_DATA``, else ``./data``."""
+    return Path(data_root or os.environ.get("ZSHBENCH_DATA") or "data").expanduser()
+
+
+def require_files(root: Path, files: Sequence[str], *, dataset: str, how_to_get: str, tree: str) -> None:
+    """Raise one `DataError` listing every missing file of a dataset's expected tree.
+
+    Args:
+        root: the directory the files are relative to.
+        files: relative paths that must exist.
+        dataset: the dataset name, for the message.
+        how_to_get: where to download the data (one sentence).
+        tree: the expected directory tree, as shown to the user.
+    """
+    missing = [f for f in files if not (root / f).exists()]
+    if missing:
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        raise DataError(
+            f"Dataset '{dataset}' not found: {len(missing)} expected file(s) are missing under {root} ({shown}). "
+            f"{how_to_get} Expected tree: {tree}. Point --data-root (or $ZSHBENCH_DATA) at the directory that "
+            "contains it; zshbench never downloads data itself."
+        )
 
 
 class Dataset:

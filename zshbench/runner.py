@@ -66,6 +66,15 @@ def build_trainset(dataset, split, features: np.ndarray | None = None, *, with_i
     )
 
 
+def load_dataset(name: str, data_root: str | None = None, **kwargs: Any):
+    """Instantiate a registered dataset. ``family:ARG`` names (e.g. ``folder:/path/to/images``) pass ARG to the
+    factory as ``spec``."""
+    if ":" in name:
+        family, arg = name.split(":", 1)
+        return get_dataset(family)(data_root=data_root, spec=arg, **kwargs)
+    return get_dataset(name)(data_root=data_root, **kwargs)
+
+
 @dataclasses.dataclass
 class Prepared:
     """Everything a run needs, resolved once: method class, overrides, dataset, protocol and split."""
@@ -111,7 +120,7 @@ def prepare(method: str, dataset: str, *, protocol: str | None = None, bits: Seq
         dev_note = "cpu"  # shallow methods compute on the CPU; evaluation may still use the GPU
     else:
         dev_note = dev
-    ds = get_dataset(dataset)(data_root=data_root, **(dataset_kwargs or {}))
+    ds = load_dataset(dataset, data_root=data_root, **(dataset_kwargs or {}))
     req = method_cls.requires
     spec = None
     if req.inputs == "images" and not ds.has_images:

@@ -1,0 +1,89 @@
+"""CLI: every bad input gives a one-paragraph error, exit code 2, no traceback."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from zshbench.cli import main
+
+
+def cli(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_list(capsys):
+    code, out, _ = cli(capsys, "list", "methods", "--names")
+    assert code == 0 and "lsh" in out.split()
+    code, out, _ = cli(capsys, "list", "protocols")
+    assert code == 0 and "shapes-zsh" in out and "digits-zsh" in out
+    code, out, _ = cli(capsys, "list", "datasets")
+    assert code == 0 and "shapes" in out and "digits" in out
+
+
+def test_protocol_show(capsys):
+    code, out, _ = cli(capsys, "protocol", "show", "digits-zsh")
+    assert code == 0 and "unseen (2): three, eight" in out and "train 800, query 100, database 897" in out
+    assert "split fingerprint: 6390daf8e660b425" in out
+
+
+def test_run_and_rerun_and_leaderboard(capsys, tmp_path):
+    args = ["run", "--method", "lsh", "--dataset", "digits", "--bits", "16,32", "--seeds", "0", "--results",
+            str(tmp_path), "--no-progress"]
+    code, out, _ = cli(capsys, *args)
+    assert code == 0 and "2 new record(s), 0 skipped" in out and "map@5000" in out
+    code, out, _ = cli(capsys, *args)
+    assert code == 0 and "0 new record(s), 2 skipped" in out
+    code, out, _ = cli(capsys, *args, "--force")
+    assert "2 new record(s)" in out
+    code, out, _ = cli(capsys, "leaderboard", "--results", str(tmp_path), "--format", "md")
+    assert code == 0 and "| lsh |" in out and "16 bits" in out
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["run", "--method", "lhs", "--dataset", "digits"], "Did you mean: lsh?"),
+        (["run", "--method", "lsh", "--dataset", "digitz"], "Did you mean: digits?"),
+        (["run", "--method", "lsh", "--dataset", "digits", "--protocol", "nope"], "Unknown protocol 'nope'"),
+        (["run", "--method", "lsh", "--dataset", "digits", "--set", "centre=1"], "Valid keys: n_bits, seed, center"),
+        (["run", "--method", "lsh", "--dataset", "digits", "--set", "center=perhaps"], "expected bool"),
+        (["run", "--method", "lsh", "--dataset", "digits", "--bits", "512"], "out of range"),
+        (["run", "--method", "lsh", "--dataset", "digits", "--features", "native"], "ships none"),
+        (["run", "--method", "lsh", "--dataset", "digits", "--device", "cuda:7"], "no CUDA device"),
+        (["leaderboard", "--results", "/nonexistent/dir"], "does not exist"),
+    ],
+)
+def test_bad_input_exit_2(capsys, tmp_path, args, fragment):
+    code, out, err = cli(capsys, *args, *(["--results", str(tmp_path)] if args[0] == "run" else []))
+    assert code == 2, err
+    assert fragment in " ".join(err.split())
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_bad_record_is_reported_not_lost(capsys, tmp_path):
+    cli(capsys, "run", "--method", "lsh", "--dataset", "digits", "--bits", "16", "--results", str(tmp_path), "--no-progress")
+    bad = tmp_path / "digits" / "digits-zsh" / "lsh" / "broken.json"
+    bad.write_text("{not json")
+    code, out, err = cli(capsys, "leaderboard", "--results", str(tmp_path))
+    assert code == 0 and "broken.json" in err and "1 record(s) excluded" in err and "lsh" in out
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--method", "lsh", "--dataset", "digits", "--bits", "a,b"])
+    assert e.value.code == 2
+    assert "comma-separated integers" in capsys.readouterr().err
+
+
+def test_debug_shows_traceback():
+    proc = subprocess.run([sys.executable, "-m", "zshbench", "--debug", "run", "--method", "lhs", "--dataset", "digits"],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "zshbench", "run", "--method", "lhs", "--dataset", "digits"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
