@@ -80,7 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     lb = sub.add_parser("leaderboard", help="tables of mean ± std over seeds from result records")
     lb.add_argument("--results", default="results")
     lb.add_argument("--metric", default="map@5000")
-    lb.add_argument("--format", choices=["rich", "md"], default="rich")
+    lb.add_argument("--format", choices=["rich", "md", "csv", "json"], default="rich")
+    lb.add_argument("--check", action="store_true",
+                    help="regenerate from the records and fail when --out differs, or a record is invalid, stale or in conflict")
+    lb.add_argument("--out", default="leaderboard", help="the report directory --check compares with")
+
+    rp = sub.add_parser("report", help="write README.md, CSVs and figures of the leaderboard")
+    rp.add_argument("--results", default="leaderboard/results")
+    rp.add_argument("--out", default="leaderboard")
+    rp.add_argument("--no-figures", action="store_true")
 
     v = sub.add_parser("validate", help="run the conformance kit on a method")
     v.add_argument("--method", required=True)
@@ -237,15 +245,40 @@ def cmd_validate(args) -> int:
     return 1 if failed else 0
 
 
-def cmd_leaderboard(args) -> int:
+def _load_results(path: str):
     from pathlib import Path
 
-    from zshbench.leaderboard import aggregate, render_markdown, render_rich
-    from zshbench.records import iter_metric_names, load_records
+    from zshbench.records import load_records
 
-    if not Path(args.results).is_dir():
-        raise UserError(f"Results directory '{args.results}' does not exist; run 'zshbench run ... --results {args.results}' first.")
-    records, errors = load_records(args.results)
+    if not Path(path).is_dir():
+        raise UserError(f"Results directory '{path}' does not exist; run 'zshbench run ... --results {path}' first.")
+    return load_records(path)
+
+
+def cmd_report(args) -> int:
+    from zshbench.leaderboard import conflicts, write_report
+
+    records, errors = _load_results(args.results)
+    for e in errors:
+        sys.stderr.write(f"warning: excluded record: {e}\n")
+    for c in conflicts(records):
+        sys.stderr.write(f"warning: {c}\n")
+    paths = write_report(records, args.out, figures=not args.no_figures)
+    print(f"wrote {len(paths)} file(s) under {args.out} from {len(records)} record(s)")
+    return 0
+
+
+def cmd_leaderboard(args) -> int:
+    from zshbench.leaderboard import aggregate, check, cost_tables, render_csv, render_json, render_markdown, render_rich
+    from zshbench.records import iter_metric_names
+
+    records, errors = _load_results(args.results)
+    if args.check:
+        problems = check(records, errors, args.out)
+        for p in problems:
+            print(p)
+        print(f"leaderboard check: {len(problems)} problem(s) in {len(records)} record(s)")
+        return 1 if problems else 0
     for e in errors:
         sys.stderr.write(f"warning: excluded record: {e}\n")
     if errors:
@@ -257,7 +290,11 @@ def cmd_leaderboard(args) -> int:
         raise UserError(did_you_mean(args.metric, known, "metric"))
     tables = aggregate(records, args.metric)
     if args.format == "md":
-        print(render_markdown(tables))
+        print(render_markdown(tables + cost_tables(records)))
+    elif args.format == "csv":
+        print("".join(render_csv(t) for t in tables), end="")
+    elif args.format == "json":
+        print(render_json(tables), end="")
     else:
         render_rich(tables, _console())
     return 0
@@ -279,7 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    handlers = {"list": cmd_list, "run": cmd_run, "validate": cmd_validate, "leaderboard": cmd_leaderboard}
+    handlers = {"list": cmd_list, "run": cmd_run, "validate": cmd_validate, "leaderboard": cmd_leaderboard,
+                "report": cmd_report}
     if args.command == "protocol":
         handlers["protocol"] = {"show": cmd_protocol_show, "list": cmd_protocol_list}.get(args.action)
         if handlers["protocol"] is None:
