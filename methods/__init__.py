@@ -1,3 +1,6 @@
 """Built-in methods. Importing this package registers them (``zshbench.list_methods()``)."""
 
 from zshbench.methods import lsh  # noqa: F401  (registration)
+from zshbench.methods import pcah  # noqa: F401  (registration)
+from zshbench.methods import itq  # noqa: F401  (registration)
+from zshbench.methods import sh  # noqa: F401  (registration)

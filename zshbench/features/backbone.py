@@ -1,0 +1,200 @@
+"""Frozen timm backbones as feature extractors (``--features timm:<model>``).
+
+The backbone is built with ``num_classes=0`` (timm's pooled pre-logits features), put in eval mode with its
+parameters frozen, and run under ``torch.no_grad`` on the chosen device. Images (uint8 H x W x C) go through
+timm's own evaluation transform for the model's data config (resize, centre crop, normalisation). Grey images
+(1 channel) are repeated to 3 channels; a 2nd (grey + alpha) or 4th (RGBA) alpha channel is dropped.
+
+Weights (the CLI's ``--weights``):
+
+* ``None``: timm's pretrained weights (downloaded by timm, or from the Hugging Face cache). When they cannot be
+  had (offline, no weights for that model), a `UserError` names the two alternatives; zshbench never falls back
+  to random weights silently.
+* a path to a ``.safetensors`` (read with safetensors) or ``.pth``/``.pt``/``.bin`` checkpoint (read with
+  ``torch.load(weights_only=True)``: no code is executed). A ``state_dict``/``model`` entry is unwrapped,
+  ``module.`` prefixes are stripped and the classifier weights are ignored; any other missing or unexpected key
+  is an error.
+* ``"none"``: random initialisation, explicitly requested (torch seed 0, so features are reproducible).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from zshbench.errors import UnknownNameError, UserError
+
+__all__ = ["load_backbone", "backbone_features", "weights_fingerprint", "RANDOM_INIT_SEED", "CHECKPOINT_SUFFIXES"]
+
+RANDOM_INIT_SEED = 0
+CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
+_HASH_MEMO: dict[tuple[str, int, int], str] = {}
+
+
+def _file_sha256(path: Path) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _HASH_MEMO:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _HASH_MEMO[key] = h.hexdigest()
+    return _HASH_MEMO[key]
+
+
+def checkpoint_path(weights: str | os.PathLike) -> Path:
+    """Validate a ``--weights PATH`` value: an existing file with a known checkpoint suffix."""
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise UserError(
+            f"--weights {weights}: no such file. Pass a .safetensors or .pth checkpoint of the backbone, "
+            "omit --weights for timm's pretrained weights, or use --weights none for a random initialisation."
+        )
+    if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
+        raise UserError(
+            f"--weights {weights}: unknown checkpoint format '{path.suffix}'; expected one of "
+            f"{', '.join(CHECKPOINT_SUFFIXES)} (safetensors, or a torch state dict)."
+        )
+    return path
+
+
+def weights_fingerprint(weights: str | os.PathLike | None) -> str:
+    """A string identifying the weights: "timm-pretrained", "random-init:seed0" or "sha256:<file digest>"."""
+    if weights is None:
+        return "timm-pretrained"
+    if str(weights).lower() == "none":
+        return f"random-init:seed{RANDOM_INIT_SEED}"
+    return "sha256:" + _file_sha256(checkpoint_path(weights))
+
+
+def _check_model_name(name: str) -> None:
+    import timm
+
+    if not name:
+        raise UserError("Feature spec 'timm:' lacks a model name; e.g. --features timm:resnet50.")
+    if not timm.is_model(name):
+        import difflib
+
+        close = difflib.get_close_matches(name, timm.list_models(), n=3, cutoff=0.6)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise UnknownNameError(
+            f"Unknown timm model '{name}' in --features timm:{name}.{hint} List models with "
+            "`python -c \"import timm; print(timm.list_models('resnet*'))\"`."
+        )
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    import torch
+
+    try:
+        if path.suffix.lower() == ".safetensors":
+            from safetensors.torch import load_file
+
+            sd: Any = load_file(str(path), device="cpu")
+        else:
+            sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserError(
+            f"--weights {path}: the checkpoint could not be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "
+            "Pass a safetensors file or a state dict saved with torch.save(model.state_dict(), path)."
+        ) from None
+    for key in ("state_dict", "model"):
+        if isinstance(sd, dict) and isinstance(sd.get(key), dict):
+            sd = sd[key]
+    if not isinstance(sd, dict) or not all(hasattr(v, "shape") for v in sd.values()):
+        raise UserError(f"--weights {path}: expected a state dict (parameter name -> tensor), got {type(sd).__name__}.")
+    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in sd.items()}
+
+
+def _load_into(model: Any, sd: dict[str, Any], path: Path, name: str) -> None:
+    heads = model.pretrained_cfg.get("classifier") or ()
+    heads = (heads,) if isinstance(heads, str) else tuple(heads)
+    own = model.state_dict()
+    unexpected = [k for k in sd if k not in own and not any(k.startswith(h + ".") for h in heads)]
+    missing = [k for k in own if k not in sd]
+    if missing or unexpected:
+        raise UserError(
+            f"--weights {path} does not match timm model '{name}': {len(missing)} missing key(s) "
+            f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}) and {len(unexpected)} unexpected "
+            f"key(s) ({', '.join(unexpected[:3])}{', ...' if len(unexpected) > 3 else ''}). Use a checkpoint of "
+            "the same architecture."
+        )
+    try:
+        model.load_state_dict({k: sd[k] for k in own}, strict=True)
+    except RuntimeError as exc:
+        raise UserError(f"--weights {path} does not fit timm model '{name}': {str(exc).splitlines()[0]}") from None
+
+
+def load_backbone(name: str, weights: str | os.PathLike | None, device: str = "cpu") -> Any:
+    """A frozen timm backbone (``num_classes=0``, eval mode) on ``device``.
+
+    Raises:
+        UnknownNameError: ``name`` is not a timm model.
+        UserError: pretrained weights unavailable, unreadable or mismatching checkpoint.
+    """
+    import timm
+    import torch
+
+    _check_model_name(name)
+    if weights is None:
+        try:
+            model = timm.create_model(name, pretrained=True, num_classes=0)
+        except Exception as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else ""
+            raise UserError(
+                f"The pretrained weights of timm model '{name}' are not available ({type(exc).__name__}: {msg}). "
+                "zshbench does not fall back to random weights. Either pass a checkpoint file with "
+                "--weights PATH (.safetensors or .pth), or ask for a randomly initialised backbone explicitly "
+                "with --weights none."
+            ) from None
+    else:
+        path = None if str(weights).lower() == "none" else checkpoint_path(weights)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_INIT_SEED)
+            model = timm.create_model(name, pretrained=False, num_classes=0)
+        if path is not None:
+            _load_into(model, _read_checkpoint(path), path, name)
+    model.eval().requires_grad_(False)
+    return model.to(device)
+
+
+def _to_rgb(img: np.ndarray) -> np.ndarray:
+    img = np.asarray(img)
+    if img.ndim == 2:
+        img = img[..., None]
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4):
+        raise UserError(f"timm features need uint8 images (H, W, 1..4 channels); got {img.dtype} {img.shape}.")
+    c = img.shape[2]
+    if c <= 2:
+        return np.repeat(img[..., :1], 3, axis=2)
+    return img[..., :3]
+
+
+def backbone_features(
+    model: Any,
+    batches: Iterable[Any],
+    device: str = "cpu",
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Pooled features (float32, (n, D)) of image batches (each uint8 (b, H, W, C) or a list of HWC images)."""
+    import timm
+    import torch
+    from PIL import Image
+
+    cfg = timm.data.resolve_model_data_config(model)
+    transform = timm.data.create_transform(**cfg, is_training=False)
+    outs = []
+    with torch.no_grad():
+        for images in batches:
+            x = torch.stack([transform(Image.fromarray(_to_rgb(im))) for im in images]).to(device)
+            outs.append(model(x).float().cpu().numpy())
+            if progress is not None:
+                progress(len(x))
+    if not outs:
+        return np.zeros((0, int(model.num_features)), dtype=np.float32)
+    return np.concatenate(outs).astype(np.float32, copy=False)
