@@ -1,0 +1,164 @@
+"""Shared machinery of the image-file datasets: lazy PIL decoding to fixed-size squares and a torch adapter.
+
+Every photograph is decoded only when asked for (`ImageFileDataset._load_images`), converted to RGB, resized
+so its shorter side is ``image_size`` (bilinear, PIL's antialiasing) and centre-cropped to ``image_size`` x
+``image_size``: batches stack into uint8 (b, S, S, 3) whatever the original sizes. Nothing decoded is kept.
+
+A file PIL cannot decode (truncated, not an image) fails the run with a `DataError` naming the file: a silently
+skipped item would change the split and make the record incomparable. ``verify_images()`` scans every file
+once and lists all unreadable ones, so they can be re-extracted in one go.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from zshbench.datasets.base import Dataset
+from zshbench.errors import DataError, UserError
+
+__all__ = ["ImageFileDataset", "decode_image", "check_unique_paths", "read_lines", "IMAGE_SUFFIXES"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+DEFAULT_IMAGE_SIZE = 224
+
+
+def check_image_size(image_size: Any) -> int:
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 8:
+        raise UserError(f"image_size must be an integer >= 8 (pixels of the square images), got {image_size!r}.")
+    return image_size
+
+
+def decode_image(path: str | os.PathLike, size: int | None):
+    """Open ``path`` as an RGB PIL image, resized (shorter side = ``size``) and centre-cropped to a square.
+
+    Raises:
+        DataError: the file is missing or cannot be decoded (the message names the file).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            if size:
+                im.draft("RGB", (size, size))  # JPEG: decode at a reduced scale when that still covers size
+            img = im.convert("RGB")
+    except FileNotFoundError:
+        raise DataError(
+            f"Image file {path} does not exist: the dataset tree is incomplete; re-extract the archive."
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(
+            f"Image file {path} is corrupt or not an image ({type(exc).__name__}: {exc}). Re-extract it from the "
+            "dataset archive (or, for a folder dataset, remove it); `dataset.verify_images()` lists every such file."
+        ) from None
+    if size is None:
+        return img
+    w, h = img.size
+    scale = size / min(w, h)
+    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+    if (nw, nh) != (w, h):
+        img = img.resize((nw, nh), Image.BILINEAR)
+    left, top = (nw - size) // 2, (nh - size) // 2
+    return img.crop((left, top, left + size, top + size))
+
+
+def check_unique_paths(paths: Sequence[str], dataset: str, source: str) -> None:
+    """Raise `DataError` when a listing names the same image twice (it would sit in two splits at once)."""
+    seen: set[str] = set()
+    dups: list[str] = []
+    for p in paths:
+        if p in seen:
+            dups.append(p)
+        seen.add(p)
+    if dups:
+        raise DataError(
+            f"Dataset '{dataset}': {source} lists {len(dups)} image path(s) more than once (first: {dups[0]}). "
+            "Every image must appear once, or it could land in train and query at the same time; restore the "
+            "original file from the dataset archive."
+        )
+
+
+def read_lines(path: Path) -> list[str]:
+    """Non-empty lines of a text file, stripped (tolerates CRLF and a missing final newline)."""
+    return [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+
+
+class _TorchImages:
+    """A `torch.utils.data.Dataset` over some items of an `ImageFileDataset` (picklable, for DataLoader workers)."""
+
+    def __init__(self, owner: "ImageFileDataset", indices: np.ndarray, transform: Callable | None):
+        self.owner, self.indices, self.transform = owner, indices, transform
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int):
+        item = int(self.indices[i])
+        img = self.owner._pil_image(item)
+        x = self.transform(img) if self.transform is not None else np.array(img, dtype=np.uint8)
+        return x, int(self.owner.labels[item])
+
+
+class ImageFileDataset(Dataset):
+    """A dataset of image files decoded lazily with PIL.
+
+    Subclasses call ``super().__init__`` with the absolute image paths (one per item, in item order) and set
+    ``name``, ``version``, ``default_protocol``.
+    """
+
+    def __init__(self, paths: Sequence[str], labels, class_names, class_attributes, attribute_names, *,
+                 image_size: int = DEFAULT_IMAGE_SIZE, root: str | os.PathLike = "", attribute_source: str = "",
+                 notes: dict | None = None):
+        super().__init__(labels, class_names, class_attributes, attribute_names, attribute_source=attribute_source)
+        self.image_size = check_image_size(image_size)
+        self.paths = list(map(str, paths))
+        if len(self.paths) != len(self.labels):
+            raise DataError(f"Dataset '{self.name}': {len(self.paths)} image paths for {len(self.labels)} labels.")
+        check_unique_paths(self.paths, self.name, "the image listing")
+        self.root = str(root)
+        self.notes = dict(notes or {})
+        self.image_shape = (self.image_size, self.image_size, 3)
+
+    def _pil_image(self, item: int):
+        return decode_image(self.paths[item], self.image_size)
+
+    def _load_images(self, idx: np.ndarray) -> np.ndarray:
+        out = np.empty((len(idx), self.image_size, self.image_size, 3), dtype=np.uint8)
+        for j, i in enumerate(np.asarray(idx, dtype=np.int64)):
+            out[j] = np.asarray(self._pil_image(int(i)), dtype=np.uint8)
+        return out
+
+    def torch_dataset(self, indices: Sequence[int] | np.ndarray | None = None, transform: Callable | None = None):
+        """A map-style torch Dataset of ``(image, label)`` for ``indices`` (default: all items).
+
+        Args:
+            indices: dataset item indices, e.g. ``split.train``.
+            transform: called on the RGB PIL image (already ``image_size`` x ``image_size``), e.g. a torchvision
+                transform; without it an item is the uint8 (S, S, 3) array.
+
+        Returns:
+            a picklable dataset usable with ``torch.utils.data.DataLoader(num_workers=N)``.
+        """
+        idx = np.arange(len(self)) if indices is None else np.asarray(indices, dtype=np.int64)
+        return _TorchImages(self, idx, transform)
+
+    def verify_images(self, indices: Sequence[int] | np.ndarray | None = None) -> list[str]:
+        """Decode every image (or those of ``indices``) and return the paths PIL cannot read."""
+        from PIL import Image
+
+        bad = []
+        for i in (range(len(self)) if indices is None else np.asarray(indices, dtype=np.int64)):
+            try:
+                with Image.open(self.paths[int(i)]) as im:
+                    im.load()
+            except Exception:  # noqa: BLE001 - any failure means unreadable
+                bad.append(self.paths[int(i)])
+        return bad
+
+    def describe(self) -> dict:
+        d = super().describe()
+        d.update({"image_size": self.image_size, "root": self.root, **self.notes})
+        return d
