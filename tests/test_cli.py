@@ -87,3 +87,32 @@ def test_debug_shows_traceback():
     proc = subprocess.run([sys.executable, "-m", "zshbench", "run", "--method", "lhs", "--dataset", "digits"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def _image_folder(root, classes=("ant", "bee", "cat", "dog"), per_class=6):
+    from PIL import Image
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(root / c / f"{i}.png")
+    return root
+
+
+def test_folder_dataset_with_adhoc_protocol_flags(capsys, tmp_path):
+    root = _image_folder(tmp_path / "imgs")
+    base = ["run", "--method", "lsh", "--dataset", f"folder:{root}", "--bits", "16", "--results", str(tmp_path / "r"),
+            "--no-progress", "--image-size", "8"]
+    code, out, err = cli(capsys, *base)
+    assert code == 2 and "--unseen a,b --train-per-class N --query-per-class M" in " ".join(err.split())
+    code, out, err = cli(capsys, *base, "--unseen", "dog", "--train-per-class", "3")
+    assert code == 2 and "missing: --query-per-class" in " ".join(err.split())
+    code, out, err = cli(capsys, *base, "--unseen", "dog", "--train-per-class", "3", "--query-per-class", "2")
+    assert code == 0, err
+    (rec,) = [json.loads(p.read_text()) for p in (tmp_path / "r").rglob("*.json")]
+    assert rec["split_counts"] == {"train": 9, "query": 2, "database": 13}
+    code, out, err = cli(capsys, "run", "--method", "lsh", "--dataset", "digits", "--unseen", "three",
+                         "--results", str(tmp_path / "r2"))
+    assert code == 2 and "folder:PATH datasets only" in err

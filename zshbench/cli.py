@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--features", default="auto", help="auto | pixels | native | timm:<model> (feature-based methods)")
     r.add_argument("--weights", default=None, help="backbone weights: a .safetensors/.pth path, or 'none' for random init")
     r.add_argument("--data-root", default=None, help="dataset root (else $ZSHBENCH_DATA, else ./data)")
+    r.add_argument("--image-size", type=int, default=None,
+                   help="side of the square images decoded from real image datasets (default: the dataset's)")
+    r.add_argument("--unseen", default=None, help="folder:PATH datasets: comma-separated unseen class names")
+    r.add_argument("--train-per-class", type=int, default=None, help="folder:PATH datasets: train items per seen class")
+    r.add_argument("--query-per-class", type=int, default=None, help="folder:PATH datasets: query items per unseen class")
     r.add_argument("--results", default="results", help="results directory (default: ./results)")
     r.add_argument("--k", type=int, default=5000, help="cut-off of map@k (default 5000)")
     r.add_argument("--force", action="store_true", help="rerun even where a record exists")
@@ -73,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("protocol", help="inspect protocols")
     prs = pr.add_subparsers(dest="action", parser_class=_Parser)
     show = prs.add_parser("show", help="seen/unseen classes, counts and split fingerprint")
-    show.add_argument("name")
+    show.add_argument("name", help="a protocol name or a path to a protocol .toml file")
+    show.add_argument("--dataset", default=None, help="resolve on this dataset (default: the protocol's dataset)")
     show.add_argument("--data-root", default=None)
     prs.add_parser("list", help="every protocol with its counts")
 
@@ -170,7 +176,7 @@ def cmd_protocol_list(args) -> int:
 
 def cmd_protocol_show(args) -> int:
     from zshbench.protocols import load_protocol, resolve
-    from zshbench.registry import get_dataset
+    from zshbench.runner import load_dataset
 
     p = load_protocol(args.name)
     con = _console()
@@ -179,7 +185,7 @@ def cmd_protocol_show(args) -> int:
         con.print(textwrap.fill(" ".join(p.provenance.split()), 100))
     con.print(f"seen ({len(p.seen)}): {', '.join(p.seen)}")
     con.print(f"unseen ({len(p.unseen)}): {', '.join(p.unseen)}")
-    ds = get_dataset(p.dataset)(data_root=args.data_root)
+    ds = load_dataset(args.dataset or p.dataset, data_root=args.data_root)
     split = resolve(p, ds)
     c = split.counts()
     con.print(f"counts: train {c['train']}, query {c['query']}, database {c['database']}")
@@ -217,11 +223,25 @@ def cmd_run(args) -> int:
     def on_record(rec, status):
         statuses[rec["_path"]] = status
 
+    dataset_kwargs = {}
+    if args.image_size is not None:
+        dataset_kwargs["image_size"] = args.image_size
+    folder_flags = {"unseen": args.unseen, "train_per_class": args.train_per_class,
+                    "query_per_class": args.query_per_class}
+    if any(v is not None for v in folder_flags.values()):
+        if not args.dataset.startswith("folder:"):
+            raise UserError("--unseen, --train-per-class and --query-per-class define a protocol for folder:PATH "
+                            f"datasets only; for '{args.dataset}' choose a protocol with --protocol.")
+        missing = [k for k, v in folder_flags.items() if v is None]
+        if missing:
+            raise UserError("An ad-hoc folder protocol needs all of --unseen, --train-per-class and "
+                            f"--query-per-class; missing: {', '.join('--' + m.replace('_', '-') for m in missing)}.")
+        dataset_kwargs.update(folder_flags)
     records = run(args.method, args.dataset, protocol=args.protocol, bits=args.bits, seeds=args.seeds,
                   device=args.device, overrides=args.overrides, results_dir=args.results, force=args.force,
                   features=args.features, weights=args.weights, data_root=args.data_root, k=args.k,
                   progress=not args.no_progress and sys.stderr.isatty(), console=_console(stderr=True),
-                  on_record=on_record)
+                  on_record=on_record, dataset_kwargs=dataset_kwargs)
     con.print(_summary_table(records, statuses))
     n_new = sum(1 for s in statuses.values() if s == "new")
     n_skip = sum(1 for s in statuses.values() if s == "skipped")
@@ -302,7 +322,8 @@ def cmd_leaderboard(args) -> int:
 
 def _print_error(exc: BaseException) -> None:
     msg = " ".join(str(exc).split())
-    sys.stderr.write("error: " + textwrap.fill(msg, width=100, subsequent_indent="  ") + "\n")
+    sys.stderr.write("error: " + textwrap.fill(msg, width=100, subsequent_indent="  ", break_on_hyphens=False,
+                                               break_long_words=False) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

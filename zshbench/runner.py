@@ -133,7 +133,18 @@ def prepare(method: str, dataset: str, *, protocol: str | None = None, bits: Seq
         from zshbench.features import resolve_spec
 
         spec = resolve_spec(features, ds)
-    proto = load_protocol(protocol or ds.default_protocol)
+    if not (protocol or ds.default_protocol):
+        raise UserError(f"Dataset '{ds.name}' has no default protocol; pass --protocol NAME or a .toml file.")
+    from pathlib import Path as _P
+
+    default = ds.default_protocol
+    if not protocol and default.endswith(".toml") and not _P(default).is_file():
+        raise UserError(
+            f"Dataset '{ds.name}' has no protocol: {default} does not exist. Write that file (format: "
+            "docs/datasets.md) or define one on the command line with --unseen a,b --train-per-class N "
+            "--query-per-class M."
+        )
+    proto = load_protocol(protocol or default)
     split = resolve(proto, ds)
     return Prepared(method_cls, ov, ds, proto, split, dev_note, spec)
 
@@ -153,7 +164,8 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
         seeds: Sequence[int] = (0,), device: str = "auto", overrides: dict | Sequence[str] | None = None,
         results_dir: str | Path = "results", force: bool = False, features: str = "auto",
         weights: str | None = None, data_root: str | None = None, k: int = DEFAULT_K, progress: bool = True,
-        console=None, on_record: Callable[[dict, str], None] | None = None) -> list[dict]:
+        console=None, on_record: Callable[[dict, str], None] | None = None,
+        dataset_kwargs: dict | None = None) -> list[dict]:
     """Run ``method`` on ``dataset`` for every (bits, seed) and return the records (loaded or new).
 
     Args:
@@ -168,12 +180,13 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
         k: cut-off of map@k.
         progress: show rich progress bars.
         on_record: callback ``(record, status)`` with status "new" or "skipped".
+        dataset_kwargs: extra keyword arguments of the dataset factory (e.g. ``image_size``).
 
     Returns:
         the records, in (bits, seed) order.
     """
     prep = prepare(method, dataset, protocol=protocol, bits=bits, seeds=seeds, device=device,
-                   overrides=overrides, features=features, data_root=data_root)
+                   overrides=overrides, features=features, data_root=data_root, dataset_kwargs=dataset_kwargs)
     if k <= 0:
         raise UserError(f"k must be a positive integer (map@k cut-off), got {k}.")
     ds, split = prep.dataset, prep.split
