@@ -19,11 +19,11 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from zshbench.cache import atomic_write_bytes
 from zshbench.errors import RecordError
 
 __all__ = [
@@ -157,20 +157,7 @@ def write_record(rec: dict, path: str | Path) -> Path:
     rec = {k: v for k, v in rec.items() if not k.startswith("_")}
     validate_record(rec, str(path))
     text = json.dumps(rec, indent=2, sort_keys=True, allow_nan=False) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_bytes(path, text.encode())
     return path
 
 
