@@ -1,0 +1,65 @@
+"""RAZH training-step cost (tiny profile, batch 64, 32 x 32 inputs, 64 patches, one CPU thread).
+
+* ``full``: the whole step (K-means + AEM + mixing branch + reconstruction branch, forward and backward);
+* ``no_attr``: RAZH-A (reconstruction branch only: no clustering, no attribute module, no mixing branch);
+* ``mixing_identity``: the full step with the mixing branch fed the unmixed patches (Z = P) - the same network
+  work as ``full`` without K-means and the Attribute Embedding Module, isolating their cost;
+* ``kmeans``: the batched K-means alone (64 images x 64 patches x 192 dims, k = 9, 10 iterations).
+
+Results are reported in docs/performance.md (section RAZH).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from zshbench.methods.razh.kmeans import batched_kmeans
+from zshbench.methods.razh.model import RAZHNet
+from zshbench.methods.razh.profiles import resolve_profile
+from zshbench.train import make_generator
+
+
+@pytest.fixture(scope="module")
+def setup():
+    torch.set_num_threads(1)
+    p = resolve_profile("tiny", {})
+    torch.manual_seed(0)
+    n_cls, n_attr = 40, 17
+    allowed = torch.rand(n_cls, n_attr) > 0.75
+    allowed[:, 0] = True
+    net = RAZHNet(p, 64, torch.randn(n_attr, n_cls), allowed)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    imgs = torch.randint(0, 256, (64, 32, 32, 3), dtype=torch.uint8)
+    labels = torch.randint(0, n_cls, (64,))
+    return net, opt, imgs, labels
+
+
+def _step(net, opt, imgs, labels, variant, identity=False):
+    gen = make_generator(0)
+    opt.zero_grad(set_to_none=True)
+    if identity:
+        saved = net.mix
+        net.mix = lambda P, y, g=None, cluster=True: {"Z": P, "replaced": torch.ones(P.shape[:2], dtype=torch.bool)}
+        try:
+            loss, _ = net.train_losses(imgs, labels, gen, variant="full")
+        finally:
+            net.mix = saved
+    else:
+        loss, _ = net.train_losses(imgs, labels, gen, variant=variant)
+    loss.backward()
+    opt.step()
+
+
+@pytest.mark.parametrize("variant", ["full", "no_attr", "mixing_identity"])
+def test_bench_razh_step(benchmark, setup, variant):
+    net, opt, imgs, labels = setup
+    v = {"full": "full", "no_attr": "no-attr", "mixing_identity": "full"}[variant]
+    benchmark.pedantic(_step, args=(net, opt, imgs, labels, v, variant == "mixing_identity"), rounds=7,
+                       warmup_rounds=1)
+
+
+def test_bench_razh_kmeans(benchmark):
+    torch.set_num_threads(1)
+    x = torch.randn(64, 64, 192)
+    benchmark.pedantic(lambda: batched_kmeans(x, 9, 10, generator=make_generator(0)), rounds=10, warmup_rounds=1)

@@ -1,0 +1,161 @@
+"""The COMAE network: CNN backbone, attribute prototypes (APN), class-wise map W, hash layer, class centres.
+
+Equations are the paper's (Li et al., arXiv 2402.16424); see README.md for the fidelity table.
+
+* `COMAENet.features`: uint8 images -> the backbone's last feature map f(x) (B, C, H, W) (spatial extent kept);
+* `COMAENet.attribute_maps` (eq. 1): M^k_ij = Theta(p_k, f_ij) for one prototype p_k in R^C per attribute;
+  Theta = dot product (default) or a small non-linear network ``v^T relu(U f_ij + V p_k + b)``;
+* `COMAENet.predict_attributes` (eq. 1): a_hat_k = max_ij M^k_ij (max pooling);
+* g(x) = global average pooling of f(x); `COMAENet.hash`: h = tanh(W_h g(x) + b_h) (eq. 6; sign at encoding);
+* ``W`` (C, A): the class-wise map of eq. 5; ``centres`` (S, n_bits): the hash loss's seen-class centres;
+* ``class_attr`` (S, A) buffer: the (normalised) attribute rows of the SEEN classes only;
+* `COMAENet.train_losses`: one training step's losses for the full model and the variants V1 / V2 / V3.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from zshbench.methods.comae import losses as L
+
+__all__ = ["COMAENet", "build_backbone", "VARIANT_TERMS"]
+
+# which attribute losses each variant keeps (Table 3): V1 = no point-wise, V2 = no pair-wise, V3 = no class-wise
+VARIANT_TERMS: dict[str, tuple[str, ...]] = {
+    "full": ("point", "pair", "class"),
+    "v1": ("pair", "class"),
+    "v2": ("point", "class"),
+    "v3": ("point", "pair"),
+}
+
+
+def build_backbone(p: dict[str, Any]) -> nn.Module:
+    """The timm CNN of a resolved profile (random init; pretrained weights are loaded by the hasher).
+
+    No classifier and no pooling: ``forward`` returns the last feature map. ``output_stride`` keeps a spatial
+    map on small inputs (resnet at 32 x 32 with output_stride 8 gives 4 x 4).
+    """
+    import timm
+
+    kw: dict[str, Any] = {"pretrained": False, "num_classes": 0, "global_pool": ""}
+    if int(p.get("output_stride", 32)) != 32:
+        kw["output_stride"] = int(p["output_stride"])
+    return timm.create_model(p["backbone"], **kw)
+
+
+class COMAENet(nn.Module):
+    """COMAE's modules. ``p`` is a resolved profile (see profiles.py).
+
+    Args:
+        p: resolved hyper-parameters (backbone, img_size, theta, theta_hidden, variant, ...).
+        n_bits: code length.
+        class_attr: (S, A) normalised attribute rows of the seen classes.
+        variant: "full", "v1", "v2" or "v3" (Table 3); "v3" has no class-wise map W.
+    """
+
+    def __init__(self, p: dict[str, Any], n_bits: int, class_attr: torch.Tensor, variant: str = "full"):
+        super().__init__()
+        self.p = dict(p)
+        self.variant = variant
+        self.terms = VARIANT_TERMS[variant]
+        self.backbone = build_backbone(p)
+        c = int(self.backbone.num_features)
+        s, a = class_attr.shape
+        self.register_buffer("class_attr", class_attr.float().clone())
+        self.prototypes = nn.Parameter(torch.randn(a, c) / c**0.5)  # p_k, one per attribute (eq. 1)
+        self.theta_net: nn.Module | None = None
+        if p["theta"] == "mlp":
+            hid = int(p["theta_hidden"])
+            self.theta_net = nn.ModuleDict({"U": nn.Linear(c, hid), "V": nn.Linear(c, hid, bias=False),
+                                            "v": nn.Linear(hid, 1)})
+        # eq. 5: g(x)^T W a_c; the variant without the class-wise term has no W (nothing would train it)
+        self.W = nn.Parameter(torch.randn(c, a) / c**0.5) if "class" in self.terms else None
+        self.hash_layer = nn.Linear(c, n_bits)  # eq. 6
+        self.centres = nn.Parameter(torch.randn(s, n_bits))  # hash-loss centres of the SEEN classes
+        cfg = getattr(self.backbone, "pretrained_cfg", {}) or {}
+        mean, std = cfg.get("mean", (0.485, 0.456, 0.406)), cfg.get("std", (0.229, 0.224, 0.225))
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+
+    # -- inputs ----------------------------------------------------------------------------------------
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, H, W, C) -> normalised float (B, 3, S, S): grey repeated to 3 channels, resized to S."""
+        x = images.to(self.mean.device).permute(0, 3, 1, 2).float().div_(255.0)
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        elif x.shape[1] > 3:
+            x = x[:, :3]
+        s = int(self.p["img_size"])
+        if tuple(x.shape[-2:]) != (s, s):
+            x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False, antialias=x.shape[-1] > s)
+        return (x - self.mean) / self.std
+
+    # -- forward pieces --------------------------------------------------------------------------------
+    def features(self, images_uint8: torch.Tensor) -> torch.Tensor:
+        """f(x): the backbone's last feature map (B, C, H, W)."""
+        return self.backbone(self.prepare(images_uint8))
+
+    def attribute_maps(self, fmap: torch.Tensor) -> torch.Tensor:
+        """Eq. 1: similarity maps M (B, A, H*W), M[b, k, ij] = Theta(p_k, f_ij)."""
+        f = fmap.flatten(2)  # (B, C, HW)
+        if self.theta_net is None:
+            return torch.einsum("kc,bcn->bkn", self.prototypes.to(f.dtype), f)
+        u = self.theta_net["U"](f.transpose(1, 2))  # (B, HW, hid)
+        v = self.theta_net["V"](self.prototypes.to(f.dtype))  # (A, hid)
+        z = torch.relu(u.unsqueeze(1) + v[None, :, None, :])  # (B, A, HW, hid)
+        return self.theta_net["v"](z).squeeze(-1)
+
+    @staticmethod
+    def predict_attributes(maps: torch.Tensor) -> torch.Tensor:
+        """Eq. 1: a_hat_k = max over the positions of M^k -> (B, A)."""
+        return maps.amax(dim=-1)
+
+    @staticmethod
+    def pool(fmap: torch.Tensor) -> torch.Tensor:
+        """g(x): global average pooling (B, C)."""
+        return fmap.mean(dim=(2, 3))
+
+    def hash(self, g: torch.Tensor) -> torch.Tensor:
+        """Eq. 6 relaxed: h = tanh(W_h g + b_h)."""
+        return torch.tanh(self.hash_layer(g))
+
+    @torch.no_grad()
+    def encode(self, images_uint8: torch.Tensor) -> torch.Tensor:
+        """Inference: h (B, n_bits) in float32 (the hasher takes the sign)."""
+        return self.hash(self.pool(self.features(images_uint8))).float()
+
+    # -- training --------------------------------------------------------------------------------------
+    def train_losses(self, images_uint8: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | None,
+                     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Losses of one step: L = lambda_1 L_point + lambda_2 L_pair + lambda_3 L_class + L_hash.
+
+        Args:
+            images_uint8: (B, H, W, C) uint8 images.
+            labels: (B,) seen-class indices.
+            generator: CPU generator of the negative sampling of L_pair.
+
+        Returns:
+            (total loss, {"point", "pair", "class", "hash": detached parts present in this variant}).
+        """
+        p = self.p
+        fmap = self.features(images_uint8)
+        a_true = self.class_attr[labels]  # (B, A): the image's class-level attribute vector
+        g = self.pool(fmap)
+        parts: dict[str, torch.Tensor] = {}
+        if "point" in self.terms or "pair" in self.terms:
+            a_hat = self.predict_attributes(self.attribute_maps(fmap))
+            if "point" in self.terms:
+                parts["point"] = L.point_loss(a_hat, a_true)
+            if "pair" in self.terms:
+                pos, neg = L.pair_masks(a_true, p["epsilon"])
+                neg_k = L.sample_negatives(neg, p["n_negatives"], generator)
+                parts["pair"] = L.pair_loss(a_hat, pos, neg_k, p["tau"], p["pair_similarity"])
+        if "class" in self.terms:
+            parts["class"] = L.class_loss(g, self.W, self.class_attr, labels)
+        parts["hash"] = L.hash_loss(self.hash(g), self.centres, labels, p["am_scale"], p["am_margin"])
+        total = L.total_loss(parts, (p["lambda_point"], p["lambda_pair"], p["lambda_class"]))
+        return total, {k: v.detach() for k, v in parts.items()}
