@@ -26,7 +26,6 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from zshbench.data import TrainSet
 from zshbench.errors import NotFittedError, UserError
 
 __all__ = ["check_hasher", "iter_checks", "parametrize_with_checks", "conformance_dataset", "CHECKS"]

@@ -244,47 +244,25 @@ class RAZHTHasher(RAZHHasher):
 
 def _load_encoder_weights(net, p: dict[str, Any]) -> str:
     """Load the encoder's weights as ``p["weights"]`` asks: "none", "pretrained" or a PATH."""
-    import torch
+    from pathlib import Path
 
+    from zshbench.weights import create_pretrained, load_matching, read_checkpoint
+
+    flag = "--set weights="
     w = str(p.get("weights") or "none")
     if w.lower() == "none":
         return "none (random init)"
+    what = f"the {p.get('timm_name', 'tiny ViT')} encoder"
     if w.lower() == "pretrained":
         if p["encoder"] != "timm":
             raise UserError("weights=pretrained needs profile=paper (the tiny profile has no pretrained weights); "
                             "use --set weights=none or --set weights=PATH.")
-        try:
-            import timm
-
-            src = timm.create_model(p["timm_name"], pretrained=True, num_classes=0)
-        except Exception as exc:  # noqa: BLE001 - hub errors come in many types
-            raise UserError(
-                f"Pretrained weights of {p['timm_name']} are not available here ({type(exc).__name__}: {exc}). "
-                "Give a local state dict with --set weights=PATH (.safetensors or .pth), or train from a random "
-                "initialisation with --set weights=none (not the paper's setting)."
-            ) from None
-        net.encoder.load_state_dict(src.state_dict(), strict=False)
+        src = create_pretrained(p["timm_name"], flag, num_classes=0)
+        load_matching(net.encoder, src.state_dict(), what=what, flag=flag, ignore_prefixes=("head",))
         _set_norm(net, src)
         return f"pretrained {p['timm_name']} (timm)"
-    from pathlib import Path
-
-    path = Path(w).expanduser()
-    if not path.is_file():
-        raise UserError(f"weights={w!r}: file not found. Use --set weights=PATH (.safetensors/.pth), "
-                        "--set weights=pretrained or --set weights=none.")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        sd = load_file(str(path))
-    else:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-        sd = sd.get("state_dict", sd.get("model", sd)) if isinstance(sd, dict) else sd
-    missing, unexpected = net.encoder.load_state_dict(sd, strict=False)
-    missing = [k for k in missing if not k.startswith("head")]
-    if missing:
-        raise UserError(f"weights={w!r} does not fit the {p.get('timm_name', 'tiny ViT')} encoder: "
-                        f"{len(missing)} missing keys (e.g. {missing[:3]}).")
-    return f"state dict {path.name} ({len(unexpected)} unused keys)"
+    unused = load_matching(net.encoder, read_checkpoint(w, flag), what=what, flag=flag, ignore_prefixes=("head",))
+    return f"state dict {Path(w).name} ({unused} unused keys)"
 
 
 def _set_norm(net, src) -> None:

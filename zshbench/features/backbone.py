@@ -27,11 +27,11 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from zshbench.errors import UnknownNameError, UserError
+from zshbench.weights import CHECKPOINT_SUFFIXES, checkpoint_path, create_pretrained, read_checkpoint
 
 __all__ = ["load_backbone", "backbone_features", "weights_fingerprint", "RANDOM_INIT_SEED", "CHECKPOINT_SUFFIXES"]
 
 RANDOM_INIT_SEED = 0
-CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 _HASH_MEMO: dict[tuple[str, int, int], str] = {}
 
 
@@ -45,22 +45,6 @@ def _file_sha256(path: Path) -> str:
                 h.update(block)
         _HASH_MEMO[key] = h.hexdigest()
     return _HASH_MEMO[key]
-
-
-def checkpoint_path(weights: str | os.PathLike) -> Path:
-    """Validate a ``--weights PATH`` value: an existing file with a known checkpoint suffix."""
-    path = Path(weights).expanduser()
-    if not path.is_file():
-        raise UserError(
-            f"--weights {weights}: no such file. Pass a .safetensors or .pth checkpoint of the backbone, "
-            "omit --weights for timm's pretrained weights, or use --weights none for a random initialisation."
-        )
-    if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
-        raise UserError(
-            f"--weights {weights}: unknown checkpoint format '{path.suffix}'; expected one of "
-            f"{', '.join(CHECKPOINT_SUFFIXES)} (safetensors, or a torch state dict)."
-        )
-    return path
 
 
 def weights_fingerprint(weights: str | os.PathLike | None) -> str:
@@ -86,29 +70,6 @@ def _check_model_name(name: str) -> None:
             f"Unknown timm model '{name}' in --features timm:{name}.{hint} List models with "
             "`python -c \"import timm; print(timm.list_models('resnet*'))\"`."
         )
-
-
-def _read_checkpoint(path: Path) -> dict[str, Any]:
-    import torch
-
-    try:
-        if path.suffix.lower() == ".safetensors":
-            from safetensors.torch import load_file
-
-            sd: Any = load_file(str(path), device="cpu")
-        else:
-            sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise UserError(
-            f"--weights {path}: the checkpoint could not be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "
-            "Pass a safetensors file or a state dict saved with torch.save(model.state_dict(), path)."
-        ) from None
-    for key in ("state_dict", "model"):
-        if isinstance(sd, dict) and isinstance(sd.get(key), dict):
-            sd = sd[key]
-    if not isinstance(sd, dict) or not all(hasattr(v, "shape") for v in sd.values()):
-        raise UserError(f"--weights {path}: expected a state dict (parameter name -> tensor), got {type(sd).__name__}.")
-    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in sd.items()}
 
 
 def _load_into(model: Any, sd: dict[str, Any], path: Path, name: str) -> None:
@@ -142,23 +103,14 @@ def load_backbone(name: str, weights: str | os.PathLike | None, device: str = "c
 
     _check_model_name(name)
     if weights is None:
-        try:
-            model = timm.create_model(name, pretrained=True, num_classes=0)
-        except Exception as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else ""
-            raise UserError(
-                f"The pretrained weights of timm model '{name}' are not available ({type(exc).__name__}: {msg}). "
-                "zshbench does not fall back to random weights. Either pass a checkpoint file with "
-                "--weights PATH (.safetensors or .pth), or ask for a randomly initialised backbone explicitly "
-                "with --weights none."
-            ) from None
+        model = create_pretrained(name, "--weights ", num_classes=0)
     else:
         path = None if str(weights).lower() == "none" else checkpoint_path(weights)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(RANDOM_INIT_SEED)
             model = timm.create_model(name, pretrained=False, num_classes=0)
         if path is not None:
-            _load_into(model, _read_checkpoint(path), path, name)
+            _load_into(model, read_checkpoint(path), path, name)
     model.eval().requires_grad_(False)
     return model.to(device)
 
