@@ -42,3 +42,27 @@ def test_config_hash_stable_and_excludes():
     b = config_hash({"y": [1, 2], "x": 1, "n_bits": 64}, exclude=("n_bits",))
     assert a == b and len(a) == 12
     assert a != config_hash({"x": 2, "y": [1, 2]})
+
+
+@dataclass
+class WeightsCfg:
+    weights: Optional[str] = None
+    steps: Optional[int] = None
+
+
+def test_none_string_kept_for_optional_str():
+    # "--set weights=none" means an explicit random init, not "use the profile's default"
+    assert parse_overrides(WeightsCfg, ["weights=none", "steps=none"]) == {"weights": "none", "steps": None}
+
+
+def test_check_types_and_ranges():
+    from zshbench.config import POS_INT, check_ranges, check_types
+
+    check_types(Cfg(), "m")
+    with pytest.raises(UserError, match="mode='z' is invalid"):
+        check_types(Cfg(mode="z"), "m")
+    with pytest.raises(UserError, match="n='3' is invalid"):
+        check_types(Cfg(n="3"), "m")
+    check_ranges(WeightsCfg(steps=None), "m", {"steps": POS_INT})
+    with pytest.raises(UserError, match="steps=0 is invalid: expected an integer >= 1"):
+        check_ranges(WeightsCfg(steps=0), "m", {"steps": POS_INT})

@@ -49,7 +49,11 @@ def parse_value(raw: Any, tp: Any, key: str) -> Any:
 
     if origin in (Union, types.UnionType):
         args = get_args(tp)
-        if type(None) in args and (raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null", ""))):
+        if raw is None and type(None) in args:
+            return None
+        if str in args and isinstance(raw, str):
+            return raw  # "none" stays a string where strings are allowed (e.g. weights=none means random init)
+        if type(None) in args and isinstance(raw, str) and raw.lower() in ("none", "null", ""):
             return None
         for a in args:
             if a is type(None):
@@ -147,3 +151,45 @@ def config_hash(params: dict[str, Any], exclude: tuple[str, ...] = ()) -> str:
     kept = {k: v for k, v in params.items() if k not in exclude}
     blob = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+# -- range checks shared by the methods' validate_config ------------------------------------------------------
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+POS_INT = (lambda v: _is_int(v) and v >= 1, "an integer >= 1")
+NON_NEG_INT = (lambda v: _is_int(v) and v >= 0, "an integer >= 0")
+POSITIVE = (lambda v: _is_num(v) and v > 0, "a positive number")
+NON_NEG = (lambda v: _is_num(v) and v >= 0, "a number >= 0")
+NUMBER = (lambda v: _is_num(v), "a number")
+UNIT = (lambda v: _is_num(v) and 0.0 <= v <= 1.0, "a number in [0, 1]")
+UNIT_OPEN = (lambda v: _is_num(v) and 0.0 <= v < 1.0, "a number in [0, 1)")
+
+
+def check_ranges(config: Any, owner: str, rules: dict[str, tuple[Any, str]]) -> None:
+    """Check config fields against ``{field: (predicate, description)}``; None values (= use the profile's
+    default) pass. Raises `UserError` naming the method, key, value and the allowed range."""
+    for key, (ok, what) in rules.items():
+        val = getattr(config, key)
+        if val is not None and not ok(val):
+            raise UserError(f"{owner}: {key}={val!r} is invalid: expected {what} (--set {key}=...).")
+
+
+def check_types(config: Any, owner: str) -> None:
+    """Every field of ``config`` has a value of its annotated type (Literal choices included)."""
+    for key, tp in field_types(type(config)).items():
+        val = getattr(config, key)
+        try:
+            parsed = parse_value(val, tp, key)
+        except UserError:
+            parsed = _MISMATCH
+        if parsed is _MISMATCH or (isinstance(val, str) and not isinstance(parsed, str) and parsed is not None):
+            raise UserError(f"{owner}: {key}={val!r} is invalid: expected {_type_name(tp)} (--set {key}=...).")
+
+
+_MISMATCH = object()

@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from zshbench.codes import n_bytes, pack_signs
-from zshbench.config import config_hash, config_to_dict, parse_overrides
+from zshbench.config import check_types, config_hash, config_to_dict, parse_overrides
 from zshbench.data import ImageView, TrainSet, as_feature_array, as_image_array
 from zshbench.errors import NotFittedError, UserError
 
@@ -153,6 +153,7 @@ class Hasher:
             )
         if not isinstance(self.config.seed, int) or self.config.seed < 0:
             raise UserError(f"seed={self.config.seed!r} must be a non-negative integer.")
+        check_types(self.config, self.name or type(self).__name__)
 
     # -- fitting ---------------------------------------------------------------------------------------
     def fit(self, train: TrainSet) -> "Hasher":

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from zshbench.config import NON_NEG, NON_NEG_INT, NUMBER, POS_INT, POSITIVE, UNIT, UNIT_OPEN, check_ranges
 from zshbench.data import TrainSet
 from zshbench.errors import UserError
 from zshbench.hasher import Hasher, HasherConfig, Requirements
@@ -130,26 +131,13 @@ class COMAEHasher(Hasher):
     # -- config ----------------------------------------------------------------------------------------
     def validate_config(self) -> None:
         super().validate_config()
-        c = self.config
-        pos_int = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer >= 1")
-        non_neg = (lambda v: isinstance(v, (int, float)) and v >= 0, "a number >= 0")
-        positive = (lambda v: isinstance(v, (int, float)) and v > 0, "a positive number")
-        checks = {"epochs": pos_int, "max_steps": pos_int, "n_negatives": pos_int,
-                  "batch_size": (lambda v: isinstance(v, int) and v >= 2, "an integer >= 2"),
-                  "lr": positive, "tau": positive, "epsilon": positive, "am_scale": positive,
-                  "weight_decay": non_neg, "lambda_point": non_neg, "lambda_pair": non_neg,
-                  "lambda_class": non_neg, "am_margin": non_neg}
-        for key, (ok, what) in checks.items():
-            val = getattr(c, key)
-            if val is not None and not ok(val):
-                raise UserError(f"comae: {key}={val!r} is invalid: expected {what} (--set {key}=...).")
-        choices = {"profile": ("tiny", "paper"), "variant": ("full", "v1", "v2", "v3"),
-                   "pair_similarity": ("dot", "cosine", None), "theta": ("dot", "mlp", None),
-                   "attribute_norm": ("max", "l2", "none", None)}
-        for key, allowed in choices.items():
-            if getattr(c, key) not in allowed:
-                raise UserError(f"comae: {key}={getattr(c, key)!r} is invalid: expected one of "
-                                f"{[a for a in allowed if a is not None]}.")
+        check_ranges(self.config, "comae", {
+            "epochs": POS_INT, "max_steps": POS_INT, "n_negatives": POS_INT,
+            "batch_size": (lambda v: isinstance(v, int) and v >= 2, "an integer >= 2"),
+            "lr": POSITIVE, "tau": POSITIVE, "epsilon": POSITIVE, "am_scale": POSITIVE,
+            "weight_decay": NON_NEG, "lambda_point": NON_NEG, "lambda_pair": NON_NEG, "lambda_class": NON_NEG,
+            "am_margin": NON_NEG,
+        })
 
     def _profile(self) -> dict[str, Any]:
         from zshbench.methods.comae.profiles import resolve_profile

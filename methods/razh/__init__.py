@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from zshbench.config import NON_NEG, NON_NEG_INT, NUMBER, POS_INT, POSITIVE, UNIT, UNIT_OPEN, check_ranges
 from zshbench.data import TrainSet
 from zshbench.errors import UserError
 from zshbench.hasher import Hasher, HasherConfig, Requirements
@@ -96,23 +97,12 @@ class RAZHHasher(Hasher):
     # -- config ----------------------------------------------------------------------------------------
     def validate_config(self) -> None:
         super().validate_config()
-        c = self.config
-        checks = [
-            ("epochs", c.epochs, lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
-            ("batch_size", c.batch_size, lambda v: isinstance(v, int) and v >= 2, "an integer >= 2"),
-            ("lr", c.lr, lambda v: v > 0, "a positive number"),
-            ("alpha", c.alpha, lambda v: v >= 0, "a number >= 0"),
-            ("beta", c.beta, lambda v: v >= 0, "a number >= 0"),
-            ("threshold", c.threshold, lambda v: isinstance(v, (int, float)), "a number"),
-            ("n_parts", c.n_parts, lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
-            ("mask_ratio", c.mask_ratio, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
-            ("kmeans_iters", c.kmeans_iters, lambda v: isinstance(v, int) and v >= 0, "an integer >= 0"),
-            ("attribute_threshold", c.attribute_threshold, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
-            ("max_steps", c.max_steps, lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
-        ]
-        for key, val, ok, what in checks:
-            if val is not None and not ok(val):
-                raise UserError(f"razh: {key}={val!r} is invalid: expected {what} (--set {key}=...).")
+        check_ranges(self.config, "razh", {
+            "epochs": POS_INT, "max_steps": POS_INT, "n_parts": POS_INT, "kmeans_iters": NON_NEG_INT,
+            "batch_size": (lambda v: isinstance(v, int) and v >= 2, "an integer >= 2"),
+            "lr": POSITIVE, "alpha": NON_NEG, "beta": NON_NEG, "threshold": NUMBER,
+            "mask_ratio": UNIT_OPEN, "attribute_threshold": UNIT,
+        })
 
     def _profile(self) -> dict[str, Any]:
         from zshbench.methods.razh.profiles import resolve_profile
