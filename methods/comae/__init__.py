@@ -31,9 +31,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from zshbench.config import NON_NEG, NON_NEG_INT, NUMBER, POS_INT, POSITIVE, UNIT, UNIT_OPEN, check_ranges
+from zshbench.config import NON_NEG, POS_INT, POSITIVE, check_ranges
 from zshbench.data import TrainSet
-from zshbench.errors import UserError
 from zshbench.hasher import Hasher, HasherConfig, Requirements
 from zshbench.registry import register_method
 
