@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("what", choices=["methods", "datasets", "protocols"])
     ls.add_argument("pattern", nargs="?", default=None, help="fnmatch filter, e.g. 'razh*'")
     ls.add_argument("--names", action="store_true", help="print bare names, one per line (for scripts)")
+    ls.add_argument("--no-variants", action="store_true",
+                    help="methods: leave out variants and ablations (razh-t, comae-v1, ...)")
 
     r = sub.add_parser("run", help="train, encode, evaluate and record", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -126,11 +128,13 @@ def cmd_list(args) -> int:
 
         names = {"methods": METHODS.names, "datasets": DATASETS.names}.get(args.what)
         found = names(args.pattern) if names else [n for n in list_protocols() if not args.pattern or __import__("fnmatch").fnmatch(n, args.pattern)]
+        if args.what == "methods" and args.no_variants:
+            found = [n for n in found if not get_method(n).variant_of]
         print("\n".join(found))
         return 0
     if args.what == "methods":
         t = Table(title="methods")
-        for col in ("name", "inputs", "attributes", "gpu", "version", "config keys", "source"):
+        for col in ("name", "variant of", "inputs", "attributes", "gpu", "version", "config keys", "source"):
             t.add_column(col)
         for name in METHODS.names(args.pattern):
             cls = get_method(name)
@@ -138,7 +142,9 @@ def cmd_list(args) -> int:
 
             keys = ", ".join(f.name for f in dataclasses.fields(cls.Config) if f.name not in ("n_bits", "seed"))
             req = cls.requires
-            t.add_row(name, req.inputs, "yes" if req.attributes else "no", "yes" if req.gpu_capable else "no",
+            if args.no_variants and cls.variant_of:
+                continue
+            t.add_row(name, cls.variant_of or "-", req.inputs, "yes" if req.attributes else "no", "yes" if req.gpu_capable else "no",
                       str(cls.version), keys or "-", METHODS.source(name))
         con.print(t)
     elif args.what == "datasets":

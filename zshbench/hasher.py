@@ -111,6 +111,8 @@ class Hasher:
     Config: ClassVar[type] = HasherConfig
     requires: ClassVar[Requirements] = Requirements()
     encode_batch_size: ClassVar[int] = 4096
+    # the registered name of the method this one is a variant or ablation of (None for a main method)
+    variant_of: ClassVar[str | None] = None
 
     def __init__(self, config: HasherConfig | None = None, *, device: str = "cpu", **params: Any):
         base = config if config is not None else self.Config()

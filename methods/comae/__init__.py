@@ -248,6 +248,7 @@ class COMAEV3Config(COMAEConfig):
 @register_method("comae-v1")
 class COMAEV1Hasher(COMAEHasher):
     """COMAE-V1 (Table 3): without the point-wise loss."""
+    variant_of = "comae"
 
     Config = COMAEV1Config
 
@@ -255,6 +256,7 @@ class COMAEV1Hasher(COMAEHasher):
 @register_method("comae-v2")
 class COMAEV2Hasher(COMAEHasher):
     """COMAE-V2 (Table 3): without the pair-wise loss."""
+    variant_of = "comae"
 
     Config = COMAEV2Config
 
@@ -262,6 +264,7 @@ class COMAEV2Hasher(COMAEHasher):
 @register_method("comae-v3")
 class COMAEV3Hasher(COMAEHasher):
     """COMAE-V3 (Table 3): without the class-wise loss."""
+    variant_of = "comae"
 
     Config = COMAEV3Config
 

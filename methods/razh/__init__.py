@@ -228,6 +228,7 @@ class RAZHTConfig(RAZHConfig):
 @register_method("razh-t")
 class RAZHTHasher(RAZHHasher):
     """RAZH-T: parts are aligned with the class-name vectors instead of attribute vectors."""
+    variant_of = "razh"
 
     Config = RAZHTConfig
 
