@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("what", choices=["methods", "datasets", "protocols"])
     ls.add_argument("pattern", nargs="?", default=None, help="fnmatch filter, e.g. 'razh*'")
     ls.add_argument("--names", action="store_true", help="print bare names, one per line (for scripts)")
+    ls.add_argument("--inputs", choices=["images", "features"], default=None,
+                    help="methods: only those that train on images (deep) or on feature vectors (shallow)")
     ls.add_argument("--no-variants", action="store_true",
                     help="methods: leave out variants and ablations (razh-t, comae-v1, ...)")
 
@@ -130,6 +132,8 @@ def cmd_list(args) -> int:
         found = names(args.pattern) if names else [n for n in list_protocols() if not args.pattern or __import__("fnmatch").fnmatch(n, args.pattern)]
         if args.what == "methods" and args.no_variants:
             found = [n for n in found if not get_method(n).variant_of]
+        if args.what == "methods" and args.inputs:
+            found = [n for n in found if get_method(n).requires.inputs == args.inputs]
         print("\n".join(found))
         return 0
     if args.what == "methods":
