@@ -256,3 +256,36 @@ def parametrize_with_checks(methods) -> Callable:
             params.append((cls.name or cls.__name__, run))
             ids.append(f"{cls.name or cls.__name__}-{name}")
     return pytest.mark.parametrize("method,check", params, ids=ids)
+
+
+def learning_check(method: str, steps: int | None, *, n_bits: int = 32, seed: int = 0, db_per_class: int = 60,
+                   **params) -> tuple[float, float, dict]:
+    """mAP@all on ``shapes-zsh`` of an untrained and a trained deep method (fixed seed, CPU).
+
+    The "untrained" network is the same method fitted for one step at a learning rate of 1e-12 (its
+    initialisation, with every data-dependent buffer in place). The database is ``db_per_class`` items of each
+    unseen class (cheap to encode); the queries are the protocol's queries.
+
+    Returns:
+        (map@all untrained, map@all trained, ``run_info()`` of the trained hasher or {}).
+    """
+    from zshbench.evaluate import evaluate
+    from zshbench.protocols import load_protocol, resolve
+    from zshbench.registry import create_hasher
+    from zshbench.runner import build_trainset, load_dataset
+
+    ds = load_dataset("shapes")
+    split = resolve(load_protocol("shapes-zsh"), ds)
+    train = build_trainset(ds, split)
+    db_lab = ds.labels[split.database]
+    db = np.concatenate([split.database[db_lab == c][:db_per_class] for c in split.unseen_classes])
+
+    def map_all(h) -> float:
+        cq, cdb = h.encode(ds.image_view(split.query)), h.encode(ds.image_view(db))
+        res = evaluate(cq, cdb, ds.labels[split.query], ds.labels[db], n_bits=h.n_bits, k=len(db), device="cpu")
+        return float(res.metrics["map@all"])
+
+    base = create_hasher(method, n_bits=n_bits, seed=seed, lr=1e-12, max_steps=1).fit(train)
+    trained = create_hasher(method, n_bits=n_bits, seed=seed, max_steps=steps, **params).fit(train)
+    info = trained.run_info() if hasattr(trained, "run_info") else {}
+    return map_all(base), map_all(trained), info

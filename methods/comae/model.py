@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from zshbench.methods.comae import losses as L
+from zshbench.train.images import prepare_images
 
 __all__ = ["COMAENet", "build_backbone", "VARIANT_TERMS"]
 
@@ -84,15 +84,7 @@ class COMAENet(nn.Module):
     # -- inputs ----------------------------------------------------------------------------------------
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (B, H, W, C) -> normalised float (B, 3, S, S): grey repeated to 3 channels, resized to S."""
-        x = images.to(self.mean.device).permute(0, 3, 1, 2).float().div_(255.0)
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        elif x.shape[1] > 3:
-            x = x[:, :3]
-        s = int(self.p["img_size"])
-        if tuple(x.shape[-2:]) != (s, s):
-            x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False, antialias=x.shape[-1] > s)
-        return (x - self.mean) / self.std
+        return prepare_images(images, self.p["img_size"], self.mean, self.std)
 
     # -- forward pieces --------------------------------------------------------------------------------
     def features(self, images_uint8: torch.Tensor) -> torch.Tensor:

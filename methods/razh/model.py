@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from zshbench.methods.razh import losses as L
 from zshbench.methods.razh.kmeans import batched_kmeans
+from zshbench.train.images import prepare_images
 
 __all__ = ["RAZHNet", "MAEDecoder", "build_encoder"]
 
@@ -103,16 +104,7 @@ class RAZHNet(nn.Module):
     # -- inputs ----------------------------------------------------------------------------------------
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (B, H, W, C) -> normalised float (B, 3, S, S): grey repeated to 3 channels, resized to S."""
-        x = images.to(self.mean.device).permute(0, 3, 1, 2).float().div_(255.0)
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        elif x.shape[1] > 3:
-            x = x[:, :3]
-        s = self.p["img_size"]
-        if x.shape[-2:] != (s, s):
-            x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False,
-                              antialias=x.shape[-1] > s)
-        return (x - self.mean) / self.std
+        return prepare_images(images, self.p["img_size"], self.mean, self.std)
 
     def patches(self, x: torch.Tensor) -> torch.Tensor:
         """Patch embeddings P (B, M, d_v) (patchify + linear projection; no positional embedding yet)."""

@@ -3,41 +3,15 @@ classes clearly better than the codes of the same, untrained network."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from zshbench import create_hasher
+from zshbench.testing import learning_check
 
 MARGIN = 0.15
 
 
-def _data():
-    from zshbench.protocols import load_protocol, resolve
-    from zshbench.runner import build_trainset, load_dataset
-
-    ds = load_dataset("shapes")
-    split = resolve(load_protocol("shapes-zsh"), ds)
-    train = build_trainset(ds, split)
-    # a smaller database (60 items of each unseen class) keeps encoding cheap; queries are all 200 of them
-    db_lab = ds.labels[split.database]
-    db = np.concatenate([split.database[db_lab == c][:60] for c in split.unseen_classes])
-    return ds, split, train, db
-
-
-def _map_all(h, ds, split, db) -> float:
-    from zshbench.evaluate import evaluate
-
-    cq = h.encode(ds.image_view(split.query))
-    cdb = h.encode(ds.image_view(db))
-    res = evaluate(cq, cdb, ds.labels[split.query], ds.labels[db], n_bits=h.n_bits, k=len(db), device="cpu")
-    return float(res.metrics["map@all"])
-
-
 def _learning(steps: int | None, **over) -> tuple[float, float, dict]:
-    ds, split, train, db = _data()
-    base = create_hasher("razh", n_bits=32, seed=0, lr=1e-12, max_steps=1).fit(train)  # = untrained network
-    trained = create_hasher("razh", n_bits=32, seed=0, max_steps=steps, **over).fit(train)
-    return _map_all(base, ds, split, db), _map_all(trained, ds, split, db), trained.run_info()
+    return learning_check("razh", steps, **over)
 
 
 def test_razh_learns_short():
