@@ -19,13 +19,13 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 ## every registered method (variants and ablations aside) on the built-in `shapes` dataset, at two code
-## lengths, two runs at a time (one thread each; the deep runs first, razh, the longest, before comae), then the
-## leaderboard table
+## lengths, two runs at a time (one thread each; the deep runs first, one process per code length, razh, the
+## longest, before comae; one process per shallow method), then the leaderboard table
 demo: $(STAMP)
 	@{ for m in $$($(BIN)/zshbench list methods --names --no-variants --inputs images | sort -r); do \
 	     for b in $$(echo $(DEMO_BITS) | tr , ' '); do echo "$$m $$b"; done; done; \
 	   for m in $$($(BIN)/zshbench list methods --names --no-variants --inputs features); do \
-	     for b in $$(echo $(DEMO_BITS) | tr , ' '); do echo "$$m $$b"; done; done; } \
+	     echo "$$m $(DEMO_BITS)"; done; } \
 	| xargs -P 2 -n 2 sh -c 'OMP_NUM_THREADS=1 $(BIN)/zshbench run --method "$$0" --dataset shapes \
 	  --bits "$$1" --seeds $(DEMO_SEEDS) --results $(RESULTS) --no-progress > /dev/null && echo "done: $$0 $$1 bits"'
 	$(BIN)/zshbench leaderboard --results $(RESULTS) --metric map@5000

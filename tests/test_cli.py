@@ -24,6 +24,15 @@ def test_list(capsys):
     assert code == 0 and "shapes" in out and "digits" in out
 
 
+def test_list_method_filters(capsys):
+    code, out, _ = cli(capsys, "list", "methods", "--names", "--no-variants", "--inputs", "images")
+    assert code == 0 and out.split() == ["comae", "razh"]
+    code, out, _ = cli(capsys, "list", "methods", "--names", "--inputs", "features")
+    assert code == 0 and {"lsh", "pcah", "itq", "sh"} <= set(out.split()) and "razh" not in out.split()
+    code, out, _ = cli(capsys, "list", "methods", "--names", "razh*")
+    assert out.split() == ["razh", "razh-t"]
+
+
 def test_protocol_show(capsys):
     code, out, _ = cli(capsys, "protocol", "show", "digits-zsh")
     assert code == 0 and "unseen (2): three, eight" in out and "train 800, query 100, database 897" in out
