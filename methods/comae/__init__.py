@@ -25,7 +25,6 @@ Variants (Table 3): ``comae-v1`` (no point-wise), ``comae-v2`` (no pair-wise), `
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,7 +32,8 @@ import numpy as np
 
 from zshbench.config import NON_NEG, POS_INT, POSITIVE, check_ranges
 from zshbench.data import TrainSet
-from zshbench.hasher import Hasher, HasherConfig, Requirements
+from zshbench.hasher import HasherConfig
+from zshbench.train.hasher import TorchHasher
 from zshbench.registry import register_method
 
 __all__ = ["COMAEConfig", "COMAEHasher", "normalise_attributes", "build_optimizer", "check_optimizer_covers"]
@@ -118,13 +118,11 @@ def check_optimizer_covers(net, opt) -> None:
 
 
 @register_method("comae")
-class COMAEHasher(Hasher):
+class COMAEHasher(TorchHasher):
     """COMAE (see the module docstring and README.md)."""
 
     Config = COMAEConfig
-    requires = Requirements(inputs="images", attributes=True, gpu_capable=True, supervised=True)
     version = "1"
-    encode_batch_size = 256
     conformance_params = {"max_steps": 1, "batch_size": 8, "epochs": 1}
 
     # -- config ----------------------------------------------------------------------------------------
@@ -198,30 +196,9 @@ class COMAEHasher(Hasher):
             "device": str(dev), "train": stats.as_dict(), "hyper": dict(p),
         }
 
-    def run_info(self) -> dict[str, Any]:
-        """Stored under ``extras`` of the result record: profile, weights, training stats, hyper-parameters."""
-        return dict(getattr(self, "info_", {}))
-
-    # -- encoding --------------------------------------------------------------------------------------
-    def _encode_batch(self, x) -> np.ndarray:
-        import torch
-
-        imgs = torch.from_numpy(np.ascontiguousarray(np.asarray(x)))
-        return self.model_.encode(imgs).cpu().numpy()
-
-    # -- state -----------------------------------------------------------------------------------------
-    def _get_state(self) -> dict[str, Any]:
-        state = {f"model.{k}": v.detach().cpu().clone() for k, v in self.model_.state_dict().items()}
-        state["run_info_json"] = json.dumps(getattr(self, "info_", {}), default=str)
-        return state
-
-    def _set_state(self, state: dict[str, Any]) -> None:
-        model_sd = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
-        net = self._build(self._profile(), model_sd["class_attr"], load_weights=False)
-        net.load_state_dict(model_sd)
-        net.eval()
-        self.model_ = net
-        self.info_ = json.loads(state.get("run_info_json", "{}") or "{}")
+    # -- state (flattening and encoding: TorchHasher) ---------------------------------------------------
+    def _restore(self, model_sd: dict[str, Any], info: dict[str, Any]):
+        return self._build(self._profile(), model_sd["class_attr"], load_weights=False)
 
 
 @dataclass

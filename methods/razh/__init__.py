@@ -25,7 +25,6 @@ Variants: ``razh-t`` (class-name vocabulary, the paper's RAZH-T); ``variant=no-c
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,7 +33,8 @@ import numpy as np
 from zshbench.config import NON_NEG, NON_NEG_INT, NUMBER, POS_INT, POSITIVE, UNIT, UNIT_OPEN, check_ranges
 from zshbench.data import TrainSet
 from zshbench.errors import UserError
-from zshbench.hasher import Hasher, HasherConfig, Requirements
+from zshbench.hasher import HasherConfig
+from zshbench.train.hasher import TorchHasher
 from zshbench.registry import register_method
 
 __all__ = ["RAZHConfig", "RAZHHasher", "RAZHTConfig", "RAZHTHasher"]
@@ -85,13 +85,11 @@ _OVERRIDES = ("weights", "epochs", "batch_size", "lr", "alpha", "beta", "thresho
 
 
 @register_method("razh")
-class RAZHHasher(Hasher):
+class RAZHHasher(TorchHasher):
     """RAZH (see the module docstring and README.md)."""
 
     Config = RAZHConfig
-    requires = Requirements(inputs="images", attributes=True, gpu_capable=True, supervised=True)
     version = "1"
-    encode_batch_size = 256
     conformance_params = {"max_steps": 2, "batch_size": 16, "epochs": 1}
 
     # -- config ----------------------------------------------------------------------------------------
@@ -187,35 +185,13 @@ class RAZHHasher(Hasher):
             "hyper": {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()},
         }
 
-    def run_info(self) -> dict[str, Any]:
-        """Stored under ``extras`` of the result record: word-vector source, profile, training stats."""
-        return dict(getattr(self, "info_", {}))
-
-    # -- encoding --------------------------------------------------------------------------------------
-    def _encode_batch(self, x) -> np.ndarray:
-        import torch
-
-        imgs = torch.from_numpy(np.ascontiguousarray(np.asarray(x)))
-        return self.model_.encode(imgs).float().cpu().numpy()
-
-    # -- state -----------------------------------------------------------------------------------------
-    def _get_state(self) -> dict[str, Any]:
-        state = {f"model.{k}": v.detach().cpu().clone() for k, v in self.model_.state_dict().items()}
-        state["run_info_json"] = json.dumps(getattr(self, "info_", {}), default=str)
-        return state
-
-    def _set_state(self, state: dict[str, Any]) -> None:
-        model_sd = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
+    # -- state (flattening and encoding: TorchHasher) ---------------------------------------------------
+    def _restore(self, model_sd: dict[str, Any], info: dict[str, Any]):
         p = self._profile()
-        info = json.loads(state.get("run_info_json", "{}") or "{}")
         hyper = info.get("hyper", {})
-        for k in ("alpha", "beta"):
-            p[k] = hyper.get(k, p[k])
-        net = self._build(p, model_sd["wordvec"], model_sd["allowed"], load_weights=False)
-        net.load_state_dict(model_sd)
-        net.eval()
-        self.model_ = net
-        self.info_ = info
+        for key in ("alpha", "beta"):
+            p[key] = hyper.get(key, p[key])
+        return self._build(p, model_sd["wordvec"], model_sd["allowed"], load_weights=False)
 
 
 @dataclass
