@@ -24,6 +24,16 @@ examples:
 """
 
 
+SWEEP_EPILOG = """\
+examples:
+  zshbench sweep --methods itq,lsh --datasets digits --bits 24,48 --seeds 0,1 --results results/sweep
+  zshbench sweep --grid leaderboard/grid.toml --results leaderboard/results --workers 2
+  zshbench sweep --methods 'razh*' --datasets awa2 --bits 24,48,64,128 --seeds 0,1,2 --set profile=paper \\
+      --launcher submitit --slurm-partition gpu --gpus-per-job 1 --timeout-min 720 --per-run
+runs whose record exists are skipped: rerunning the same command resumes an interrupted sweep.
+"""
+
+
 def _int_list(text: str) -> list[int]:
     try:
         vals = [int(t) for t in text.split(",") if t.strip()]
@@ -78,6 +88,29 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--k", type=int, default=5000, help="cut-off of map@k (default 5000)")
     r.add_argument("--force", action="store_true", help="rerun even where a record exists")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    sw = sub.add_parser("sweep", help="run a grid of methods x datasets x bits x seeds, skipping existing records",
+                        epilog=SWEEP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sw.add_argument("--grid", default=None, help="a grid .toml file (e.g. leaderboard/grid.toml); flags below override it")
+    sw.add_argument("--methods", default=None, help="comma-separated names or fnmatch patterns, or 'all'")
+    sw.add_argument("--datasets", default=None, help="comma-separated dataset names")
+    sw.add_argument("--bits", type=_int_list, default=None, help="comma-separated code lengths")
+    sw.add_argument("--seeds", type=_int_list, default=None, help="comma-separated seeds")
+    sw.add_argument("--set", dest="overrides", action="append", default=[], metavar="[PATTERN:]KEY=VALUE",
+                    help="config override for every method, or for methods matching PATTERN (repeatable)")
+    sw.add_argument("--results", default="results", help="results directory (default: ./results)")
+    sw.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (passed to every run)")
+    sw.add_argument("--data-root", default=None)
+    sw.add_argument("--launcher", default="local", help="local (process pool here) | submitit (Slurm)")
+    sw.add_argument("--workers", type=int, default=None, help="local: parallel jobs (default: CPUs / threads)")
+    sw.add_argument("--threads-per-job", type=int, default=1, help="local: OpenMP threads of each job (default 1)")
+    sw.add_argument("--per-run", action="store_true",
+                    help="one job per (method, dataset, bits, seed) instead of one per (method, dataset)")
+    sw.add_argument("--dry-run", action="store_true", help="print the jobs that would run, run nothing")
+    sw.add_argument("--slurm-partition", default=None, help="submitit: Slurm partition")
+    sw.add_argument("--gpus-per-job", type=int, default=0, help="submitit: GPUs per job")
+    sw.add_argument("--cpus-per-task", type=int, default=None, help="submitit: CPUs per task")
+    sw.add_argument("--timeout-min", type=int, default=240, help="submitit: time limit of a job in minutes")
 
     pr = sub.add_parser("protocol", help="inspect protocols")
     prs = pr.add_subparsers(dest="action", parser_class=_Parser)
@@ -259,6 +292,50 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from zshbench.sweep import Grid, LaunchOptions, load_grid, sweep
+
+    grid = load_grid(args.grid) if args.grid else Grid([], [], [], [])
+    for key, value in (("methods", args.methods), ("datasets", args.datasets)):
+        if value is not None:
+            setattr(grid, key, [v.strip() for v in value.split(",") if v.strip()])
+    for key, value in (("bits", args.bits), ("seeds", args.seeds)):
+        if value is not None:
+            setattr(grid, key, list(value))
+    missing = [f"--{k}" for k in ("methods", "datasets", "bits", "seeds") if not getattr(grid, k)]
+    if missing:
+        raise UserError(f"The sweep has no {', '.join(missing)}: give them on the command line (e.g. --methods "
+                        "itq,lsh --datasets digits --bits 24,48 --seeds 0,1) or in a grid file with --grid FILE.")
+    con = _console()
+
+    def on_plan(jobs, skipped):
+        runs = sum(j.n_runs for j in jobs)
+        con.print(f"sweep: {runs} run(s) to do in {len(jobs)} job(s), {skipped} skipped (records exist in "
+                  f"{args.results}); launcher: {args.launcher}" + (" (dry run)" if args.dry_run else ""))
+        if args.dry_run:
+            for j in jobs:
+                con.print("  zshbench " + " ".join(j.argv()), soft_wrap=True, highlight=False)
+
+    def on_done(res, i, n):
+        state = "done" if res.ok else "FAILED"
+        con.print(f"[{i}/{n}] {state}: {res.job.method} on {res.job.dataset} ({res.job.n_runs} run(s), "
+                  f"{res.seconds:.0f} s)", highlight=False)
+
+    opts = LaunchOptions(results=args.results, workers=args.workers, threads=args.threads_per_job,
+                         slurm_partition=args.slurm_partition, gpus_per_job=args.gpus_per_job,
+                         cpus_per_task=args.cpus_per_task, timeout_min=args.timeout_min, on_done=on_done)
+    results = sweep(grid, args.launcher, opts, extra_overrides=args.overrides, device=args.device,
+                    data_root=args.data_root, per_run=args.per_run, dry_run=args.dry_run, on_plan=on_plan)
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        con.print(f"failed: zshbench {' '.join(r.job.argv())}\n{r.message}", highlight=False, soft_wrap=True)
+    if failed:
+        con.print(f"{len(failed)} of {len(results)} job(s) failed; records of the others are complete. Fix the "
+                  "cause and rerun the same command: finished runs are skipped.")
+        return 1
+    return 0
+
+
 def cmd_validate(args) -> int:
     from zshbench.testing import iter_checks
 
@@ -348,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     handlers = {"list": cmd_list, "run": cmd_run, "validate": cmd_validate, "leaderboard": cmd_leaderboard,
-                "report": cmd_report}
+                "report": cmd_report, "sweep": cmd_sweep}
     if args.command == "protocol":
         handlers["protocol"] = {"show": cmd_protocol_show, "list": cmd_protocol_list}.get(args.action)
         if handlers["protocol"] is None:

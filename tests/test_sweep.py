@@ -1,0 +1,152 @@
+"""`zshbench sweep`: grid files, expansion, skipping existing records, the local launcher, bad input."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from zshbench.cli import main
+from zshbench.errors import UserError
+from zshbench.records import load_records
+from zshbench.sweep import Grid, Job, LaunchOptions, LocalLauncher, expand, load_grid, method_overrides, pending
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_committed_grid_covers_every_method_both_builtin_datasets():
+    from zshbench.registry import METHODS
+
+    g = load_grid(REPO / "leaderboard" / "grid.toml")
+    jobs = expand(g, "unused")
+    assert {j.method for j in jobs} == set(METHODS.names())
+    assert {j.dataset for j in jobs} == {"shapes", "digits"}
+    assert len(jobs) == len(METHODS.names()) * 2 * 4 * 3
+    # RAZH (the longest) is listed first; every deep method has a fixed step budget
+    assert jobs[0].method == "razh"
+    for j in jobs:
+        if j.inputs == "images":
+            assert any(o.startswith("max_steps=") for o in j.overrides), j
+
+
+def test_method_overrides_patterns_and_scoped_set():
+    g = Grid(["all"], ["digits"], [16], [0], overrides={"razh*": ["max_steps=2"], "razh-t": ["lr=0.1"]})
+    assert method_overrides(g, "razh-t", ["epochs=1", "razh*:batch_size=8", "itq:n_iter=3"]) == (
+        "max_steps=2", "lr=0.1", "epochs=1", "batch_size=8")
+    assert method_overrides(g, "itq", ["itq:n_iter=3", "word_vectors=glove:/x"]) == ("n_iter=3", "word_vectors=glove:/x")
+
+
+def test_job_argv_round_trips_through_the_cli_parser():
+    from zshbench.cli import build_parser
+
+    j = Job("itq", "digits", (16, 32), (0, 1), "res", protocol="digits-zsh", overrides=("n_iter=3",))
+    args = build_parser().parse_args(j.argv())
+    assert (args.method, args.dataset, args.bits, args.seeds, args.results, args.protocol, args.overrides) == (
+        "itq", "digits", [16, 32], [0, 1], "res", "digits-zsh", ["n_iter=3"])
+    assert j.name == Job("itq", "digits", (16, 32), (0, 1), "elsewhere", overrides=("n_iter=3",)).name
+
+
+def test_local_sweep_runs_skips_and_groups(tmp_path, capsys):
+    res = tmp_path / "res"
+    argv = ["sweep", "--methods", "lsh,itq", "--datasets", "digits", "--bits", "16,32", "--seeds", "0",
+            "--results", str(res), "--workers", "2", "--set", "itq:n_iter=5"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "4 run(s) to do in 2 job(s), 0 skipped" in out and "[2/2] done" in out
+    recs, errs = load_records(res)
+    assert not errs and sorted((r["method"], r["n_bits"]) for r in recs) == [
+        ("itq", 16), ("itq", 32), ("lsh", 16), ("lsh", 32)]
+    assert all(r["params"]["n_iter"] == 5 for r in recs if r["method"] == "itq")
+    assert len(list((res / "sweep-logs").glob("*.log"))) == 2
+    # a second sweep finds everything done; one more seed runs only the missing runs
+    assert main(argv) == 0
+    assert "0 run(s) to do in 0 job(s), 4 skipped" in capsys.readouterr().out
+    argv2 = [a if a != "0" else "0,1" for a in argv] + ["--dry-run"]
+    assert main(argv2) == 0
+    out = capsys.readouterr().out
+    assert "4 run(s) to do in 2 job(s), 4 skipped" in out and "--seeds 1 " in out
+
+
+def test_pending_per_run_and_skip(tmp_path):
+    from zshbench.runner import run
+
+    run("lsh", "digits", bits=[16], seeds=[0], results_dir=tmp_path, progress=False)
+    jobs = expand(Grid(["lsh"], ["digits"], [16, 32], [0]), tmp_path)
+    todo, skipped = pending(jobs, group=False)
+    assert skipped == 1 and [(j.bits, j.seeds) for j in todo] == [((32,), (0,))]
+
+
+def test_failed_job_is_reported_with_its_log_and_others_complete(tmp_path, capsys, monkeypatch):
+    res = tmp_path / "res"
+    real = Job.command
+
+    def command(self):  # make the itq job fail inside the subprocess, after validation
+        cmd = real(self)
+        return cmd + ["--k", "0"] if self.method == "itq" else cmd
+
+    monkeypatch.setattr(Job, "command", command)
+    rc = main(["sweep", "--methods", "itq,lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0",
+               "--results", str(res), "--workers", "1"])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "1 of 2 job(s) failed" in out and "exit code 2" in out and "k must be a positive integer" in out
+    recs, _ = load_records(res)
+    assert [r["method"] for r in recs] == ["lsh"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--methods", "lsx", "--datasets", "digits", "--bits", "16", "--seeds", "0"], "Did you mean: lsh"),
+    (["--methods", "zz*", "--datasets", "digits", "--bits", "16", "--seeds", "0"], "matches the pattern 'zz*'"),
+    (["--methods", "lsh", "--datasets", "digitz", "--bits", "16", "--seeds", "0"], "digitz"),
+    (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--set", "nope=1"], "nope"),
+    (["--methods", "lsh", "--datasets", "digits", "--bits", "4", "--seeds", "0"], "4"),
+    (["--methods", "lsh", "--datasets", "digits"], "no --bits, --seeds"),
+    (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--workers", "0"], "--workers"),
+    (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--launcher", "pbs"],
+     "Unknown launcher 'pbs'"),
+])
+def test_bad_sweep_input_exit_2_before_running_anything(argv, message, tmp_path, capsys):
+    res = tmp_path / "res"
+    assert main(["sweep", *argv, "--results", str(res)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in " ".join(err.split())
+    assert not list(res.rglob("*.json"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("methods = [", "not valid TOML"),
+    ('methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\ncolour = 1\n', "unknown key(s) colour"),
+    ('methods = "all"\ndatasets = ["digits"]\nseeds = [0]\n', "lacks bits"),
+    ('methods = "all"\ndatasets = ["digits"]\nbits = ["16"]\nseeds = [0]\n', "'bits' must be a non-empty list"),
+    ('methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\noverrides = 3\n', "[overrides]"),
+])
+def test_bad_grid_file(text, message, tmp_path, capsys):
+    p = tmp_path / "grid.toml"
+    p.write_text(text)
+    with pytest.raises(UserError, match=None) as exc:
+        load_grid(p)
+    assert message in str(exc.value)
+    assert main(["sweep", "--grid", str(p), "--results", str(tmp_path / "r")]) == 2
+    assert main(["sweep", "--grid", str(tmp_path / "missing.toml")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_local_launcher_orders_deep_and_large_jobs_first(tmp_path, monkeypatch):
+    started = []
+    launcher = LocalLauncher(LaunchOptions(results=str(tmp_path), workers=1))
+    monkeypatch.setattr(launcher, "_run", lambda job: started.append(job.method) or
+                        __import__("zshbench.sweep", fromlist=["JobResult"]).JobResult(job, True))
+    jobs = [Job("itq", "digits", (16,), (0,), "r"), Job("lsh", "digits", (16, 32), (0,), "r"),
+            Job("comae", "digits", (16,), (0,), "r", inputs="images"),
+            Job("razh", "digits", (16,), (0,), "r", inputs="images")]
+    results = launcher.launch(jobs)
+    assert started == ["comae", "razh", "lsh", "itq"] and all(r.ok for r in results)
+
+
+def test_sweep_records_are_the_leaderboard_input(tmp_path, capsys):
+    res = tmp_path / "res"
+    assert main(["sweep", "--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0,1",
+                 "--results", str(res)]) == 0
+    capsys.readouterr()
+    assert main(["leaderboard", "--results", str(res), "--format", "json", "--metric", "map@all"]) == 0
+    (table,) = json.loads(capsys.readouterr().out)
+    assert table["rows"][0]["cells"]["16"]["n"] == 2
