@@ -9,7 +9,7 @@ DEMO_SEEDS ?= 0
 export HF_HUB_OFFLINE ?= 1
 export GOMP_SPINCOUNT ?= 10000
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install demo test test-slow bench leaderboard leaderboard-check clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ test: $(STAMP)
 ## the slow tests only
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+## re-run the committed leaderboard grid (leaderboard/grid.toml; runs whose record exists are skipped, so an
+## interrupted run resumes), then regenerate leaderboard/README.md, its CSVs and figures from the records
+leaderboard: $(STAMP)
+	$(BIN)/zshbench sweep --grid leaderboard/grid.toml --results leaderboard/results --workers 2
+	$(BIN)/zshbench report --results leaderboard/results --out leaderboard
+
+## CI: the committed leaderboard matches its records and the code (no hand edits, no invalid/stale/conflicting record)
+leaderboard-check: $(STAMP)
+	$(BIN)/zshbench leaderboard --check --results leaderboard/results --out leaderboard
 
 ## performance benchmarks (see docs/performance.md)
 bench: $(STAMP)
