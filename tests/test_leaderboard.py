@@ -1,13 +1,18 @@
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+import zshbench
 from zshbench.cli import main
-from zshbench.leaderboard import aggregate, conflicts, report_files
-from zshbench.records import load_records
+from zshbench.leaderboard import aggregate, comparisons, conflicts, cost_summary, cost_tables, report_files
+from zshbench.leaderboard.figures import HAMMING_PANEL_INCHES
+from zshbench.records import SCHEMA_VERSION, load_records, write_record
 from zshbench.runner import run
+
+FIXTURES = Path(__file__).parent / "fixtures" / "records"
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +42,15 @@ def test_report_deterministic_and_check(results, tmp_path, capsys):
     assert main(["report", "--results", str(results), "--out", str(out), "--no-figures"]) == 0
     assert first == {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix != ".png"}
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert pngs == ["map_vs_bits_digits_digits-zsh.png", "pn_digits_digits-zsh.png", "pr_digits_digits-zsh.png",
-                    "rn_digits_digits-zsh.png"]
+    assert pngs == ["hamming_digits_digits-zsh.png", "map_vs_bits_digits_digits-zsh.png", "pn_digits_digits-zsh.png",
+                    "pr_digits_digits-zsh.png", "rn_digits_digits-zsh.png"]
     from PIL import Image
 
     assert Image.open(out / "figures" / "pr_digits_digits-zsh.png").size == (500, 400)
+    # RAZH Fig. 5: one panel (one method, lsh) at 32 bits, the nearest code length to 64 present
+    hm = out / "figures" / "hamming_digits_digits-zsh.png"
+    assert hm.stat().st_size > 5000
+    assert Image.open(hm).size == (int(HAMMING_PANEL_INCHES[0] * 100), int(HAMMING_PANEL_INCHES[1] * 100))
     capsys.readouterr()
     assert main(["leaderboard", "--results", str(results), "--check", "--out", str(out)]) == 0
 
@@ -85,3 +94,151 @@ def test_formats(results, capsys):
         assert probe in capsys.readouterr().out
     assert main(["leaderboard", "--results", str(results), "--metric", "mAP@all"]) == 2
     assert "Did you mean: map@all" in capsys.readouterr().err
+
+
+# ---- schema 2 fields: complexity and class distances -----------------------------------------------------
+
+
+def test_records_carry_complexity_and_class_distances(results):
+    recs, _ = load_records(results)
+    for r in recs:
+        c = r["complexity"]
+        # lsh on 64-d pixel features of digits: one (64 x n_bits) projection, multiply-add = 2 FLOPs
+        assert (c["counter"], c["flops_per_image"]) == ("analytic", 2 * 64 * r["n_bits"])
+        assert c["params"] == 64 * r["n_bits"] + 64  # projection + mean
+        cd = r["class_distances"]
+        assert len(cd["mean_hamming"]) == len(cd["unseen"]) == r["split_counts"]["query"] // 50  # 50 per class
+        assert all(0 <= v <= r["n_bits"] for row in cd["mean_hamming"] for v in row)
+        assert cd["n_seen_sample"] <= 400 and r["timings"]["class_distances_s"] >= 0
+    (t,) = [t for t in cost_tables(recs) if t.metric == "FLOPs per image"]
+    assert all(c[0] == 2 * 64 * b for _, cells in t.rows for b, c in cells.items())
+    (summary,) = cost_summary(recs)
+    assert summary["bits"] == 32 and summary["columns"][2:] == ["parameters", "parameters on the encode path",
+                                                               "FLOPs per image"]
+
+
+def test_v1_record_joins_the_leaderboard_through_the_converter(tmp_path, capsys):
+    res = tmp_path / "results" / "digits" / "digits-zsh" / "lsh"
+    res.mkdir(parents=True)
+    shutil.copy(FIXTURES / "v1_record.json", res / "old.json")
+    recs, errs = load_records(tmp_path / "results")
+    assert not errs and recs[0]["schema_version"] == SCHEMA_VERSION
+    files = report_files(recs)
+    assert "| lsh | **0.4416 ± 0.0000 (n=1)** |" in files["README.md"]
+    # complexity was not measured at schema 1: "-" in the summary, no per-bits parameter table
+    assert "| lsh | 0.0010 ± 0.0000 (n=1) | 0.0159 ± 0.0000 (n=1) | - | - | - |" in files["README.md"]
+    assert not any("parameters" in k for k in files)
+
+
+# ---- published numbers -----------------------------------------------------------------------------------
+# TEST DATA ONLY: the values below are invented to exercise the code; they are not from any paper.
+
+
+def paper_record(method="LSH", values=None, **kw):
+    rec = {
+        "schema_version": SCHEMA_VERSION, "source": "paper", "paper": "testpaper", "citation": "A. Test, 2099.",
+        "url": "https://example.org/test", "table": "Table 9", "method": method, "dataset": "Digits",
+        "metric": "map@all", "printed_unit": "percent", "unit": "fraction",
+        "values": values or {"16": {"printed": "12.50", "value": 0.125}, "32": {"printed": "25.00", "value": 0.25}},
+        "protocol_description": "unseeded random 8/2 class split.", "zshbench_method": "lsh",
+        "zshbench_dataset": "digits",
+    }
+    rec.update(kw)
+    return rec
+
+
+@pytest.fixture()
+def reported(tmp_path):
+    d = tmp_path / "reported" / "testpaper"
+    write_record(paper_record(), d / "lsh.json")
+    write_record(paper_record("SuperHash", zshbench_method=None,
+                              values={"16": {"printed": "0.5", "value": 0.005}}), d / "superhash.json")
+    return tmp_path / "reported"
+
+
+def test_reported_section_is_separate_and_compared_side_by_side(results, reported, tmp_path, capsys):
+    recs, _ = load_records(results, source="measured")
+    reps, errs = load_records(reported, source="paper")
+    assert not errs and len(reps) == 2
+    readme = report_files(recs, reported=reps)["README.md"]
+    measured, _, published = readme.partition("## Reported in the papers")
+    assert "SuperHash" not in measured and "12.50" not in measured  # never mixed with measured rows
+    assert "| LSH | 12.50 | 25.00 |" in published and "| SuperHash | 0.5 | - |" in published
+    assert "Split: the paper: unseeded random 8/2 class split. zshbench: protocol digits-zsh v1" in published
+    assert "mean ± std over seeds 0, 1" in published
+    comps = comparisons(reps, recs)
+    assert [c["label"][:5] for c in comps] == ["lsh [", "lsh ["]  # two measured configs of lsh
+    assert all(c["reported"]["method"] == "LSH" for c in comps)
+    files = report_files(recs, reported=reps)
+    csv = files["csv/reported__testpaper__Table_9__Digits__mapatall.csv"]
+    assert csv.splitlines()[1] == "testpaper,Table 9,Digits,map@all,LSH,16,12.50,percent,0.125"
+    out = tmp_path / "lb"
+    assert main(["report", "--results", str(results), "--out", str(out), "--no-figures", "--reported", str(reported)]) == 0
+    capsys.readouterr()
+    assert main(["leaderboard", "--results", str(results), "--check", "--out", str(out), "--reported", str(reported)]) == 0
+    # the published numbers are part of what --check compares
+    assert main(["leaderboard", "--results", str(results), "--check", "--out", str(out)]) == 1
+    assert main(["leaderboard", "--results", str(results), "--format", "md", "--reported", str(reported)]) == 0
+    assert "## Reported in the papers" in capsys.readouterr().out
+
+
+def test_bad_reported_record_is_named_and_fails_check(results, reported, tmp_path, capsys):
+    out = tmp_path / "lb"
+    main(["report", "--results", str(results), "--out", str(out), "--no-figures", "--reported", str(reported)])
+    bad = paper_record(values={"16": {"printed": "12.50", "value": 0.15}})
+    (reported / "testpaper" / "typo.json").write_text(json.dumps(bad))
+    # a measured record does not belong among published numbers
+    shutil.copy(FIXTURES / "v1_record.json", reported / "measured.json")
+    capsys.readouterr()
+    assert main(["leaderboard", "--results", str(results), "--check", "--out", str(out), "--reported", str(reported)]) == 1
+    printed = capsys.readouterr().out
+    assert "invalid reported record:" in printed and "typo.json" in printed and "does not match the printed 12.50" in printed
+    assert "measured.json" in printed and "holds only 'paper' records" in printed
+    assert main(["leaderboard", "--results", str(results), "--reported", str(tmp_path / "nope")]) == 2
+
+
+def test_leaderboard_without_check_warns_with_the_count(results, tmp_path, capsys):
+    res = tmp_path / "results"
+    shutil.copytree(results, res)
+    (res / "digits" / "broken.json").write_text('{"schema_version": 2')
+    (res / "digits" / "empty.json").write_text("{}")
+    assert main(["leaderboard", "--results", str(res), "--metric", "map@all", "--format", "md"]) == 0
+    captured = capsys.readouterr()
+    assert "| lsh [" in captured.out  # the valid records are still shown
+    err = " ".join(captured.err.split())
+    assert "broken.json" in err and "corrupt or truncated" in err and "empty.json" in err
+    assert "2 record(s) excluded as invalid" in err
+
+
+# ---- golden file -----------------------------------------------------------------------------------------
+
+
+def _golden_records():
+    """Hand-made measured records (no run, no environment): two methods, two seeds, two code lengths."""
+    recs = []
+    for method, base, params in (("itq", 0.30, 1000), ("lsh", 0.20, 900)):
+        for bits in (32, 64):
+            for seed in (0, 1):
+                recs.append({
+                    "schema_version": SCHEMA_VERSION, "source": "measured", "method": method, "method_version": "1",
+                    "params": {"n_bits": bits, "seed": seed}, "config_hash": f"{method}cfg", "dataset": "toy",
+                    "protocol": {"name": "toy-zsh", "version": "1", "sha256": "a" * 64}, "split_fingerprint": "f",
+                    "split_counts": {"train": 10, "query": 4, "database": 6}, "n_bits": bits, "seed": seed,
+                    "metrics": {"map@5000": base + bits / 1000 + seed / 100, "tie_aware_map@5000": base,
+                                "map@all": base / 2},
+                    "metric_version": "1", "timings": {"fit_s": 0.5 + seed, "encode_per_1000_s": 0.25},
+                    "environment": {"device_name": "Test CPU"}, "created_utc": "2026-01-01T00:00:00Z",
+                    "zshbench_version": "0", "complexity": {"params": params + bits, "flops_per_image": 2 * 64 * bits,
+                                                            "counter": "analytic"},
+                })
+    return recs
+
+
+def test_report_matches_golden_file():
+    files = report_files(_golden_records(), reported=[paper_record(zshbench_dataset="toy")])
+    text = files["README.md"].replace(f"zshbench version: {zshbench.__version__}", "zshbench version: <version>")
+    golden = FIXTURES / "golden_README.md"
+    if os.environ.get("ZSHBENCH_UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text(), "report changed; if intended, rerun with ZSHBENCH_UPDATE_GOLDEN=1 and review"
+    assert report_files(_golden_records(), reported=[paper_record(zshbench_dataset="toy")]) == files  # deterministic

@@ -5,7 +5,20 @@ import os
 import pytest
 
 from zshbench.errors import RecordError
-from zshbench.records import SCHEMA_VERSION, load_record, load_records, record_path, validate_record, write_record
+from pathlib import Path
+
+from zshbench.records import (
+    CONVERTERS,
+    SCHEMA_VERSION,
+    load_record,
+    load_records,
+    record_path,
+    upgrade_record,
+    validate_record,
+    write_record,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "records"
 
 
 def make_record(**kw):
@@ -16,6 +29,19 @@ def make_record(**kw):
         "n_bits": 32, "seed": 0, "metrics": {"map@5000": 0.5, "map@all": 0.4}, "metric_version": "1",
         "timings": {"fit_s": 0.1}, "environment": {"python": "3.11"}, "created_utc": "2026-01-01T00:00:00Z",
         "zshbench_version": "0.1.0",
+        "complexity": {"params": 2112, "flops_per_image": 4096, "counter": "analytic"},
+    }
+    rec.update(kw)
+    return rec
+
+
+def make_paper_record(**kw):
+    rec = {
+        "schema_version": SCHEMA_VERSION, "source": "paper", "paper": "razh2025", "citation": "Jiang et al. 2025",
+        "url": "https://arxiv.org/html/2503.07037v1", "table": "Table II", "method": "ITQ", "dataset": "CUB",
+        "metric": "map@5000", "printed_unit": "percent", "unit": "fraction",
+        "values": {"24": {"printed": "12.34", "value": 0.1234}, "48": {"printed": "5.1", "value": 0.051}},
+        "protocol_description": "random split", "zshbench_method": "itq",
     }
     rec.update(kw)
     return rec
@@ -38,6 +64,10 @@ def test_roundtrip(tmp_path):
         ({"source": "guess"}, "source must be"),
         ({"protocol": {"name": "x"}}, "protocol.version"),
         ({"schema_version": 99}, "schema_version 99"),
+        ({"complexity": {"params": 1}}, "missing required field 'complexity.flops_per_image'"),
+        ({"complexity": {"params": "1", "flops_per_image": None, "counter": "x"}}, "complexity.params' must be int or null"),
+        ({"complexity": {"params": -1, "flops_per_image": None, "counter": "x"}}, "complexity.params must be non-negative"),
+        ({"class_distances": {"unseen": ["a"], "seen": ["b", "c"], "mean_hamming": [[1.0]]}}, "1 x 2 list of lists"),
     ],
 )
 def test_validation_names_the_problem(change, fragment):
@@ -85,3 +115,49 @@ def test_concurrent_writers_never_corrupt(tmp_path):
     rec = load_record(path)  # always one complete record
     assert rec["metrics"]["map@all"] == rec["seed"] / 10
     assert [p.name for p in tmp_path.iterdir()] == ["same.json"]
+
+
+# ---- schema versions and converters ------------------------------------------------------------------------
+
+
+def test_v1_fixture_loads_through_the_converter():
+    """tests/fixtures/records/v1_record.json was written by zshbench at schema 1 (lsh on digits, 32 bits)."""
+    path = FIXTURES / "v1_record.json"
+    raw = json.loads(path.read_text())
+    assert raw["schema_version"] == 1 and "complexity" not in raw
+    rec = load_record(path)
+    assert rec["schema_version"] == SCHEMA_VERSION == 2
+    assert rec["complexity"] == {"params": None, "flops_per_image": None, "counter": "none",
+                                 "note": "not measured: converted from a schema-1 record"}
+    assert {k: v for k, v in rec.items() if k not in ("schema_version", "complexity")} == \
+        {k: v for k, v in raw.items() if k != "schema_version"}  # nothing else changes
+    assert rec["metrics"]["map@5000"] == pytest.approx(0.4416, abs=1e-4)
+
+
+def test_converter_chain_and_missing_converter(tmp_path, monkeypatch):
+    v1 = make_record(schema_version=1)
+    del v1["complexity"]
+    assert CONVERTERS[1](v1)["schema_version"] == 2 and "complexity" not in v1  # input not mutated
+    assert upgrade_record(v1)["complexity"]["counter"] == "none"
+    monkeypatch.delitem(CONVERTERS, 1)
+    (tmp_path / "old.json").write_text(json.dumps(v1))
+    with pytest.raises(RecordError, match="old.json: no converter from schema_version 1"):
+        load_record(tmp_path / "old.json")
+
+
+def test_paper_record_validation():
+    assert validate_record(make_paper_record())["values"]["24"]["value"] == 0.1234
+    bad = [
+        (make_paper_record(values={"24": {"printed": "12.34", "value": 0.1235}}), "does not match the printed 12.34"),
+        (make_paper_record(unit="percent"), "unit must be 'fraction'"),
+        (make_paper_record(printed_unit="permille"), "printed_unit must be"),
+        (make_paper_record(values={"x24": {"printed": "1", "value": 0.01}}), "must be a code length"),
+        (make_paper_record(values={}), "values is empty"),
+        (make_paper_record(values={"24": {"printed": "n/a", "value": 0.1}}), "is not a number"),
+        (make_paper_record(printed_unit="fraction", values={"24": {"printed": "12.34", "value": 12.34}}), "not a fraction"),
+        ({k: v for k, v in make_paper_record().items() if k != "citation"}, "missing required field 'citation'"),
+    ]
+    for rec, fragment in bad:
+        with pytest.raises(RecordError) as e:
+            validate_record(rec, "reported/x.json")
+        assert fragment in str(e.value) and "reported/x.json" in str(e.value)

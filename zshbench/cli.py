@@ -127,11 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--check", action="store_true",
                     help="regenerate from the records and fail when --out differs, or a record is invalid, stale or in conflict")
     lb.add_argument("--out", default="leaderboard", help="the report directory --check compares with")
+    lb.add_argument("--reported", default=None,
+                    help="published numbers (source: paper records); default: leaderboard/reported when it exists")
 
     rp = sub.add_parser("report", help="write README.md, CSVs and figures of the leaderboard")
     rp.add_argument("--results", default="leaderboard/results")
     rp.add_argument("--out", default="leaderboard")
     rp.add_argument("--no-figures", action="store_true")
+    rp.add_argument("--reported", default=None,
+                    help="published numbers (source: paper records); default: leaderboard/reported when it exists")
 
     v = sub.add_parser("validate", help="run the conformance kit on a method")
     v.add_argument("--method", required=True)
@@ -359,18 +363,43 @@ def _load_results(path: str):
 
     if not Path(path).is_dir():
         raise UserError(f"Results directory '{path}' does not exist; run 'zshbench run ... --results {path}' first.")
-    return load_records(path)
+    return load_records(path, source="measured")
+
+
+def _load_reported(path: str | None):
+    """Published numbers: (records, errors); none when ``path`` is None and leaderboard/reported is absent."""
+    from pathlib import Path
+
+    from zshbench.records import load_records
+
+    if path is None:
+        path = "leaderboard/reported"
+        if not Path(path).is_dir():
+            return [], []
+    elif not Path(path).is_dir():
+        raise UserError(f"Reported-numbers directory '{path}' does not exist (expected source: paper records, "
+                        "e.g. leaderboard/reported/).")
+    return load_records(path, source="paper")
+
+
+def _warn_excluded(errors: list, what: str = "record") -> None:
+    for e in errors:
+        sys.stderr.write(f"warning: excluded {what}: {e}\n")
+    if errors:
+        sys.stderr.write(f"warning: {len(errors)} {what}(s) excluded as invalid; "
+                         "'zshbench leaderboard --check' fails on them.\n")
 
 
 def cmd_report(args) -> int:
     from zshbench.leaderboard import conflicts, write_report
 
     records, errors = _load_results(args.results)
-    for e in errors:
-        sys.stderr.write(f"warning: excluded record: {e}\n")
+    reported, rep_errors = _load_reported(args.reported)
+    _warn_excluded(errors)
+    _warn_excluded(rep_errors, "reported record")
     for c in conflicts(records):
         sys.stderr.write(f"warning: {c}\n")
-    paths = write_report(records, args.out, figures=not args.no_figures)
+    paths = write_report(records, args.out, figures=not args.no_figures, reported=reported)
     print(f"wrote {len(paths)} file(s) under {args.out} from {len(records)} record(s)")
     return 0
 
@@ -380,16 +409,16 @@ def cmd_leaderboard(args) -> int:
     from zshbench.records import iter_metric_names
 
     records, errors = _load_results(args.results)
+    reported, rep_errors = _load_reported(args.reported)
     if args.check:
-        problems = check(records, errors, args.out)
+        problems = check(records, errors, args.out, reported=reported, reported_errors=rep_errors)
         for p in problems:
             print(p)
-        print(f"leaderboard check: {len(problems)} problem(s) in {len(records)} record(s)")
+        print(f"leaderboard check: {len(problems)} problem(s) in {len(records)} record(s)"
+              + (f" and {len(reported)} reported record(s)" if reported or rep_errors else ""))
         return 1 if problems else 0
-    for e in errors:
-        sys.stderr.write(f"warning: excluded record: {e}\n")
-    if errors:
-        sys.stderr.write(f"warning: {len(errors)} record(s) excluded as invalid.\n")
+    _warn_excluded(errors)
+    _warn_excluded(rep_errors, "reported record")
     known = iter_metric_names(records)
     if records and args.metric not in known:
         from zshbench.registry import did_you_mean
@@ -397,13 +426,20 @@ def cmd_leaderboard(args) -> int:
         raise UserError(did_you_mean(args.metric, known, "metric"))
     tables = aggregate(records, args.metric)
     if args.format == "md":
+        from zshbench.leaderboard import reported_markdown
+
         print(render_markdown(tables + cost_tables(records)))
+        if reported:
+            print(reported_markdown(reported, records))
     elif args.format == "csv":
         print("".join(render_csv(t) for t in tables), end="")
     elif args.format == "json":
         print(render_json(tables), end="")
     else:
-        render_rich(tables, _console())
+        render_rich(tables + cost_tables(records), _console())
+        if reported:
+            _console().print(f"{len(reported)} published record(s) (source: paper) not shown here: use --format md "
+                             "or 'zshbench report' (section 'Reported in the papers').")
     return 0
 
 

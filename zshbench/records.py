@@ -9,6 +9,21 @@ share a file). Writing goes through a temporary file in the same directory and `
 leaves no half-written record, and two processes writing into one results directory never corrupt each
 other. Loading validates the schema and says which file is bad and why; records of older schema versions are
 converted by the functions in ``CONVERTERS`` (one per old version, each tested on a stored fixture).
+
+Two kinds of record share the schema version:
+
+* ``source: "measured"``: a zshbench run (fields of ``_SCHEMA``), written by `zshbench.runner.run_one`;
+* ``source: "paper"``: numbers as published (fields of ``_PAPER_SCHEMA``), kept under ``leaderboard/reported/``:
+  one method on one dataset from one table of one paper, ``values`` keyed by code length, each value both as
+  printed (``printed``, a string, in ``printed_unit``) and as a fraction in [0, 1] (``value``).
+
+Schema history:
+
+* 1: the first version.
+* 2: measured records gain ``complexity`` (required: parameter count and FLOPs per encoded item, see
+  `zshbench.complexity`) and ``class_distances`` (optional: mean Hamming distances between unseen query classes
+  and seen classes, RAZH Fig. 5); paper records (``_PAPER_SCHEMA``) are defined. `convert_v1_to_v2` fills
+  ``complexity`` of a version-1 record with "not measured".
 """
 
 from __future__ import annotations
@@ -33,10 +48,13 @@ __all__ = [
     "load_record",
     "load_records",
     "validate_record",
+    "validate_paper_record",
+    "upgrade_record",
+    "CONVERTERS",
     "environment",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # field -> (type or tuple of types, required)
 _SCHEMA: dict[str, tuple[Any, bool]] = {
@@ -63,10 +81,55 @@ _SCHEMA: dict[str, tuple[Any, bool]] = {
     "metric_conventions": (dict, False),
     "curves": (dict, False),
     "extras": (dict, False),
+    "complexity": (dict, True),
+    "class_distances": (dict, False),
 }
 
-# old schema version -> converter to the next version (dict -> dict). Empty while only version 1 exists.
-CONVERTERS: dict[int, Callable[[dict], dict]] = {}
+# fields of a ``source: "paper"`` record (numbers as published, see the module docstring)
+_PAPER_SCHEMA: dict[str, tuple[Any, bool]] = {
+    "schema_version": (int, True),
+    "source": (str, True),
+    "paper": (str, True),  # short key, e.g. "razh2025"
+    "citation": (str, True),
+    "url": (str, True),
+    "table": (str, True),  # e.g. "Table II"
+    "method": (str, True),  # as printed in the table
+    "dataset": (str, True),  # as printed in the table
+    "metric": (str, True),  # the paper's metric, in zshbench's name when one matches (e.g. "map@5000")
+    "printed_unit": (str, True),  # "percent" or "fraction"
+    "unit": (str, True),  # unit of ``value``: always "fraction"
+    "values": (dict, True),  # "<bits>" -> {"printed": str, "value": number}
+    "protocol_description": (str, True),
+    "zshbench_method": ((str, type(None)), False),  # the registered method this row corresponds to (null: none)
+    "zshbench_dataset": ((str, type(None)), False),  # the zshbench dataset of this dataset (null: none)
+    "notes": (str, False),
+}
+
+# the complexity block of a measured record (schema 2): key -> (types, required)
+_COMPLEXITY: dict[str, tuple[Any, bool]] = {
+    "params": ((int, type(None)), True),
+    "flops_per_image": ((int, type(None)), True),
+    "counter": (str, True),
+}
+
+
+
+def convert_v1_to_v2(rec: dict) -> dict:
+    """Schema 1 -> 2: a measured record gets ``complexity`` marked "not measured"; nothing else changes.
+
+    Version-1 records predate the cost measurement, so their parameter count and FLOPs are unknown (None) and
+    ``counter`` says why; the cost table shows "-" for them.
+    """
+    out = dict(rec)
+    out["schema_version"] = 2
+    if out.get("source", "measured") == "measured" and "complexity" not in out:
+        out["complexity"] = {"params": None, "flops_per_image": None, "counter": "none",
+                             "note": "not measured: converted from a schema-1 record"}
+    return out
+
+
+# old schema version -> converter to the next version (dict -> dict), each tested on a fixture under tests/
+CONVERTERS: dict[int, Callable[[dict], dict]] = {1: convert_v1_to_v2}
 
 
 def record_path(results_dir: str | Path, *, dataset: str, protocol: str, method: str, config_hash: str,
@@ -78,17 +141,25 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def _check_fields(rec: dict, schema: dict[str, tuple[Any, bool]], where: str, prefix: str = "") -> None:
+    for key, (tp, required) in schema.items():
+        if key not in rec:
+            if required:
+                raise RecordError(f"{where}: missing required field '{prefix}{key}'.")
+            continue
+        types = tp if isinstance(tp, tuple) else (tp,)
+        if not isinstance(rec[key], types) or (int in types and isinstance(rec[key], bool)):
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise RecordError(f"{where}: field '{prefix}{key}' must be {names}, got {type(rec[key]).__name__}.")
+
+
 def validate_record(rec: Any, where: str = "record") -> dict:
     """Check ``rec`` against the current schema; return it. Raises `RecordError` naming ``where`` and the reason."""
     if not isinstance(rec, dict):
         raise RecordError(f"{where}: a record must be a JSON object, got {type(rec).__name__}.")
-    for key, (tp, required) in _SCHEMA.items():
-        if key not in rec:
-            if required:
-                raise RecordError(f"{where}: missing required field '{key}'.")
-            continue
-        if not isinstance(rec[key], tp) or (tp is int and isinstance(rec[key], bool)):
-            raise RecordError(f"{where}: field '{key}' must be {tp.__name__}, got {type(rec[key]).__name__}.")
+    if rec.get("source") == "paper":
+        return validate_paper_record(rec, where)
+    _check_fields(rec, _SCHEMA, where)
     if rec["schema_version"] != SCHEMA_VERSION:
         raise RecordError(f"{where}: schema_version {rec['schema_version']} is not {SCHEMA_VERSION}.")
     for name, value in rec["metrics"].items():
@@ -102,6 +173,62 @@ def validate_record(rec: Any, where: str = "record") -> dict:
             raise RecordError(f"{where}: protocol.{key} must be a string.")
     if rec["source"] not in ("measured", "paper"):
         raise RecordError(f"{where}: source must be 'measured' or 'paper', got {rec['source']!r}.")
+    _check_fields(rec["complexity"], _COMPLEXITY, where, "complexity.")
+    for key in ("params", "flops_per_image"):
+        if (rec["complexity"][key] or 0) < 0:
+            raise RecordError(f"{where}: complexity.{key} must be non-negative, got {rec['complexity'][key]}.")
+    if "class_distances" in rec:
+        _validate_class_distances(rec["class_distances"], where)
+    return rec
+
+
+def _validate_class_distances(cd: dict, where: str) -> None:
+    for key in ("unseen", "seen", "mean_hamming"):
+        if not isinstance(cd.get(key), list):
+            raise RecordError(f"{where}: class_distances.{key} must be a list.")
+    m = cd["mean_hamming"]
+    if len(m) != len(cd["unseen"]) or any(not isinstance(row, list) or len(row) != len(cd["seen"]) for row in m):
+        raise RecordError(
+            f"{where}: class_distances.mean_hamming must be a {len(cd['unseen'])} x {len(cd['seen'])} list of lists "
+            "(unseen classes x seen classes)."
+        )
+    if any(not (_is_number(v) and math.isfinite(v)) for row in m for v in row):
+        raise RecordError(f"{where}: class_distances.mean_hamming must hold finite numbers (null is not allowed).")
+
+
+def validate_paper_record(rec: dict, where: str = "record") -> dict:
+    """Check a ``source: "paper"`` record (numbers as published); return it.
+
+    Raises:
+        RecordError: naming ``where`` and the reason (missing field, wrong unit, a value that does not match the
+            printed number, a code length that is not an integer).
+    """
+    _check_fields(rec, _PAPER_SCHEMA, where)
+    if rec["schema_version"] != SCHEMA_VERSION:
+        raise RecordError(f"{where}: schema_version {rec['schema_version']} is not {SCHEMA_VERSION}.")
+    if rec["printed_unit"] not in ("percent", "fraction"):
+        raise RecordError(f"{where}: printed_unit must be 'percent' or 'fraction', got {rec['printed_unit']!r}.")
+    if rec["unit"] != "fraction":
+        raise RecordError(f"{where}: unit must be 'fraction' (values are stored in [0, 1]), got {rec['unit']!r}.")
+    if not rec["values"]:
+        raise RecordError(f"{where}: values is empty; a paper record holds at least one code length.")
+    scale = 100 if rec["printed_unit"] == "percent" else 1
+    for bits, cell in rec["values"].items():
+        if not bits.isdigit() or not 1 <= int(bits) <= 4096:
+            raise RecordError(f"{where}: values key {bits!r} must be a code length in bits, e.g. \"64\".")
+        if not isinstance(cell, dict) or not isinstance(cell.get("printed"), str) or not _is_number(cell.get("value")):
+            raise RecordError(f"{where}: values[{bits}] must be {{\"printed\": \"...\", \"value\": number}}.")
+        try:
+            printed = float(cell["printed"])
+        except ValueError:
+            raise RecordError(f"{where}: values[{bits}].printed {cell['printed']!r} is not a number.") from None
+        if not 0 <= cell["value"] <= 1:
+            raise RecordError(f"{where}: values[{bits}].value {cell['value']} is not a fraction in [0, 1].")
+        if abs(printed / scale - cell["value"]) > 1e-9:
+            raise RecordError(
+                f"{where}: values[{bits}].value {cell['value']} does not match the printed {cell['printed']} "
+                f"{rec['printed_unit']} (expected {printed / scale})."
+            )
     return rec
 
 
@@ -138,12 +265,23 @@ def load_record(path: str | Path) -> dict:
     return validate_record(rec, str(path))
 
 
-def load_records(results_dir: str | Path) -> tuple[list[dict], list[RecordError]]:
-    """All records under ``results_dir``: (valid records sorted by path, errors of the bad files)."""
+def load_records(results_dir: str | Path, source: str | None = None) -> tuple[list[dict], list[RecordError]]:
+    """All records under ``results_dir``: (valid records sorted by path, errors of the bad files).
+
+    Args:
+        results_dir: root of a record tree.
+        source: "measured" or "paper" to accept only that kind (a record of the other kind is reported as an
+            error: measured results and published numbers live in separate trees); None accepts both.
+    """
     good, bad = [], []
     for p in sorted(Path(results_dir).rglob("*.json")):
         try:
             rec = load_record(p)
+            if source is not None and rec["source"] != source:
+                raise RecordError(
+                    f"{p}: is a source '{rec['source']}' record, but this directory holds only '{source}' records "
+                    "(measured results go under leaderboard/results/, published numbers under leaderboard/reported/)."
+                )
             rec["_path"] = str(p)
             good.append(rec)
         except RecordError as exc:

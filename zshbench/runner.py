@@ -283,6 +283,14 @@ def run_one(hasher: Hasher, prep: Prepared, train: TrainSet, q_in, db_in, *, k: 
     t_eval = time.perf_counter() - t3
     if bar:
         bar.remove_task(t)
+    # cost (parameters, FLOPs per item) and the unseen x seen class distances of RAZH Fig. 5 (record schema 2)
+    from zshbench.complexity import measure_complexity
+    from zshbench.leaderboard.distances import measure_class_distances
+
+    complexity = measure_complexity(hasher, q_in[0:1])
+    t4 = time.perf_counter()
+    class_dist = measure_class_distances(hasher, train, cq, ds.labels[split.query], ds.class_names)
+    t_cd = time.perf_counter() - t4
 
     feat_info = None
     if prep.feature_spec is not None:
@@ -320,7 +328,9 @@ def run_one(hasher: Hasher, prep: Prepared, train: TrainSet, q_in, db_in, *, k: 
             "encode_database_s": round(t_db, 4),
             "encode_per_1000_s": round((t_q + t_db) / max(len(cq) + len(cdb), 1) * 1000, 5),
             "eval_s": round(t_eval, 4),
+            "class_distances_s": round(t_cd, 4),
         },
+        "complexity": complexity,
         "environment": environment(prep.device),
         "created_utc": utc_now(),
         "zshbench_version": __version__,
@@ -329,4 +339,6 @@ def run_one(hasher: Hasher, prep: Prepared, train: TrainSet, q_in, db_in, *, k: 
         rec["features"] = feat_info
     if extras:
         rec["extras"] = extras
+    if class_dist:
+        rec["class_distances"] = class_dist
     return rec

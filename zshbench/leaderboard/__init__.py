@@ -2,7 +2,12 @@
 
 * `aggregate`: one `Table` per (dataset, protocol): rows = method (with its config hash when a method has
   several configs), columns = code lengths, cells = mean ± std over seeds with the number of seeds.
-* `cost_tables`: fit time, encode time per 1,000 images (mean over records) per method and dataset.
+* `cost_tables`: fit time, encode time per 1,000 images, parameter count and FLOPs per encoded item (from the
+  records' ``complexity``, see `zshbench.complexity`) per method and dataset (RAZH's Table III).
+* `reported_markdown`, `reported_csvs`: the published numbers (``source: "paper"`` records of
+  ``leaderboard/reported/``), in their own section, never mixed into the measured tables; where zshbench
+  measured the same method on the same dataset, `comparisons` puts the two side by side and spells out the
+  protocol differences.
 * `render_rich`, `render_markdown`, `render_csv`, `render_json`: deterministic text renderings (same records,
   byte-identical output).
 * `write_report`: ``README.md``, one CSV per table and the figures (``zshbench.leaderboard.figures``).
@@ -19,8 +24,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Table", "aggregate", "cost_tables", "render_rich", "render_markdown", "render_csv", "render_json",
-           "conflicts", "stale", "write_report", "check", "DEFAULT_METRICS"]
+__all__ = ["Table", "aggregate", "cost_tables", "cost_summary", "render_cost_summary", "render_rich", "render_markdown", "render_csv", "render_json",
+           "conflicts", "stale", "write_report", "check", "DEFAULT_METRICS", "reported_markdown", "reported_csvs",
+           "comparisons"]
 
 DEFAULT_METRICS = ("map@5000", "tie_aware_map@5000", "map@all")
 
@@ -33,6 +39,7 @@ class Table:
     bits: list[int]
     rows: list[tuple[str, dict[int, tuple[float, float, int]]]] = field(default_factory=list)
     higher_is_better: bool = True
+    fmt: str = "float"  # "float" (4 decimals), "count" (integer with separators) or "si" (k, M, G prefixes)
 
     def best(self, b: int) -> str | None:
         cand = [(cells[b][0], label) for label, cells in self.rows if b in cells]
@@ -72,7 +79,7 @@ def aggregate(records: list[dict], metric: str = "map@5000") -> list[Table]:
     labels = _labels(records)
     groups: dict[tuple[str, str], dict[str, dict[int, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for i, r in enumerate(records):
-        if metric in r.get("metrics", {}):
+        if r.get("source", "measured") == "measured" and metric in r.get("metrics", {}):
             groups[(r["dataset"], r["protocol"]["name"])][labels[i]][r["n_bits"]].append(float(r["metrics"][metric]))
     tables = []
     for (ds, proto), rows in sorted(groups.items()):
@@ -84,21 +91,90 @@ def aggregate(records: list[dict], metric: str = "map@5000") -> list[Table]:
     return tables
 
 
+COST_COLUMNS = (
+    ("timings", "fit_s", "fit seconds", "float"),
+    ("timings", "encode_per_1000_s", "encode seconds per 1,000 images", "float"),
+    ("complexity", "params", "parameters", "count"),
+    ("complexity", "flops_per_image", "FLOPs per image", "si"),
+)
+
+
 def cost_tables(records: list[dict]) -> list[Table]:
-    """Per dataset/protocol: mean fit seconds and encode seconds per 1,000 images, by method (columns = bits)."""
+    """Per dataset/protocol and cost column (`COST_COLUMNS`: fit seconds, encode seconds per 1,000 images,
+    parameter count, FLOPs per encoded item), mean over seeds by method (columns = bits); lower is better.
+    Records without a value (e.g. converted from schema 1: complexity not measured) show "-"."""
     out = []
-    for key, name in (("fit_s", "fit seconds"), ("encode_per_1000_s", "encode seconds per 1,000 images")):
-        recs = [dict(r, metrics={name: r["timings"][key]}) for r in records if key in r.get("timings", {})]
+    for block, key, name, fmt in COST_COLUMNS:
+        recs = [dict(r, metrics={name: r[block][key]}) for r in records
+                if isinstance(r.get(block), dict) and r[block].get(key) is not None]
         for t in aggregate(recs, name):
             t.higher_is_better = False
+            t.fmt = fmt
             out.append(t)
-    return sorted(out, key=lambda t: (t.dataset, t.protocol, t.metric))
+    order = {name: i for i, (_, _, name, _) in enumerate(COST_COLUMNS)}
+    return sorted(out, key=lambda t: (t.dataset, t.protocol, order[t.metric]))
 
 
-def _cell(c: tuple[float, float, int] | None, digits: int = 4) -> str:
+SUMMARY_BITS = 64
+
+
+def cost_summary(records: list[dict], bits: int = SUMMARY_BITS) -> list[dict]:
+    """One cost table per (dataset, protocol) at ``bits`` (or the nearest code length present), like RAZH's
+    Table III: per method, mean over seeds of each `COST_COLUMNS` quantity plus ``params_encode``.
+
+    Returns:
+        [{"dataset", "protocol", "bits", "rows": [(label, {column: (mean, std, n) or None})]}]
+    """
+    cols = [(blk, key, name, fmt) for blk, key, name, fmt in COST_COLUMNS]
+    cols.insert(3, ("complexity", "params_encode", "parameters on the encode path", "count"))
+    labels = _labels(records)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, r in enumerate(records):
+        if r.get("source", "measured") == "measured":
+            groups[(r["dataset"], r["protocol"]["name"])].append(i)
+    out = []
+    for (ds, proto), idx in sorted(groups.items()):
+        avail = sorted({records[i]["n_bits"] for i in idx})
+        b = min(avail, key=lambda v: (abs(v - bits), v))
+        rows = []
+        for label in sorted({labels[i] for i in idx}):
+            recs = [records[i] for i in idx if labels[i] == label and records[i]["n_bits"] == b]
+            cells = {}
+            for blk, key, name, fmt in cols:
+                vals = [float(r[blk][key]) for r in recs if isinstance(r.get(blk), dict) and r[blk].get(key) is not None]
+                cells[name] = ((*_mean_std(vals), len(vals)), fmt) if vals else (None, fmt)
+            rows.append((label, cells))
+        out.append({"dataset": ds, "protocol": proto, "bits": b, "columns": [c[2] for c in cols], "rows": rows})
+    return out
+
+
+def render_cost_summary(summaries: list[dict], heading: str = "###") -> str:
+    out = []
+    for t in summaries:
+        out.append(f"{heading} {t['dataset']} / {t['protocol']} — cost at {t['bits']} bits\n")
+        out.append("| method | " + " | ".join(t["columns"]) + " |")
+        out.append("|---|" + "---:|" * len(t["columns"]))
+        for label, cells in t["rows"]:
+            out.append(f"| {label} | " + " | ".join(_cell(cells[c][0], fmt=cells[c][1]) for c in t["columns"]) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _si(x: float) -> str:
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= factor:
+            return f"{x / factor:.2f} {prefix}"
+    return f"{x:.0f}"
+
+
+def _cell(c: tuple[float, float, int] | None, digits: int = 4, fmt: str = "float") -> str:
     if c is None:
         return "-"
     m, s, n = c
+    if fmt == "count":
+        return f"{m:,.0f}" + (f" ± {s:,.0f}" if s else "") + f" (n={n})"
+    if fmt == "si":
+        return _si(m) + (f" ± {_si(s)}" if s else "") + f" (n={n})"
     return f"{m:.{digits}f} ± {s:.{digits}f} (n={n})"
 
 
@@ -115,7 +191,7 @@ def render_rich(tables: list[Table], console=None) -> None:
         for label, cells in t.rows:
             vals = []
             for b in t.bits:
-                txt = _cell(cells.get(b))
+                txt = _cell(cells.get(b), fmt=t.fmt)
                 vals.append(f"[bold green]{txt}[/]" if t.best(b) == label else txt)
             rt.add_row(label, *vals)
         console.print(rt)
@@ -130,7 +206,7 @@ def render_markdown(tables: list[Table], heading: str = "###") -> str:
         for label, cells in t.rows:
             vals = []
             for b in t.bits:
-                txt = _cell(cells.get(b))
+                txt = _cell(cells.get(b), fmt=t.fmt)
                 vals.append(f"**{txt}**" if t.best(b) == label and txt != "-" else txt)
             out.append(f"| {label} | " + " | ".join(vals) + " |")
         out.append("")
@@ -197,10 +273,153 @@ def stale(records: list[dict]) -> list[str]:
     return out
 
 
-def report_files(records: list[dict], metrics=DEFAULT_METRICS, regenerate_cmd: str = "") -> dict[str, str]:
-    """Every text file of a report (relative path -> content); deterministic for the same records."""
+# ---- published numbers ---------------------------------------------------------------------------------
+
+
+def _reported_groups(reported: list[dict]) -> dict[tuple[str, str, str, str], list[dict]]:
+    groups: dict[tuple[str, str, str, str], list[dict]] = defaultdict(list)
+    for r in reported:
+        groups[(r["paper"], r["table"], r["dataset"], r["metric"])].append(r)
+    return dict(sorted(groups.items()))
+
+
+def _bits_sorted(keys) -> list[str]:
+    return sorted(set(keys), key=int)
+
+
+def reported_csvs(reported: list[dict]) -> dict[str, str]:
+    """One CSV per (paper, table, dataset, metric) of published numbers: the printed text and the fraction."""
+    files = {}
+    for (paper, table, ds, metric), recs in _reported_groups(reported).items():
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["paper", "table", "dataset", "metric", "method", "bits", "printed", "printed_unit", "value"])
+        for r in sorted(recs, key=lambda r: r["method"]):
+            for b in _bits_sorted(r["values"]):
+                c = r["values"][b]
+                w.writerow([paper, table, ds, metric, r["method"], b, c["printed"], r["printed_unit"], repr(float(c["value"]))])
+        slug = f"reported__{paper}__{table}__{ds}__{metric}".replace(" ", "_").replace("@", "at").replace("/", "-")
+        files[f"csv/{slug}.csv"] = buf.getvalue()
+    return files
+
+
+def comparisons(reported: list[dict], records: list[dict]) -> list[dict]:
+    """Published numbers next to zshbench's measurement of the same method, dataset and metric.
+
+    A paper record takes part when it names ``zshbench_method`` and ``zshbench_dataset`` and measured records of
+    that method on that dataset hold its ``metric``. One entry per (paper record, measured protocol, config):
+    ``{"reported": rec, "protocol": name, "label": row label, "cells": {bits: (printed, value, mean, std, n)},
+    "differences": [sentences]}``.
+    """
+    labels = _labels(records)
+    out = []
+    for rep in sorted(reported, key=lambda r: (r["paper"], r["table"], r["dataset"], r["method"])):
+        m, ds, metric = rep.get("zshbench_method"), rep.get("zshbench_dataset"), rep["metric"]
+        if not m or not ds:
+            continue
+        by: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for i, r in enumerate(records):
+            if r.get("source", "measured") == "measured" and r["method"] == m and r["dataset"] == ds \
+                    and metric in r.get("metrics", {}):
+                by[(r["protocol"]["name"], labels[i])].append(r)
+        for (proto, label), recs in sorted(by.items()):
+            cells = {}
+            for b in _bits_sorted(rep["values"]):
+                vals = [float(r["metrics"][metric]) for r in recs if r["n_bits"] == int(b)]
+                if vals:
+                    mean, std = _mean_std(vals)
+                    cells[int(b)] = (rep["values"][b]["printed"], float(rep["values"][b]["value"]), mean, std, len(vals))
+            if cells:
+                out.append({"reported": rep, "protocol": proto, "label": label, "cells": cells,
+                            "differences": protocol_differences(rep, recs)})
+    return out
+
+
+def protocol_differences(rep: dict, recs: list[dict]) -> list[str]:
+    """Sentences naming how the paper's setting and zshbench's measured runs differ (generic, from the records)."""
+    r0 = recs[0]
+    proto = r0["protocol"]
+    seeds = sorted({r["seed"] for r in recs})
+    counts = r0.get("split_counts") or {}
+    diffs = [
+        f"Split: the paper: {rep['protocol_description']} zshbench: protocol {proto['name']} v{proto['version']} "
+        f"(sha256 {str(proto.get('sha256', ''))[:12]}), seen/unseen classes pinned in the protocol file"
+        + (f", {counts.get('train', '?')} train / {counts.get('query', '?')} query / {counts.get('database', '?')} "
+           "database items" if counts else "") + ".",
+        f"Runs: the paper prints one number per cell (no seeds or spread reported); zshbench shows mean ± std over "
+        f"seeds {', '.join(map(str, seeds))}.",
+    ]
+    feats = r0.get("features")
+    if isinstance(feats, dict) and feats.get("spec"):
+        diffs.append(f"Inputs: zshbench ran on features '{feats['spec']}'; the paper's inputs are described above.")
+    profile = r0.get("params", {}).get("profile")
+    if profile:
+        diffs.append(f"Model: zshbench ran profile '{profile}' of {r0['method']} (see the method's README).")
+    conv = (r0.get("metric_conventions") or {}).get(rep["metric"])
+    if conv:
+        diffs.append(f"Metric: zshbench's {rep['metric']}: {conv}")
+    info = r0.get("dataset_info") or {}
+    if info.get("version"):
+        diffs.append(f"Data: zshbench dataset '{r0['dataset']}' v{info['version']}"
+                     + (f", attributes: {info['attribute_source']}" if info.get("attribute_source") else "") + ".")
+    return diffs
+
+
+def reported_markdown(reported: list[dict], records: list[dict], heading: str = "##") -> str:
+    """The "Reported in the papers" section: published tables as printed, then the side-by-side comparisons."""
+    if not reported:
+        return ""
+    out = [f"{heading} Reported in the papers", "",
+           "Numbers as published, copied from the cited tables (leaderboard/reported/); NOT measured by zshbench "
+           "and not comparable cell by cell with the tables above (different data, splits, backbones and "
+           "training budgets). Each cell is the number exactly as printed; the unit is given per table.", ""]
+    for (paper, table, ds, metric), recs in _reported_groups(reported).items():
+        bits = _bits_sorted(k for r in recs for k in r["values"])
+        units = sorted({r["printed_unit"] for r in recs})
+        out.append(f"{heading}# {paper}, {table}: {ds} — {metric} (printed in {', '.join(units)})")
+        out.append("")
+        out.append(f"Source: {recs[0]['citation']} {recs[0]['url']}")
+        out.append("")
+        out.append(f"Protocol (as described by the paper): {recs[0]['protocol_description']}")
+        out.append("")
+        out.append("| method | " + " | ".join(f"{b} bits" for b in bits) + " |")
+        out.append("|---|" + "---:|" * len(bits))
+        for r in sorted(recs, key=lambda r: r["method"]):
+            out.append(f"| {r['method']} | " + " | ".join(r["values"][b]["printed"] if b in r["values"] else "-"
+                                                       for b in bits) + " |")
+        out.append("")
+    comps = comparisons(reported, records)
+    if comps:
+        out += [f"{heading}# Reported and measured side by side", "",
+                "Same method and dataset name, different protocols: read the differences before comparing.", ""]
+        for c in comps:
+            rep = c["reported"]
+            out.append(f"**{rep['method']} on {rep['dataset']}** — {rep['paper']} {rep['table']} vs zshbench "
+                       f"{c['label']} on {rep['zshbench_dataset']} / {c['protocol']} ({rep['metric']}, as fractions)")
+            out.append("")
+            out.append("| bits | reported (printed) | reported | measured (mean ± std, n) |")
+            out.append("|---:|---:|---:|---:|")
+            for b, (printed, value, mean, std, n) in sorted(c["cells"].items()):
+                out.append(f"| {b} | {printed} {rep['printed_unit']} | {value:.4f} | {mean:.4f} ± {std:.4f} (n={n}) |")
+            out.append("")
+            out += [f"- {d}" for d in c["differences"]]
+            out.append("")
+    return "\n".join(out)
+
+
+def report_files(records: list[dict], metrics=DEFAULT_METRICS, regenerate_cmd: str = "",
+                 reported: list[dict] | None = None) -> dict[str, str]:
+    """Every text file of a report (relative path -> content); deterministic for the same records.
+
+    Args:
+        records: measured records (``source: "measured"``).
+        metrics: the retrieval metrics to tabulate.
+        regenerate_cmd: the command printed in the header.
+        reported: published numbers (``source: "paper"`` records), shown in their own section.
+    """
     import zshbench
 
+    reported = list(reported or [])
     files: dict[str, str] = {}
     tables = [t for m in metrics for t in aggregate(records, m)]
     costs = cost_tables(records)
@@ -212,7 +431,7 @@ def report_files(records: list[dict], metrics=DEFAULT_METRICS, regenerate_cmd: s
         f"Regenerate with: `{regenerate_cmd or 'zshbench report --results leaderboard/results --out leaderboard'}`.",
         "",
         f"- zshbench version: {zshbench.__version__}",
-        f"- records: {len(records)}",
+        f"- records: {len(records)}" + (f" measured; {len(reported)} published (source: paper)" if reported else ""),
         "- protocols: " + ", ".join(f"{n} v{v}" for n, v in protos),
         "- hardware: " + ", ".join(sorted({str(r['environment'].get('device_name', '?')) for r in records})),
         "- cells: mean ± std over seeds (n = number of seeds); best per column in bold. Metric definitions: "
@@ -223,21 +442,33 @@ def report_files(records: list[dict], metrics=DEFAULT_METRICS, regenerate_cmd: s
         render_markdown(tables),
         "## Cost",
         "",
-        render_markdown(costs),
+        "Parameters: every learned number of the fitted hasher; FLOPs: encoding one item (deep methods: "
+        "torch.utils.flop_counter.FlopCounterMode on one image; shallow methods: their projection, counted "
+        "analytically, without the feature extractor); one multiply-add = 2 FLOPs (zshbench.complexity). "
+        "Parameters on the encode path exclude training-only parts (e.g. decoders).",
+        "",
+        render_cost_summary(cost_summary(records)),
+        "### Cost by code length",
+        "",
+        render_markdown(costs, heading="####"),
     ]
+    if reported:
+        lines += [reported_markdown(reported, records)]
     files["README.md"] = "\n".join(lines).rstrip() + "\n"
     for t in tables + costs:
         files[f"csv/{t.slug.replace(' ', '_').replace(',', '')}.csv"] = render_csv(t)
+    files.update(reported_csvs(reported))
     return files
 
 
-def write_report(records: list[dict], out: str | Path, metrics=DEFAULT_METRICS, figures: bool = True) -> list[Path]:
+def write_report(records: list[dict], out: str | Path, metrics=DEFAULT_METRICS, figures: bool = True,
+                 reported: list[dict] | None = None) -> list[Path]:
     """Write README.md, CSVs (and figures) under ``out``; return the written paths."""
     from zshbench.cache import atomic_write_bytes
 
     out = Path(out)
     written = []
-    for rel, text in report_files(records, metrics).items():
+    for rel, text in report_files(records, metrics, reported=reported).items():
         p = out / rel
         atomic_write_bytes(p, text.encode())
         written.append(p)
@@ -248,12 +479,14 @@ def write_report(records: list[dict], out: str | Path, metrics=DEFAULT_METRICS, 
     return written
 
 
-def check(records: list[dict], errors: list, out: str | Path, metrics=DEFAULT_METRICS) -> list[str]:
+def check(records: list[dict], errors: list, out: str | Path, metrics=DEFAULT_METRICS,
+          reported: list[dict] | None = None, reported_errors: list | None = None) -> list[str]:
     """Problems that make ``zshbench leaderboard --check`` fail (empty list = all good)."""
     problems = [f"invalid record: {e}" for e in errors]
+    problems += [f"invalid reported record: {e}" for e in (reported_errors or [])]
     problems += conflicts(records) + stale(records)
     out = Path(out)
-    for rel, text in report_files(records, metrics).items():
+    for rel, text in report_files(records, metrics, reported=reported).items():
         p = out / rel
         if not p.exists():
             problems.append(f"missing: {p} (regenerate with zshbench report)")
