@@ -45,6 +45,12 @@ def test_job_argv_round_trips_through_the_cli_parser():
     assert j.name == Job("itq", "digits", (16, 32), (0, 1), "elsewhere", overrides=("n_iter=3",)).name
 
 
+def test_checkpoint_every_reaches_deep_jobs_only():
+    jobs = expand(Grid(["razh", "lsh"], ["digits"], [16], [0]), "r", checkpoint_every=5)
+    argv = {j.method: j.argv() for j in jobs}
+    assert argv["razh"][-2:] == ["--checkpoint-every", "5"] and "--checkpoint-every" not in argv["lsh"]
+
+
 def test_local_sweep_runs_skips_and_groups(tmp_path, capsys):
     res = tmp_path / "res"
     argv = ["sweep", "--methods", "lsh,itq", "--datasets", "digits", "--bits", "16,32", "--seeds", "0",
@@ -103,6 +109,8 @@ def test_failed_job_is_reported_with_its_log_and_others_complete(tmp_path, capsy
     (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--workers", "0"], "--workers"),
     (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--launcher", "pbs"],
      "Unknown launcher 'pbs'"),
+    (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--checkpoint-every", "-1"],
+     "--checkpoint-every must be 0"),
 ])
 def test_bad_sweep_input_exit_2_before_running_anything(argv, message, tmp_path, capsys):
     res = tmp_path / "res"

@@ -23,7 +23,6 @@ examples:
   zshbench validate --method lsh
 """
 
-
 SWEEP_EPILOG = """\
 examples:
   zshbench sweep --methods itq,lsh --datasets digits --bits 24,48 --seeds 0,1 --results results/sweep
@@ -88,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--k", type=int, default=5000, help="cut-off of map@k (default 5000)")
     r.add_argument("--force", action="store_true", help="rerun even where a record exists")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                   help="deep methods: save a training checkpoint next to the record every N optimizer steps and "
+                        "when training ends (default 0: none); deleted once the record is written")
+    r.add_argument("--resume", action="store_true",
+                   help="deep methods: continue training from the run's checkpoint (refused if it was written "
+                        "with another configuration)")
+    r.add_argument("--memmap-threshold", type=int, default=None, metavar="N",
+                   help="encode databases of >= N items to a memory-mapped codes file in $ZSHBENCH_CODES_DIR "
+                        "(default: $ZSHBENCH_MEMMAP_THRESHOLD, else 2000000; 0 = always); see docs/scaling.md")
 
     sw = sub.add_parser("sweep", help="run a grid of methods x datasets x bits x seeds, skipping existing records",
                         epilog=SWEEP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -107,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--per-run", action="store_true",
                     help="one job per (method, dataset, bits, seed) instead of one per (method, dataset)")
     sw.add_argument("--dry-run", action="store_true", help="print the jobs that would run, run nothing")
+    sw.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                    help="deep methods: training checkpoint every N steps (a requeued or rerun job resumes from it)")
+    sw.add_argument("--submitit-executor", default="slurm", choices=["slurm", "local"],
+                    help="submitit: a Slurm cluster, or submitit's local executor (no Slurm; for trying it out)")
     sw.add_argument("--slurm-partition", default=None, help="submitit: Slurm partition")
     sw.add_argument("--gpus-per-job", type=int, default=0, help="submitit: GPUs per job")
     sw.add_argument("--cpus-per-task", type=int, default=None, help="submitit: CPUs per task")
@@ -288,7 +300,12 @@ def cmd_run(args) -> int:
                   device=args.device, overrides=args.overrides, results_dir=args.results, force=args.force,
                   features=args.features, weights=args.weights, data_root=args.data_root, k=args.k,
                   progress=not args.no_progress and sys.stderr.isatty(), console=_console(stderr=True),
-                  on_record=on_record, dataset_kwargs=dataset_kwargs)
+                  on_record=on_record, dataset_kwargs=dataset_kwargs, memmap_threshold=args.memmap_threshold,
+                  checkpoint_every=args.checkpoint_every, resume=args.resume)
+    from zshbench.train.distributed import is_main
+
+    if not is_main():  # torchrun: rank 0 reports
+        return 0
     con.print(_summary_table(records, statuses))
     n_new = sum(1 for s in statuses.values() if s == "new")
     n_skip = sum(1 for s in statuses.values() if s == "skipped")
@@ -327,9 +344,11 @@ def cmd_sweep(args) -> int:
 
     opts = LaunchOptions(results=args.results, workers=args.workers, threads=args.threads_per_job,
                          slurm_partition=args.slurm_partition, gpus_per_job=args.gpus_per_job,
-                         cpus_per_task=args.cpus_per_task, timeout_min=args.timeout_min, on_done=on_done)
+                         cpus_per_task=args.cpus_per_task, timeout_min=args.timeout_min,
+                         executor=args.submitit_executor, on_done=on_done)
     results = sweep(grid, args.launcher, opts, extra_overrides=args.overrides, device=args.device,
-                    data_root=args.data_root, per_run=args.per_run, dry_run=args.dry_run, on_plan=on_plan)
+                    data_root=args.data_root, per_run=args.per_run, dry_run=args.dry_run,
+                    checkpoint_every=args.checkpoint_every, on_plan=on_plan)
     failed = [r for r in results if not r.ok]
     for r in failed:
         con.print(f"failed: zshbench {' '.join(r.job.argv())}\n{r.message}", highlight=False, soft_wrap=True)

@@ -165,7 +165,8 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
         results_dir: str | Path = "results", force: bool = False, features: str = "auto",
         weights: str | None = None, data_root: str | None = None, k: int = DEFAULT_K, progress: bool = True,
         console=None, on_record: Callable[[dict, str], None] | None = None,
-        dataset_kwargs: dict | None = None) -> list[dict]:
+        dataset_kwargs: dict | None = None, memmap_threshold: int | None = None,
+        checkpoint_every: int = 0, resume: bool = False) -> list[dict]:
     """Run ``method`` on ``dataset`` for every (bits, seed) and return the records (loaded or new).
 
     Args:
@@ -181,15 +182,38 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
         progress: show rich progress bars.
         on_record: callback ``(record, status)`` with status "new" or "skipped".
         dataset_kwargs: extra keyword arguments of the dataset factory (e.g. ``image_size``).
+        memmap_threshold: databases of at least this many items are encoded to a memory-mapped codes file
+            instead of RAM (None: ``$ZSHBENCH_MEMMAP_THRESHOLD``, else 2,000,000; 0: always); see
+            `zshbench.codes.encode_database`.
+        checkpoint_every: deep methods save a training checkpoint next to the record every this many optimizer
+            steps and when training ends (0: no checkpoints); see `zshbench.train.checkpoint`.
+        resume: continue each run from its checkpoint, if there is one (refused when written by another
+            configuration).
+
+    Under ``torchrun``, deep methods train data-parallel on every rank and rank 0 alone evaluates and writes
+    records; other methods run on rank 0 alone (`zshbench.train.distributed`).
 
     Returns:
-        the records, in (bits, seed) order.
+        the records, in (bits, seed) order (on rank 0; other ranks return []).
     """
     prep = prepare(method, dataset, protocol=protocol, bits=bits, seeds=seeds, device=device,
                    overrides=overrides, features=features, data_root=data_root, dataset_kwargs=dataset_kwargs)
     if k <= 0:
         raise UserError(f"k must be a positive integer (map@k cut-off), got {k}.")
+    from zshbench.codes import memmap_threshold as _check_threshold  # memmap-encode: validate early
+
+    memmap_threshold = _check_threshold(memmap_threshold)
     ds, split = prep.dataset, prep.split
+    # -- torchrun (DDP) and training checkpoints: zshbench/train/distributed.py, zshbench/train/checkpoint.py
+    from zshbench.train import checkpoint as _ckpt
+    from zshbench.train import distributed as _dist
+
+    _ckpt.check_every(checkpoint_every)
+    session = _dist.start(prep.method_cls, prep.device)
+    if session.idle:  # torchrun with a method that does not train with DDP: rank 0 runs it alone
+        return []
+    prep.device = session.device
+    progress = progress and session.info.is_main
     jobs = []
     for b in bits:
         for s in seeds:
@@ -201,7 +225,7 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
     records: list[dict] = []
     todo = []
     for hasher, path in jobs:
-        if path.exists() and not force:
+        if _dist.from_main(path.exists()) and not force:  # every rank takes rank 0's decision
             rec = load_record(path)
             rec["_path"] = str(path)
             records.append(rec)
@@ -218,12 +242,20 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
         q_in = feats["query"] if feats else ds.image_view(split.query)
         db_in = feats["database"] if feats else ds.image_view(split.database)
         for hasher, path in todo:
-            rec = run_one(hasher, prep, train, q_in, db_in, k=k, bar=bar, weights=weights)
-            write_record(rec, path)
-            rec["_path"] = str(path)
-            records.append(rec)
-            if on_record:
-                on_record(rec, "new")
+            meta = _ckpt.identity(hasher, dataset=ds.name, protocol=prep.protocol.name,
+                                  protocol_sha256=prep.protocol.sha256, split_fingerprint=split.fingerprint,
+                                  world_size=session.info.world_size)
+            with _ckpt.checkpointing(_ckpt.checkpoint_path(path), every=checkpoint_every, resume=resume, meta=meta):
+                rec = run_one(hasher, prep, train, q_in, db_in, k=k, bar=bar, weights=weights,
+                              memmap_threshold=memmap_threshold)
+            if rec is not None:  # rank 0: the ranks met at a barrier after training; the write is atomic
+                write_record(rec, path)
+                _ckpt.discard(path)
+                rec["_path"] = str(path)
+                records.append(rec)
+                if on_record:
+                    on_record(rec, "new")
+            _dist.barrier()
     order = {str(p): i for i, (_, p) in enumerate(jobs)}
     records.sort(key=lambda r: order.get(r["_path"], 0))
     return records
@@ -248,8 +280,12 @@ def _features(prep: Prepared, weights: str | None, bar) -> dict[str, np.ndarray]
 
 
 def run_one(hasher: Hasher, prep: Prepared, train: TrainSet, q_in, db_in, *, k: int = DEFAULT_K, bar=None,
-            weights: str | None = None) -> dict:
-    """Fit, encode, evaluate one configuration; return its record (not yet written)."""
+            weights: str | None = None, memmap_threshold: int | None = None) -> dict | None:
+    """Fit, encode, evaluate one configuration; return its record (not yet written; None on torchrun ranks > 0,
+    which only train).
+
+    A database of at least ``memmap_threshold`` items is encoded in chunks to a memory-mapped codes file
+    (`zshbench.codes.encode_database`; None: the default threshold)."""
     from zshbench.evaluate import METRIC_VERSION, evaluate
 
     ds, split = prep.dataset, prep.split
@@ -261,10 +297,20 @@ def run_one(hasher: Hasher, prep: Prepared, train: TrainSet, q_in, db_in, *, k: 
     t_fit = time.perf_counter() - t0
     if bar:
         bar.remove_task(task)
+    from zshbench.train.distributed import is_main
+
+    if not is_main():  # torchrun: rank 0 alone encodes and evaluates
+        return None
 
     def encode(x, what):
         t = bar.add_task(f"encode {what}", total=len(x)) if bar else None
-        codes = hasher.encode(x, progress=(lambda n: bar.advance(t, n)) if bar else None)
+        cb = (lambda n: bar.advance(t, n)) if bar else None
+        if what == "database":  # memmap-encode: large databases stream to a memory-mapped file (zshbench.codes)
+            from zshbench.codes import encode_database
+
+            codes = encode_database(hasher, x, threshold=memmap_threshold, progress=cb)
+        else:
+            codes = hasher.encode(x, progress=cb)
         if bar:
             bar.remove_task(t)
         return codes

@@ -76,6 +76,7 @@ class Job:
     device: str = "auto"
     data_root: str | None = None
     inputs: str = "features"  # "images" (deep method) or "features"; used to order the work
+    checkpoint_every: int = 0  # deep methods: training checkpoint every N steps (what a preempted job resumes)
 
     @property
     def n_runs(self) -> int:
@@ -104,6 +105,8 @@ class Job:
             a += ["--data-root", self.data_root]
         for o in self.overrides:
             a += ["--set", o]
+        if self.checkpoint_every and self.inputs == "images":
+            a += ["--checkpoint-every", str(self.checkpoint_every)]
         return a
 
     def command(self) -> list[str]:
@@ -245,7 +248,7 @@ def method_overrides(grid: Grid, method: str, extra: Sequence[str] = ()) -> tupl
 
 
 def expand(grid: Grid, results: str | Path, *, extra_overrides: Sequence[str] = (), device: str = "auto",
-           data_root: str | None = None) -> list[Job]:
+           data_root: str | None = None, checkpoint_every: int = 0) -> list[Job]:
     """One single-run `Job` per (method, dataset, bits, seed) of the grid, in a fixed order."""
     from zshbench.registry import get_method
 
@@ -257,7 +260,7 @@ def expand(grid: Grid, results: str | Path, *, extra_overrides: Sequence[str] = 
             for b in grid.bits:
                 for s in grid.seeds:
                     jobs.append(Job(m, d, (int(b),), (int(s),), str(results), grid.protocols.get(d), ov, device,
-                                    data_root, inputs))
+                                    data_root, inputs, checkpoint_every))
     return jobs
 
 
@@ -390,11 +393,15 @@ def make_launcher(name: str, options: LaunchOptions) -> Launcher:
 
 def sweep(grid: Grid, launcher: str = "local", options: LaunchOptions | None = None, *,
           extra_overrides: Sequence[str] = (), device: str = "auto", data_root: str | None = None,
-          per_run: bool = False, dry_run: bool = False,
+          per_run: bool = False, dry_run: bool = False, checkpoint_every: int = 0,
           on_plan: Callable[[list[Job], int], None] | None = None) -> list[JobResult]:
     """Expand ``grid``, skip existing records, launch the rest; return one `JobResult` per launched job."""
     options = options or LaunchOptions()
-    jobs = expand(grid, options.results, extra_overrides=extra_overrides, device=device, data_root=data_root)
+    if checkpoint_every < 0:
+        raise UserError(f"--checkpoint-every must be 0 (no checkpoints) or a positive number of steps, got "
+                        f"{checkpoint_every}.")
+    jobs = expand(grid, options.results, extra_overrides=extra_overrides, device=device, data_root=data_root,
+                  checkpoint_every=checkpoint_every)
     todo, skipped = pending(jobs, group=not per_run)
     todo.sort(key=_cost)
     if on_plan:

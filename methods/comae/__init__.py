@@ -158,7 +158,7 @@ class COMAEHasher(TorchHasher):
     def _fit(self, train: TrainSet) -> None:
         import torch
 
-        from zshbench.train import fit_loop, make_generator
+        from zshbench.train import ShuffledBatches, fit_loop, make_generator
 
         p = self._profile()
         # ONLY the seen-class rows reach the model (TrainSet holds nothing else)
@@ -170,14 +170,12 @@ class COMAEHasher(TorchHasher):
         labels_all = torch.as_tensor(np.asarray(train.labels), dtype=torch.long)
         dev = self._device
 
-        def batches(epoch: int):
-            perm = torch.randperm(n, generator=gen)
-            for start in range(0, n, bs):
-                idx = perm[start:start + bs]
-                if len(idx) < 2:  # a pairwise loss needs two items
-                    continue
-                imgs = torch.from_numpy(np.ascontiguousarray(train.images.take(idx.numpy())))
-                yield imgs.to(dev), labels_all[idx].to(dev)
+        def load(idx):
+            imgs = torch.from_numpy(np.ascontiguousarray(train.images.take(idx.numpy())))
+            return imgs.to(dev), labels_all[idx].to(dev)
+
+        # a new permutation of gen every epoch; batches under two items dropped (a pairwise loss needs two)
+        batches = ShuffledBatches(n, bs, load, gen, min_size=2)
 
         def loss_fn(model, batch):
             return model.train_losses(batch[0], batch[1], gen)
@@ -185,7 +183,7 @@ class COMAEHasher(TorchHasher):
         cfg = self.config
         stats = fit_loop(net, loss_fn, batches, opt, int(p["epochs"]), dev, max_steps=cfg.max_steps,
                          grad_clip=p["grad_clip"], deterministic_cpu=cfg.deterministic, progress=cfg.progress,
-                         description=f"comae {self.n_bits}b")
+                         description=f"comae {self.n_bits}b", generator=gen)
         net.eval()
         self.model_ = net
         self.info_ = {

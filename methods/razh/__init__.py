@@ -137,7 +137,7 @@ class RAZHHasher(TorchHasher):
 
         from zshbench.methods.razh.profiles import paper_alpha_beta
         from zshbench.methods.razh.wordvec import attribute_vectors
-        from zshbench.train import fit_loop, make_generator
+        from zshbench.train import ShuffledBatches, fit_loop, make_generator
 
         p = self._profile()
         ab_source = "config/profile"
@@ -155,14 +155,12 @@ class RAZHHasher(TorchHasher):
         labels_all = torch.as_tensor(np.asarray(train.labels), dtype=torch.long)
         dev = self._device
 
-        def batches(epoch: int):
-            perm = torch.randperm(n, generator=gen)
-            for start in range(0, n, bs):
-                idx = perm[start:start + bs]
-                if len(idx) < 2:  # a pairwise loss needs two items
-                    continue
-                imgs = torch.from_numpy(np.ascontiguousarray(train.images.take(idx.numpy())))
-                yield imgs.to(dev), labels_all[idx].to(dev)
+        def load(idx):
+            imgs = torch.from_numpy(np.ascontiguousarray(train.images.take(idx.numpy())))
+            return imgs.to(dev), labels_all[idx].to(dev)
+
+        # a new permutation of gen every epoch; batches under two items dropped (a pairwise loss needs two)
+        batches = ShuffledBatches(n, bs, load, gen, min_size=2)
 
         cfg = self.config
 
@@ -172,7 +170,7 @@ class RAZHHasher(TorchHasher):
 
         stats = fit_loop(net, loss_fn, batches, opt, int(p["epochs"]), dev, max_steps=cfg.max_steps,
                          grad_clip=p["grad_clip"], deterministic_cpu=cfg.deterministic, progress=cfg.progress,
-                         description=f"razh {self.n_bits}b")
+                         description=f"razh {self.n_bits}b", generator=gen)
         net.eval()
         self.model_ = net
         self.info_ = {

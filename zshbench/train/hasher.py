@@ -5,12 +5,15 @@ method) and a JSON-able ``self.info_`` dict (profile, weights, training statisti
 ``extras``. This class encodes image batches through the network and saves/loads its state as a flat dict
 (``model.<key>`` tensors + ``run_info_json``), so that `Hasher.save`/`Hasher.load` work with
 ``weights_only=True``. Subclasses rebuild the network in `_restore(model_sd, info)`.
+
+``distributed_training = True``: the method trains with `zshbench.train.fit_loop` (with a `ShuffledBatches`), so
+under torchrun every rank trains (DDP) instead of rank 0 alone (`zshbench.train.distributed.start`).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -22,6 +25,7 @@ __all__ = ["TorchHasher"]
 class TorchHasher(Hasher):
     requires = Requirements(inputs="images", attributes=True, gpu_capable=True, supervised=True)
     encode_batch_size = 256
+    distributed_training: ClassVar[bool] = True
 
     def run_info(self) -> dict[str, Any]:
         """Stored under ``extras`` of the result record."""

@@ -3,7 +3,8 @@
 Example::
 
     gen = make_generator(seed)
-    stats = fit_loop(model, loss_fn, lambda epoch: my_batches(epoch, gen), optimizer, epochs=5, device="cpu")
+    batches = ShuffledBatches(len(train), 64, load, gen, min_size=2)   # or any ``batches(epoch)`` callable
+    stats = fit_loop(model, loss_fn, batches, optimizer, epochs=5, device="cpu", generator=gen)
 
 ``loss_fn(model, batch)`` returns ``(loss, parts)``: the scalar tensor to minimise and a dict of float-able
 components logged per epoch (e.g. ``{"cls": ..., "hash": ...}``).
@@ -12,6 +13,7 @@ components logged per epoch (e.g. ``{"cls": ..., "hash": ...}``).
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import random
 import time
@@ -25,14 +27,18 @@ __all__ = ["FitStats", "autocast", "deterministic", "fit_loop", "make_generator"
 
 @dataclass
 class FitStats:
-    """What `fit_loop` measured: steps, wall time, and the mean of each loss part per epoch."""
+    """What `fit_loop` measured: steps, wall time (summed over resumed sessions), the mean of each loss part per
+    epoch, the number of DDP processes and the optimizer step training was resumed from (None: not resumed)."""
 
     steps: int = 0
     seconds: float = 0.0
     epochs: list[dict[str, float]] = field(default_factory=list)
+    world_size: int = 1
+    resumed_from_step: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"steps": self.steps, "seconds": round(self.seconds, 3), "epochs": self.epochs}
+        return {"steps": self.steps, "seconds": round(self.seconds, 3), "epochs": self.epochs,
+                "world_size": self.world_size, "resumed_from_step": self.resumed_from_step}
 
 
 def make_generator(seed: int):
@@ -98,13 +104,20 @@ def fit_loop(
     on_step: Callable[[int, dict[str, float]], None] | None = None,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     description: str = "train",
+    generator=None,
+    scheduler=None,
 ) -> FitStats:
     """Train ``model`` for ``epochs`` passes over ``batches(epoch)`` (or until ``max_steps`` optimizer steps).
+
+    Checkpointing and resuming (`zshbench.train.checkpoint`) and data-parallel training under torchrun
+    (`zshbench.train.distributed`) are switched on by the caller's context (the runner), not by arguments: a
+    plain call trains in this process, exactly as before those existed.
 
     Args:
         model: a ``torch.nn.Module`` already on ``device``; set to train mode here and to eval mode at the end.
         loss_fn: ``loss_fn(model, batch) -> (loss tensor, {name: value})``; runs under `autocast`.
-        batches: ``batches(epoch)`` yields the batches of one epoch (the caller shuffles with its own generator).
+        batches: a `ShuffledBatches` (needed for mid-epoch resume without reloading and for DDP), or any
+            ``batches(epoch)`` callable yielding the batches of one epoch.
         optimizer: a torch optimizer over the model's parameters.
         epochs: number of passes.
         device: the resolved device ("cpu", "cuda", "cuda:N").
@@ -112,35 +125,122 @@ def fit_loop(
         grad_clip: clip the global gradient norm to this value (None: no clipping).
         amp: allow bf16 autocast on CUDA.
         deterministic_cpu: deterministic algorithms while training on the CPU.
-        progress: show a rich progress bar (one task per epoch).
-        on_step: hook ``on_step(step, parts)`` after each optimizer step (e.g. a scheduler or logging).
-        on_epoch_end: hook ``on_epoch_end(epoch, epoch_means)`` (the place for checkpointing later).
+        progress: show a rich progress bar (one task per epoch; rank 0 only).
+        on_step: hook ``on_step(step, parts)`` after each optimizer step (e.g. logging).
+        on_epoch_end: hook ``on_epoch_end(epoch, epoch_means)``.
         description: label of the progress bar.
+        generator: the CPU ``torch.Generator`` the batch order and the loss draw from (default: that of a
+            `ShuffledBatches`); its state is checkpointed, and under DDP it is reseeded per rank while the batch
+            order comes from a copy seeded like it (the same permutation on every rank).
+        scheduler: a learning-rate scheduler stepped after every optimizer step (and checkpointed).
 
     Returns:
-        `FitStats` with the number of steps, the time and the per-epoch means of the loss parts.
+        `FitStats` with the number of steps, the time, the per-epoch means of the loss parts (averaged over the
+        ranks under DDP), the world size and the step training was resumed from.
 
     Raises:
         FloatingPointError: the loss became NaN or infinite (with the step and the parts).
+        UserError: under DDP, a batch size that is not a multiple of the world size; on resume, a checkpoint of
+            another configuration (`ResumeMismatchError`) or an unreadable one.
     """
     import torch
 
-    stats = FitStats()
+    from zshbench.train import checkpoint as ckpt
+    from zshbench.train import distributed as dd
+    from zshbench.train.batches import ShuffledBatches
+
+    dist = dd.current()
+    spec = ckpt.current()
+    if generator is None:
+        generator = getattr(batches, "generator", None)
+    stats = FitStats(world_size=dist.world_size)
     t0 = time.perf_counter()
+    prev_seconds = 0.0
+    order_gen = generator  # draws each epoch's permutation (the method's own generator when single-process)
+    shard = None
+    if dist.distributed:
+        if not isinstance(batches, ShuffledBatches) or generator is None:
+            raise TypeError(f"{description}: data-parallel training needs the batches as a "
+                            "zshbench.train.ShuffledBatches with its generator (plain batch callables cannot be "
+                            "split across ranks).")
+        dd.check_batch_size(batches.batch_size, dist.world_size)
+        seed = int(generator.initial_seed())
+        order_gen = make_generator(seed)  # the same permutation on every rank
+        generator.manual_seed(dd.rank_seed(seed, dist.rank))  # per-rank stream of the loss's random draws
+        seed_all(dd.rank_seed(seed, dist.rank) % (2**32))
+        shard = (dist.rank, dist.world_size)
+        progress = progress and dist.is_main
+
+    # -- resume --------------------------------------------------------------------------------------------
+    every = spec.every if spec is not None else 0
+    start_epoch, start_batch, done = 0, 0, False
+    resume_rng, partial = None, ({}, 0)
+    if spec is not None and spec.resume and spec.path.exists():
+        ck = ckpt.load_checkpoint(spec.path)
+        ckpt.check_identity(spec.path, json.loads(ck["meta_json"]), spec.meta)
+        model.load_state_dict(ck["model"])
+        optimizer.load_state_dict(ck["optimizer"])
+        if scheduler is not None and ck.get("scheduler") is not None:
+            scheduler.load_state_dict(ck["scheduler"])
+        pos = ck["position"]
+        start_epoch, start_batch, done = int(pos["epoch"]), int(pos["batch"]), bool(pos["done"])
+        saved = json.loads(ck["stats_json"])
+        stats.steps, stats.epochs, prev_seconds = int(pos["step"]), list(saved["epochs"]), float(saved["seconds"])
+        partial = (dict(saved["sums"]), int(saved["n"]))
+        stats.resumed_from_step = stats.steps
+        resume_rng = ck["rng"][dist.rank]
+        every = every or int(ck["every"])
+
+    step_fn = (lambda b: loss_fn(model, b))
+    if dist.distributed:
+        step_fn = dd.wrap_ddp(_loss_module(model, loss_fn), device)
+
+    order_start = None
+
+    def save(epoch: int, pos: int, sums: dict[str, float], n: int, finished: bool) -> None:
+        gens = {"generator": generator, "order": order_gen if order_gen is not generator else None,
+                "order_epoch_start": order_start}
+        rngs = dd.all_gather_object(ckpt.capture_rng(gens, device))
+        if not dist.is_main:
+            return
+        ckpt.save_checkpoint(spec.path, {
+            "meta_json": json.dumps(spec.meta, sort_keys=True, default=str),
+            "every": int(every),
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "position": {"epoch": epoch, "batch": pos, "step": stats.steps, "done": finished},
+            "stats_json": json.dumps({"epochs": stats.epochs, "sums": sums, "n": n,
+                                      "seconds": prev_seconds + time.perf_counter() - t0}),
+            "rng": rngs,
+        })
+
     det = deterministic(deterministic_cpu and not str(device).startswith("cuda"))
     bar_ctx = _progress(progress)
     model.train()
     with det, bar_ctx as bar:
-        for epoch in range(int(epochs)):
-            sums: dict[str, float] = {}
-            n = 0
+        for epoch in range(start_epoch, 0 if done else int(epochs)):
+            if resume_rng is not None:  # the interrupted epoch: redraw its permutation, skip what was trained
+                order_start = resume_rng["generators"].get("order_epoch_start")
+                it = _epoch_batches(batches, epoch, start_batch, shard, order_gen, order_start)
+                ckpt.restore_rng(resume_rng, device)
+                gens = resume_rng["generators"]
+                if generator is not None:
+                    generator.set_state(gens["generator"])
+                if order_gen is not generator and order_gen is not None:
+                    order_gen.set_state(gens["order"])
+                (sums, n), pos, resume_rng = partial, start_batch, None
+            else:
+                order_start = order_gen.get_state() if order_gen is not None else None
+                it = _epoch_batches(batches, epoch, 0, shard, order_gen, None)
+                sums, n, pos = {}, 0, 0
             task = bar.add_task(f"{description} epoch {epoch + 1}/{epochs}", total=None) if bar else None
-            for batch in batches(epoch):
+            for batch in it:
                 if max_steps is not None and stats.steps >= max_steps:
                     break
                 optimizer.zero_grad(set_to_none=True)
                 with autocast(device, amp):
-                    loss, parts = loss_fn(model, batch)
+                    loss, parts = step_fn(batch)
                 lv = float(loss.detach())
                 if not math.isfinite(lv):
                     raise FloatingPointError(
@@ -151,8 +251,13 @@ def fit_loop(
                 if grad_clip is not None:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
                 optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
                 stats.steps += 1
+                pos += 1
                 fparts = {"loss": lv, **{k: float(v) for k, v in parts.items()}}
+                if dist.distributed:
+                    fparts = dict(zip(fparts, dd.all_reduce_mean(list(fparts.values()), device)))
                 for k, v in fparts.items():
                     sums[k] = sums.get(k, 0.0) + v
                 n += 1
@@ -160,6 +265,8 @@ def fit_loop(
                     on_step(stats.steps, fparts)
                 if bar:
                     bar.advance(task, 1)
+                if every and spec is not None and stats.steps % every == 0:
+                    save(epoch, pos, sums, n, False)
             means = {k: round(v / max(n, 1), 6) for k, v in sums.items()}
             means["steps"] = n
             stats.epochs.append(means)
@@ -169,9 +276,42 @@ def fit_loop(
                 on_epoch_end(epoch, means)
             if max_steps is not None and stats.steps >= max_steps:
                 break
+    if spec is not None and not done:
+        save(int(epochs), 0, {}, 0, True)  # training finished: a crash in encoding/evaluation need not retrain
+    dd.barrier()  # under DDP: every rank finished training before rank 0 evaluates and writes the record
     model.eval()
-    stats.seconds = time.perf_counter() - t0
+    stats.seconds = prev_seconds + time.perf_counter() - t0
     return stats
+
+
+def _epoch_batches(batches, epoch: int, start: int, shard, order_gen, order_start):
+    """The batches of ``epoch`` from number ``start`` on; with ``order_start``, the permutation is drawn from that
+    state of ``order_gen`` (resume)."""
+    from zshbench.train.batches import ShuffledBatches
+
+    if order_start is not None:
+        order_gen.set_state(order_start)
+    if isinstance(batches, ShuffledBatches):
+        return batches.epoch(epoch, start, shard=shard, generator=order_gen)
+    it = iter(batches(epoch))
+    for _ in range(start):  # a plain callable: the trained batches are loaded and dropped
+        next(it, None)
+    return it
+
+
+def _loss_module(model, loss_fn):
+    """``model`` and ``loss_fn`` as one module whose forward is the loss, so that DDP sees the whole step."""
+    import torch
+
+    class _Loss(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, batch):
+            return loss_fn(self.model, batch)
+
+    return _Loss().train()
 
 
 def _progress(enabled: bool):
