@@ -6,13 +6,16 @@ Run (single thread, as recorded)::
         .venv/bin/python -m pytest benchmarks/test_bench_evaluate.py -p no:cacheprovider -m "slow or not slow" \\
         --benchmark-columns=min,mean,max,rounds
 
-Drop ``-m "slow or not slow"`` to skip size (d) (10,000 x 1,000,000, marked ``slow``; ~3 minutes).
+Drop ``-m "slow or not slow"`` to skip size (d) (10,000 x 1,000,000) and the per-pass benchmarks, marked
+``slow`` (~1.5 minutes in all).
 
 Sizes: (a) 200 x 55,800 x 64 bits, (b) 1,000 x 32,000 x 64, (c) 1,000 x 32,000 x 128,
 (d) 10,000 x 1,000,000 x 64. Codes are clustered like real hash codes: 10 classes, each item is its class
 prototype with every bit flipped with probability 0.25; single-label. For each size we time ``map@5000`` alone,
 all default metrics, the DeepHash-style stable-sort reference (`zshbench.evaluate.reference.calc_top_map`; at
 (d) on 20 queries, extrapolated linearly) and a lower bound: one fused XOR + popcount pass over every pair.
+`test_kernel_pass` (slow) times each compiled pass alone, the old scalar kernels against the vector kernels of
+`zshbench.evaluate.simd`, on 256 queries of size (d); ``extra_info["ns_per_pair"]`` is the min per pair.
 """
 
 from __future__ import annotations
@@ -115,3 +118,43 @@ def test_popcount_lower_bound(benchmark, datasets, size):
     dw_t = np.ascontiguousarray(np.ascontiguousarray(np.pad(d, ((0, 0), (0, (-d.shape[1]) % 8)))).view(np.uint64).T)
     sweep(qw[:1], dw_t[:, :10])
     benchmark.pedantic(sweep, args=(qw, dw_t), rounds=_rounds(size), iterations=1)
+
+
+PASSES = ("hist-scalar", "hist-bitsliced", "apk-scalar", "apk-filter", "apall-scalar", "apall-chunks")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_NUMBA, reason="kernels need numba")
+@pytest.mark.parametrize("name", PASSES)
+def test_kernel_pass(benchmark, datasets, name):
+    """One pass of the old scalar / new vector kernels on 256 queries x 1,000,000 items x 64 bits (size d)."""
+    from zshbench.evaluate import kernels, simd
+
+    q, d, ql, dl = datasets("d")
+    nq, k = 256, 5000
+    qw, dw = q[:nq].view(np.uint64), d.view(np.uint64)
+    keys, dbg = np.unique(dl, return_inverse=True)
+    dbg = dbg.astype(np.int32)
+    qrel = (ql[:nq, None] == keys[None, :]).astype(np.uint8)
+    sdb = kernels.SortedDB(dw, dbg, keys.size)
+    rel_total = qrel.astype(np.int64) @ sdb.group_size
+    ha, hr = simd.bitsliced_hist(qw, sdb.scol, sdb.seg, qrel, 64, rel_total, dw.shape[0])
+    lim_k, lim_all = kernels._limits(ha, k, False), kernels._limits(ha, k, True)
+
+    def scalar_hist():
+        kernels._hist_kernel(qw, sdb.words, sdb.seg, qrel, np.zeros_like(ha), np.zeros_like(ha))
+
+    def scalar_ap(lim):
+        kernels._ap_kernel(qw, dw, dbg, qrel, ha, hr, lim, k, np.zeros(nq), np.zeros(nq, np.int64), np.zeros(nq))
+
+    run = {
+        "hist-scalar": scalar_hist,
+        "hist-bitsliced": lambda: simd.bitsliced_hist(qw, sdb.scol, sdb.seg, qrel, 64, rel_total, dw.shape[0]),
+        "apk-scalar": lambda: scalar_ap(lim_k),
+        "apk-filter": lambda: simd.filter_ap_k(qw, sdb.col, dbg, qrel, ha, hr, lim_k, k),
+        "apall-scalar": lambda: scalar_ap(lim_all),
+        "apall-chunks": lambda: simd.sweep_ap(qw, sdb.col, sdb.groups, qrel, ha, hr, k),
+    }[name]
+    run()
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    benchmark.extra_info["ns_per_pair"] = benchmark.stats.stats.min / (nq * dw.shape[0]) * 1e9

@@ -20,7 +20,8 @@ from .metrics import METRIC_VERSION, TIES, Accumulator, parse_metrics
 __all__ = ["evaluate", "EvalResult", "BACKENDS"]
 
 BACKENDS = ("auto", "numba", "numpy", "torch", "faiss")
-_NUMBA_BLOCK = 256  # queries sharing one sweep over a database tile (per thread)
+_NUMBA_BLOCK = 256  # queries sharing one sweep over a database tile (split between the threads)
+_NUMBA_BYTES_PER_QUERY = 128  # per query and distance bucket (histograms, counters, bit-sliced state)
 
 
 @dataclass
@@ -190,7 +191,9 @@ def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | No
         if per_pair:
             block = max(1, min(n_query, memory_budget // (per_pair * n_db)))
         else:
-            block = max(1, min(n_query, _NUMBA_BLOCK * n_threads, memory_budget // (64 * (nb + 1))))
+            # the block (and so the order of the floating-point sums) does not depend on n_threads: the
+            # threads split each block
+            block = max(1, min(n_query, _NUMBA_BLOCK, memory_budget // (_NUMBA_BYTES_PER_QUERY * (nb + 1))))
 
         def run_one(s, e):
             qrel = labels.relevance(s, e)

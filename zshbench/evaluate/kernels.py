@@ -12,7 +12,11 @@ an item at distance ``d`` sits at rank ``A[d] + ca[d]`` and, if relevant, has pr
 the truncated tie group at the cut-off exactly (its first items by database index).
 
 `block_stats_numba` fuses XOR + popcount + counting in compiled loops over cache-sized database tiles and needs
-O(B * K) extra memory. `block_stats_numpy` is the pure-numpy reference and fallback (O(B * N) memory).
+O(B * K) extra memory. For codes of at most 64 bits it uses the vector kernels of `simd` (bit-sliced
+histograms, a vector filter up to the exact cut distance for AP@k, a branch-free index-order sweep for AP over
+the whole ranking), which give the same integers and the same floating-point sums as the scalar kernels here;
+the scalar kernels remain for longer codes and as the reference of the vector ones. `block_stats_numpy` is the
+pure-numpy reference and fallback (O(B * N) memory).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from . import simd
 
 try:  # optional compiled path
     import numba
@@ -32,6 +38,7 @@ __all__ = ["BlockStats", "HAVE_NUMBA", "SortedDB", "block_stats_numba", "block_s
 
 HAVE_NUMBA = numba is not None
 NUMPY_BYTES_PER_PAIR = 48
+_MIN_SEGMENT = 256  # bit-sliced histograms when label groups hold this many items on average
 
 
 @dataclass
@@ -141,16 +148,28 @@ if HAVE_NUMBA:
 
 
 class SortedDB:
-    """Database words sorted by label group (stable), with segment starts, for the histogram kernel."""
+    """Database words sorted by label group (stable), with segment starts, for the histogram kernels.
+
+    For codes of at most 64 bits it also holds what the `simd` kernels read: the zero-padded single-word
+    columns in index order (``col``) and sorted by group (``scol``; ``None`` when groups are too small on
+    average for the bit-sliced histogram), and the padded group ids (``groups``); else all three are ``None``.
+    """
 
     def __init__(self, dbw: np.ndarray, dbg: np.ndarray, n_groups: int):
         order = np.argsort(dbg, kind="stable")
         self.words = np.ascontiguousarray(dbw[order])
-        self.seg = np.concatenate([[0], np.cumsum(np.bincount(dbg, minlength=n_groups))]).astype(np.int64)
+        self.group_size = np.bincount(dbg, minlength=n_groups).astype(np.int64)
+        self.seg = np.concatenate([[0], np.cumsum(self.group_size)]).astype(np.int64)
+        self.scol = self.col = self.groups = None
+        if simd.HAVE_SIMD and dbw.shape[1] == 1:
+            self.col = simd.padded_column(dbw)
+            self.groups = simd.padded_groups(dbg)
+            if n_groups <= max(1, dbw.shape[0] // _MIN_SEGMENT):  # short segments: scalar kernel is better
+                self.scol = simd.padded_column(self.words)
 
 
 def block_stats_numba(qw, dbw, dbg, qrel, n_bits: int, k: int, need_ap: bool, need_all: bool,
-                      sorted_db: SortedDB | None = None) -> BlockStats:
+                      sorted_db: SortedDB | None = None, use_simd: bool = True) -> BlockStats:
     """Fused compiled kernel (requires numba).
 
     Args:
@@ -163,19 +182,39 @@ def block_stats_numba(qw, dbw, dbg, qrel, n_bits: int, k: int, need_ap: bool, ne
         need_ap: compute stable AP@k (and AP@all when ``need_all``).
         need_all: compute stable AP over the whole ranking.
         sorted_db: `SortedDB` of ``dbw``/``dbg`` (built here when omitted; build it once for many blocks).
+        use_simd: use the `simd` kernels where they apply (codes of <= 64 bits); False forces the scalar
+            kernels (same results; for tests and comparisons).
     """
     nq = qw.shape[0]
     if sorted_db is None:
         sorted_db = SortedDB(dbw, dbg, qrel.shape[1])
-    hist_rel = np.zeros((nq, n_bits + 1), np.int64)
-    hist_non = np.zeros((nq, n_bits + 1), np.int64)
-    _hist_kernel(qw, sorted_db.words, sorted_db.seg, qrel, hist_rel, hist_non)
-    hist_all = hist_rel + hist_non
+    n_rel_groups = qrel.sum(axis=1)
+    if sorted_db.scol is not None and use_simd:
+        rel_total = qrel.astype(np.int64) @ sorted_db.group_size
+        hist_all, hist_rel = simd.bitsliced_hist(qw, sorted_db.scol, sorted_db.seg, qrel, n_bits, rel_total,
+                                                 dbw.shape[0])
+    elif sorted_db.col is not None and use_simd and n_rel_groups.max() <= 1:  # e.g. single-label, many classes
+        rel_total = qrel.astype(np.int64) @ sorted_db.group_size
+        qgroup = np.where(n_rel_groups == 1, np.argmax(qrel, axis=1), -1)
+        hist_all, hist_rel = simd.bitsliced_hist_grouped(qw, sorted_db.col, sorted_db.groups, qgroup, n_bits,
+                                                         rel_total)
+    else:
+        hist_rel = np.zeros((nq, n_bits + 1), np.int64)
+        hist_non = np.zeros((nq, n_bits + 1), np.int64)
+        _hist_kernel(qw, sorted_db.words, sorted_db.seg, qrel, hist_rel, hist_non)
+        hist_all = hist_rel + hist_non
     if not need_ap:
         return BlockStats(hist_all, hist_rel)
-    sum_k, nrel_k, sum_all = np.zeros(nq), np.zeros(nq, np.int64), np.zeros(nq)
-    _ap_kernel(qw, dbw, dbg, qrel, hist_all, hist_rel, _limits(hist_all, k, need_all), int(k), sum_k, nrel_k,
-               sum_all)
+    sum_all = np.zeros(nq)
+    if sorted_db.col is not None and use_simd and need_all:
+        sum_k, nrel_k, sum_all = simd.sweep_ap(qw, sorted_db.col, sorted_db.groups, qrel, hist_all, hist_rel, k)
+    elif sorted_db.col is not None and use_simd:
+        sum_k, nrel_k = simd.filter_ap_k(qw, sorted_db.col, dbg, qrel, hist_all, hist_rel,
+                                         _limits(hist_all, k, False), k)
+    else:
+        sum_k, nrel_k = np.zeros(nq), np.zeros(nq, np.int64)
+        _ap_kernel(qw, dbw, dbg, qrel, hist_all, hist_rel, _limits(hist_all, k, need_all), int(k), sum_k, nrel_k,
+                   sum_all)
     ap_k, ap_all = _finish_ap(sum_k, nrel_k, sum_all, hist_rel)
     return BlockStats(hist_all, hist_rel, ap_k, ap_all if need_all else None)
 
