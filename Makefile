@@ -43,11 +43,11 @@ test-slow: $(STAMP)
 ## interrupted run resumes), then regenerate leaderboard/README.md, its CSVs and figures from the records
 leaderboard: $(STAMP)
 	$(BIN)/zshbench sweep --grid leaderboard/grid.toml --results leaderboard/results --workers 2
-	$(BIN)/zshbench report --results leaderboard/results --out leaderboard
+	$(BIN)/zshbench report --results leaderboard/results --out leaderboard --readme README.md
 
 ## CI: the committed leaderboard matches its records and the code (no hand edits, no invalid/stale/conflicting record)
 leaderboard-check: $(STAMP)
-	$(BIN)/zshbench leaderboard --check --results leaderboard/results --out leaderboard
+	$(BIN)/zshbench leaderboard --check --results leaderboard/results --out leaderboard --readme README.md
 
 ## performance benchmarks (see docs/performance.md)
 bench: $(STAMP)

@@ -242,3 +242,35 @@ def test_report_matches_golden_file():
         golden.write_text(text)
     assert text == golden.read_text(), "report changed; if intended, rerun with ZSHBENCH_UPDATE_GOLDEN=1 and review"
     assert report_files(_golden_records(), reported=[paper_record(zshbench_dataset="toy")]) == files  # deterministic
+
+
+# ---- configuration notes and the project README's headline block ------------------------------------------
+
+def test_config_notes_name_the_non_default_settings(results):
+    from zshbench.leaderboard import config_notes
+
+    recs, _ = load_records(results)
+    notes = dict(config_notes(recs))
+    assert sorted(notes.values()) == ["center=False", "defaults"]
+    assert all(label.startswith("lsh [") for label in notes)
+    assert "## Configurations" in report_files(recs)["README.md"]
+
+
+def test_readme_headline_block_is_written_and_checked(results, tmp_path, capsys):
+    from zshbench.leaderboard import HEADLINE_END, HEADLINE_START
+
+    out, readme = tmp_path / "lb", tmp_path / "README.md"
+    readme.write_text(f"# project\n\nintro\n\n{HEADLINE_START}\nold table\n{HEADLINE_END}\n\nmore text\n")
+    assert main(["report", "--results", str(results), "--out", str(out), "--no-figures", "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "old table" not in text and "| lsh [" in text and text.endswith(f"{HEADLINE_END}\n\nmore text\n")
+    capsys.readouterr()
+    argv = ["leaderboard", "--results", str(results), "--check", "--out", str(out), "--readme", str(readme)]
+    assert main(argv) == 0
+    readme.write_text(text.replace("| lsh [", "| lsh* [", 1))  # a hand edit of the headline
+    assert main(argv) == 1
+    assert "headline table" in capsys.readouterr().out
+    readme.write_text("# no markers\n")
+    assert main(argv) == 1
+    assert "has no block between" in capsys.readouterr().out
+    assert main(["report", "--results", str(results), "--out", str(out), "--no-figures", "--readme", str(readme)]) == 2

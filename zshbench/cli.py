@@ -139,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--check", action="store_true",
                     help="regenerate from the records and fail when --out differs, or a record is invalid, stale or in conflict")
     lb.add_argument("--out", default="leaderboard", help="the report directory --check compares with")
+    lb.add_argument("--readme", default=None, metavar="PATH",
+                    help="with --check: also compare the headline table in this file (e.g. README.md)")
     lb.add_argument("--reported", default=None,
                     help="published numbers (source: paper records); default: leaderboard/reported when it exists")
 
@@ -146,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--results", default="leaderboard/results")
     rp.add_argument("--out", default="leaderboard")
     rp.add_argument("--no-figures", action="store_true")
+    rp.add_argument("--readme", default=None, metavar="PATH",
+                    help="also rewrite the headline table between the zshbench markers in this file (e.g. README.md)")
     rp.add_argument("--reported", default=None,
                     help="published numbers (source: paper records); default: leaderboard/reported when it exists")
 
@@ -420,6 +424,13 @@ def cmd_report(args) -> int:
         sys.stderr.write(f"warning: {c}\n")
     paths = write_report(records, args.out, figures=not args.no_figures, reported=reported)
     print(f"wrote {len(paths)} file(s) under {args.out} from {len(records)} record(s)")
+    if args.readme:
+        from zshbench.leaderboard import sync_headline
+
+        msg = sync_headline(args.readme, records, write=True)
+        if msg:
+            raise UserError(msg)
+        print(f"updated the headline table in {args.readme}")
     return 0
 
 
@@ -430,7 +441,8 @@ def cmd_leaderboard(args) -> int:
     records, errors = _load_results(args.results)
     reported, rep_errors = _load_reported(args.reported)
     if args.check:
-        problems = check(records, errors, args.out, reported=reported, reported_errors=rep_errors)
+        problems = check(records, errors, args.out, reported=reported, reported_errors=rep_errors,
+                         readme=args.readme)
         for p in problems:
             print(p)
         print(f"leaderboard check: {len(problems)} problem(s) in {len(records)} record(s)"

@@ -24,9 +24,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Table", "aggregate", "cost_tables", "cost_summary", "render_cost_summary", "render_rich", "render_markdown", "render_csv", "render_json",
-           "conflicts", "stale", "write_report", "check", "DEFAULT_METRICS", "reported_markdown", "reported_csvs",
-           "comparisons"]
+__all__ = ["Table", "aggregate", "cost_tables", "cost_summary", "render_cost_summary", "render_rich",
+           "render_markdown", "render_csv", "render_json", "conflicts", "stale", "write_report", "check",
+           "DEFAULT_METRICS", "reported_markdown", "reported_csvs", "comparisons", "config_notes",
+           "headline_markdown", "sync_headline"]
 
 DEFAULT_METRICS = ("map@5000", "tie_aware_map@5000", "map@all")
 
@@ -407,6 +408,60 @@ def reported_markdown(reported: list[dict], records: list[dict], heading: str = 
     return "\n".join(out)
 
 
+def config_notes(records: list[dict]) -> list[tuple[str, str]]:
+    """(row label, the settings that differ from the method's defaults) per method configuration, sorted.
+
+    A reader must know that a row ran with, e.g., ``max_steps=20``; the config hash alone does not say it.
+    Methods that are not registered (plugins absent here) list no defaults."""
+    from zshbench.registry import METHODS, get_method
+
+    labels = _labels(records)
+    seen: dict[str, str] = {}
+    for i, r in enumerate(records):
+        label = labels[i]
+        if label in seen:
+            continue
+        defaults: dict = {}
+        if r["method"] in METHODS:
+            cls = get_method(r["method"])
+            defaults = cls(n_bits=int(r["n_bits"])).get_params()
+        diff = [f"{k}={r['params'][k]}" for k in sorted(r.get("params", {}))
+                if k not in ("n_bits", "seed") and (k not in defaults or defaults[k] != r["params"][k])]
+        seen[label] = ", ".join(diff) if diff else "defaults"
+    return sorted(seen.items())
+
+
+HEADLINE_START = "<!-- zshbench:leaderboard-headline:start -->"
+HEADLINE_END = "<!-- zshbench:leaderboard-headline:end -->"
+
+
+def headline_markdown(records: list[dict], metric: str = "map@5000") -> str:
+    """The block a project README shows between `HEADLINE_START` and `HEADLINE_END`: ``metric`` per dataset."""
+    return render_markdown(aggregate(records, metric), heading="####").rstrip() + "\n"
+
+
+def sync_headline(readme: str | Path, records: list[dict], *, write: bool) -> str | None:
+    """Compare (``write=False``) or rewrite (``write=True``) the headline block of ``readme``.
+
+    Returns a problem message, or None when the block matches (or was rewritten)."""
+    p = Path(readme)
+    text = p.read_text() if p.exists() else ""
+    if HEADLINE_START not in text or HEADLINE_END not in text:
+        return (f"headline: {p} has no block between {HEADLINE_START} and {HEADLINE_END}; add the two markers "
+                "where the headline table belongs and run zshbench report --readme " + str(p))
+    head, rest = text.split(HEADLINE_START, 1)
+    block, tail = rest.split(HEADLINE_END, 1)
+    new = "\n" + headline_markdown(records)
+    if block == new:
+        return None
+    if write:
+        from zshbench.cache import atomic_write_bytes
+
+        atomic_write_bytes(p, (head + HEADLINE_START + new + HEADLINE_END + tail).encode())
+        return None
+    return f"differs: the headline table in {p} does not match the records (regenerate with zshbench report --readme {p})"
+
+
 def report_files(records: list[dict], metrics=DEFAULT_METRICS, regenerate_cmd: str = "",
                  reported: list[dict] | None = None) -> dict[str, str]:
     """Every text file of a report (relative path -> content); deterministic for the same records.
@@ -436,6 +491,12 @@ def report_files(records: list[dict], metrics=DEFAULT_METRICS, regenerate_cmd: s
         "- hardware: " + ", ".join(sorted({str(r['environment'].get('device_name', '?')) for r in records})),
         "- cells: mean ± std over seeds (n = number of seeds); best per column in bold. Metric definitions: "
         "docs/metrics.md.",
+        "",
+        "## Configurations",
+        "",
+        "Settings that differ from each method's defaults (`zshbench list methods` shows the keys):",
+        "",
+        *[f"- {label}: {notes}" for label, notes in config_notes(records)],
         "",
         "## Retrieval",
         "",
@@ -480,8 +541,10 @@ def write_report(records: list[dict], out: str | Path, metrics=DEFAULT_METRICS, 
 
 
 def check(records: list[dict], errors: list, out: str | Path, metrics=DEFAULT_METRICS,
-          reported: list[dict] | None = None, reported_errors: list | None = None) -> list[str]:
-    """Problems that make ``zshbench leaderboard --check`` fail (empty list = all good)."""
+          reported: list[dict] | None = None, reported_errors: list | None = None,
+          readme: str | Path | None = None) -> list[str]:
+    """Problems that make ``zshbench leaderboard --check`` fail (empty list = all good); ``readme``: also
+    compare that file's headline block (`sync_headline`)."""
     problems = [f"invalid record: {e}" for e in errors]
     problems += [f"invalid reported record: {e}" for e in (reported_errors or [])]
     problems += conflicts(records) + stale(records)
@@ -494,4 +557,8 @@ def check(records: list[dict], errors: list, out: str | Path, metrics=DEFAULT_ME
             old, new = p.read_text().splitlines(), text.splitlines()
             diff = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
             problems.append(f"differs: {p} line {diff + 1} does not match the records (edited by hand or stale)")
+    if readme is not None:
+        msg = sync_headline(readme, records, write=False)
+        if msg:
+            problems.append(msg)
     return problems
