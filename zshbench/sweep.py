@@ -13,6 +13,12 @@ file (``zshbench sweep --grid leaderboard/grid.toml``), whose format is::
     [overrides]                     # optional: --set overrides by method name or fnmatch pattern
     "razh*" = ["max_steps=25"]
 
+    [[exclude]]                     # optional, repeatable: runs left out of the grid, with the reason
+    methods = ["itq", "pcah"]       # names or patterns; an omitted key matches everything
+    datasets = ["digits"]
+    bits = [128]
+    reason = "64-d features give at most 64 principal directions"
+
 Every run is resolved before anything is launched (`zshbench.runner.prepare`): a bad name, key or value fails
 the whole sweep up front with a one-paragraph error instead of failing job 17 of 40 an hour later. Runs whose
 record exists are dropped (the record path is the run's key, see `zshbench.records.record_path`); the rest
@@ -60,6 +66,16 @@ class Grid:
     seeds: list[int]
     overrides: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     protocols: dict[str, str] = dataclasses.field(default_factory=dict)
+    exclude: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def excluded(self, method: str, dataset: str, bits: int, seed: int) -> bool:
+        """Whether an ``[[exclude]]`` entry removes this run from the grid."""
+        for rule in self.exclude:
+            if ("methods" not in rule or any(fnmatch.fnmatchcase(method, p) for p in rule["methods"])) and \
+                    ("datasets" not in rule or dataset in rule["datasets"]) and \
+                    ("bits" not in rule or bits in rule["bits"]) and ("seeds" not in rule or seed in rule["seeds"]):
+                return True
+        return False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,7 +164,8 @@ class Launcher(Protocol):
 
 # ---- the grid ------------------------------------------------------------------------------------------------
 
-_GRID_KEYS = {"methods", "datasets", "bits", "seeds", "overrides", "protocols"}
+_GRID_KEYS = {"methods", "datasets", "bits", "seeds", "overrides", "protocols", "exclude"}
+_EXCLUDE_KEYS = {"methods", "datasets", "bits", "seeds", "reason"}
 
 
 def _int_list(value: Any, key: str, where: str) -> list[int]:
@@ -198,11 +215,30 @@ def load_grid(path: str | Path) -> Grid:
     protocols = data.get("protocols", {})
     if not isinstance(protocols, dict) or not all(isinstance(v, str) for v in protocols.values()):
         raise UserError(f"{where}: protocols must be a table of dataset -> protocol name.")
+    exclude = data.get("exclude", [])
+    if not isinstance(exclude, list) or not all(isinstance(e, dict) for e in exclude):
+        raise UserError(f"{where}: exclude must be a list of tables ([[exclude]] with methods/datasets/bits/seeds "
+                        "and a reason).")
+    rules = []
+    for i, e in enumerate(exclude):
+        bad = sorted(set(e) - _EXCLUDE_KEYS)
+        if bad or not isinstance(e.get("reason"), str) or not e["reason"].strip():
+            raise UserError(f"{where}: [[exclude]] entry {i + 1} " + (f"has unknown key(s) {', '.join(bad)}" if bad
+                            else "has no reason") + f"; its keys are {', '.join(sorted(_EXCLUDE_KEYS))}, and "
+                            "reason (why the runs are left out) is required.")
+        rule: dict[str, Any] = {"reason": e["reason"]}
+        for k in ("methods", "datasets"):
+            if k in e:
+                rule[k] = _str_list(e[k], f"exclude.{k}", where)
+        for k in ("bits", "seeds"):
+            if k in e:
+                rule[k] = _int_list(e[k], f"exclude.{k}", where)
+        rules.append(rule)
     return Grid(methods=_str_list(data["methods"], "methods", where),
                 datasets=_str_list(data["datasets"], "datasets", where),
                 bits=_int_list(data["bits"], "bits", where), seeds=_int_list(data["seeds"], "seeds", where),
                 overrides={k: _str_list(v, f"overrides.{k}", where) for k, v in overrides.items()},
-                protocols=dict(protocols))
+                protocols=dict(protocols), exclude=rules)
 
 
 def resolve_methods(patterns: Sequence[str]) -> list[str]:
@@ -249,7 +285,8 @@ def method_overrides(grid: Grid, method: str, extra: Sequence[str] = ()) -> tupl
 
 def expand(grid: Grid, results: str | Path, *, extra_overrides: Sequence[str] = (), device: str = "auto",
            data_root: str | None = None, checkpoint_every: int = 0) -> list[Job]:
-    """One single-run `Job` per (method, dataset, bits, seed) of the grid, in a fixed order."""
+    """One single-run `Job` per (method, dataset, bits, seed) of the grid, in a fixed order (runs matched by an
+    ``[[exclude]]`` entry left out)."""
     from zshbench.registry import get_method
 
     jobs = []
@@ -259,6 +296,8 @@ def expand(grid: Grid, results: str | Path, *, extra_overrides: Sequence[str] = 
         for d in grid.datasets:
             for b in grid.bits:
                 for s in grid.seeds:
+                    if grid.excluded(m, d, int(b), int(s)):
+                        continue
                     jobs.append(Job(m, d, (int(b),), (int(s),), str(results), grid.protocols.get(d), ov, device,
                                     data_root, inputs, checkpoint_every))
     return jobs
