@@ -175,7 +175,6 @@ def _record(results: Path) -> dict:
     return json.loads(recs[0].read_text())
 
 
-@pytest.mark.slow
 def test_sigkill_then_resume_reaches_the_uninterrupted_record(tmp_path):
     """Measured on the shared 1-CPU dev box: 43-165 s in all (three processes)."""
     full = _zshbench(RUN, tmp_path / "full")

@@ -90,10 +90,9 @@ def _torchrun(nproc: int, args: list[str], **kw) -> subprocess.Popen:
                             text=True, **kw)
 
 
-@pytest.mark.slow
 def test_two_ranks_equal_one_process_for_a_per_sample_loss(tmp_path):
     """Measured: max |w_ddp - w_single| = 6e-8 after 18 Adam steps (float rounding of the half-batch sums);
-    14-20 s on the shared 1-CPU dev box (torchrun + two workers importing torch), hence slow."""
+    11-20 s (torchrun + two workers importing torch); in the default suite as an acceptance test of DDP."""
     (tmp_path / "toy_problem.py").write_text(PROBLEM)
     (tmp_path / "toy_worker.py").write_text(TOY)
     proc = _torchrun(2, [str(tmp_path / "toy_worker.py"), str(tmp_path), str(tmp_path)])
@@ -187,7 +186,6 @@ def _rank_pid(parent: int, rank: int) -> int | None:
     return None
 
 
-@pytest.mark.slow
 def test_torchrun_razh_two_ranks_records_kill_and_resume(tmp_path):
     """Two torchrun launches of RAZH on digits (2 ranks, gloo, 6 steps, 16 and 24 bits) and a third after a kill.
 
@@ -230,7 +228,6 @@ def test_torchrun_razh_two_ranks_records_kill_and_resume(tmp_path):
     assert any(r["extras"]["train"]["resumed_from_step"] for r in got.values())
 
 
-@pytest.mark.slow
 def test_torchrun_shallow_method_runs_on_rank_0_only(tmp_path):
     """ITQ under torchrun: rank 0 runs it alone, rank 1 exits cleanly; one record. Measured: 11-14 s."""
     proc = _torchrun(2, ["-m", "zshbench", "run", "--method", "itq", "--dataset", "digits", "--bits", "16",
