@@ -158,7 +158,7 @@ class COMAEHasher(TorchHasher):
     def _fit(self, train: TrainSet) -> None:
         import torch
 
-        from zshbench.train import ShuffledBatches, fit_loop, make_generator
+        from zshbench.train import fit_loop, make_generator
 
         p = self._profile()
         # ONLY the seen-class rows reach the model (TrainSet holds nothing else)
@@ -166,16 +166,8 @@ class COMAEHasher(TorchHasher):
         net = self._build(p, class_attr, load_weights=True)
         opt = build_optimizer(net, p)
         gen = make_generator(self.config.seed)
-        n, bs = len(train), int(p["batch_size"])
-        labels_all = torch.as_tensor(np.asarray(train.labels), dtype=torch.long)
         dev = self._device
-
-        def load(idx):
-            imgs = torch.from_numpy(np.ascontiguousarray(train.images.take(idx.numpy())))
-            return imgs.to(dev), labels_all[idx].to(dev)
-
-        # a new permutation of gen every epoch; batches under two items dropped (a pairwise loss needs two)
-        batches = ShuffledBatches(n, bs, load, gen, min_size=2)
+        batches = self._train_batches(train, p["batch_size"], gen)
 
         def loss_fn(model, batch):
             return model.train_losses(batch[0], batch[1], gen)

@@ -137,7 +137,7 @@ class RAZHHasher(TorchHasher):
 
         from zshbench.methods.razh.profiles import paper_alpha_beta
         from zshbench.methods.razh.wordvec import attribute_vectors
-        from zshbench.train import ShuffledBatches, fit_loop, make_generator
+        from zshbench.train import fit_loop, make_generator
 
         p = self._profile()
         ab_source = "config/profile"
@@ -151,16 +151,8 @@ class RAZHHasher(TorchHasher):
         net = self._build(p, torch.from_numpy(wv.vectors), torch.from_numpy(allowed), load_weights=True)
         opt = torch.optim.Adam(net.parameters(), lr=p["lr"], betas=tuple(p["betas"]), weight_decay=p["weight_decay"])
         gen = make_generator(self.config.seed)
-        n, bs = len(train), int(p["batch_size"])
-        labels_all = torch.as_tensor(np.asarray(train.labels), dtype=torch.long)
         dev = self._device
-
-        def load(idx):
-            imgs = torch.from_numpy(np.ascontiguousarray(train.images.take(idx.numpy())))
-            return imgs.to(dev), labels_all[idx].to(dev)
-
-        # a new permutation of gen every epoch; batches under two items dropped (a pairwise loss needs two)
-        batches = ShuffledBatches(n, bs, load, gen, min_size=2)
+        batches = self._train_batches(train, p["batch_size"], gen)
 
         cfg = self.config
 

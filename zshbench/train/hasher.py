@@ -31,6 +31,22 @@ class TorchHasher(Hasher):
         """Stored under ``extras`` of the result record."""
         return dict(getattr(self, "info_", {}))
 
+    def _train_batches(self, train, batch_size: int, generator):
+        """`ShuffledBatches` of (uint8 images, labels) of the training set on the fitted device: a new permutation
+        of ``generator`` every epoch; batches under two items are dropped (a pairwise loss needs two)."""
+        import torch
+
+        from zshbench.train.batches import ShuffledBatches
+
+        labels = torch.as_tensor(np.asarray(train.labels), dtype=torch.long)
+        dev = self._device
+
+        def load(idx):
+            imgs = torch.from_numpy(np.ascontiguousarray(train.images.take(idx.numpy())))
+            return imgs.to(dev), labels[idx].to(dev)
+
+        return ShuffledBatches(len(train), int(batch_size), load, generator, min_size=2)
+
     def _encode_batch(self, x) -> np.ndarray:
         import torch
 
