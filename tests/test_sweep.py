@@ -164,11 +164,12 @@ def test_local_launcher_orders_deep_and_large_jobs_first(tmp_path, monkeypatch):
     assert started == ["comae", "razh", "lsh", "itq"] and all(r.ok for r in results)
 
 
-def test_sweep_records_are_the_leaderboard_input(tmp_path, capsys):
+def test_local_sweep_on_shapes_feeds_the_leaderboard(tmp_path, capsys):
     res = tmp_path / "res"
-    assert main(["sweep", "--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0,1",
-                 "--results", str(res)]) == 0
-    capsys.readouterr()
+    assert main(["sweep", "--methods", "lsh", "--datasets", "shapes", "--bits", "16", "--seeds", "0,1",
+                 "--results", str(res), "--per-run", "--workers", "2"]) == 0
+    assert "2 run(s) to do in 2 job(s)" in capsys.readouterr().out
     assert main(["leaderboard", "--results", str(res), "--format", "json", "--metric", "map@all"]) == 0
     (table,) = json.loads(capsys.readouterr().out)
+    assert (table["dataset"], table["protocol"]) == ("shapes", "shapes-zsh")
     assert table["rows"][0]["cells"]["16"]["n"] == 2
