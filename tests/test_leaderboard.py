@@ -270,6 +270,9 @@ def test_readme_headline_block_is_written_and_checked(results, tmp_path, capsys)
     readme.write_text(text.replace("| lsh [", "| lsh* [", 1))  # a hand edit of the headline
     assert main(argv) == 1
     assert "headline table" in capsys.readouterr().out
+    readme.write_text(f"{HEADLINE_END}\nswapped\n{HEADLINE_START}\n")
+    assert main(argv) == 1
+    assert "has no block between" in capsys.readouterr().out
     readme.write_text("# no markers\n")
     assert main(argv) == 1
     assert "has no block between" in capsys.readouterr().out

@@ -154,6 +154,8 @@ def test_paper_record_validation():
         (make_paper_record(values={"x24": {"printed": "1", "value": 0.01}}), "must be a code length"),
         (make_paper_record(values={}), "values is empty"),
         (make_paper_record(values={"24": {"printed": "n/a", "value": 0.1}}), "is not a number"),
+        (make_paper_record(values={"24": {"printed": "nan", "value": 0.1}}), "is not a number"),
+        (make_paper_record(values={"\u00b2": {"printed": "1", "value": 0.01}}), "must be a code length"),
         (make_paper_record(printed_unit="fraction", values={"24": {"printed": "12.34", "value": 12.34}}), "not a fraction"),
         ({k: v for k, v in make_paper_record().items() if k != "citation"}, "missing required field 'citation'"),
     ]
@@ -161,3 +163,20 @@ def test_paper_record_validation():
         with pytest.raises(RecordError) as e:
             validate_record(rec, "reported/x.json")
         assert fragment in str(e.value) and "reported/x.json" in str(e.value)
+
+
+def test_atomic_writes_are_not_private_and_keep_the_mode(tmp_path):
+    import os
+
+    from zshbench.cache import atomic_write_bytes
+
+    old = os.umask(0o022)
+    try:
+        p = tmp_path / "r.json"
+        atomic_write_bytes(p, b"{}")
+        assert p.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+        p.chmod(0o664)
+        atomic_write_bytes(p, b"{ }")
+        assert p.stat().st_mode & 0o777 == 0o664 and p.read_bytes() == b"{ }"
+    finally:
+        os.umask(old)

@@ -56,10 +56,28 @@ def test_exclude_rules_match_on_every_given_key(tmp_path):
         ("itq", "digits", 128, 0)}
 
 
+def test_grouping_never_brings_back_excluded_or_recorded_runs(tmp_path):
+    from zshbench.runner import run
+
+    g = Grid(["lsh"], ["digits"], [16, 24], [0, 1], exclude=[{"bits": [24], "seeds": [1], "reason": "test"}])
+    jobs, skipped = pending(expand(g, tmp_path))
+    assert skipped == 0 and sorted((j.bits, j.seeds) for j in jobs) == [((16,), (0, 1)), ((24,), (0,))]
+    run("lsh", "digits", bits=[16], seeds=[1], results_dir=tmp_path, progress=False)
+    jobs, skipped = pending(expand(g, tmp_path))
+    assert skipped == 1 and sorted((j.bits, j.seeds) for j in jobs) == [((16, 24), (0,))]
+    assert sum(j.n_runs for j in jobs) == 2
+
+
+def test_repeated_names_and_numbers_count_once():
+    jobs = expand(Grid(["lsh", "lsh"], ["digits", "digits"], [16, 16], [0, 0]), "r")
+    assert len(jobs) == 1
+
+
 def test_checkpoint_every_reaches_deep_jobs_only():
-    jobs = expand(Grid(["razh", "lsh"], ["digits"], [16], [0]), "r", checkpoint_every=5)
+    jobs = expand(Grid(["razh", "lsh"], ["digits"], [16], [0]), "r", checkpoint_every=5, resume=True)
     argv = {j.method: j.argv() for j in jobs}
-    assert argv["razh"][-2:] == ["--checkpoint-every", "5"] and "--checkpoint-every" not in argv["lsh"]
+    assert argv["razh"][-3:] == ["--checkpoint-every", "5", "--resume"]
+    assert "--checkpoint-every" not in argv["lsh"] and "--resume" not in argv["lsh"]
 
 
 def test_local_sweep_runs_skips_and_groups(tmp_path, capsys):
@@ -122,6 +140,8 @@ def test_failed_job_is_reported_with_its_log_and_others_complete(tmp_path, capsy
      "Unknown launcher 'pbs'"),
     (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--checkpoint-every", "-1"],
      "--checkpoint-every must be 0"),
+    (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--set", "lhs*:center=false"],
+     "no registered method matches it"),
 ])
 def test_bad_sweep_input_exit_2_before_running_anything(argv, message, tmp_path, capsys):
     res = tmp_path / "res"

@@ -116,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="one job per (method, dataset, bits, seed) instead of one per (method, dataset)")
     sw.add_argument("--dry-run", action="store_true", help="print the jobs that would run, run nothing")
     sw.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
-                    help="deep methods: training checkpoint every N steps (a requeued or rerun job resumes from it)")
+                    help="deep methods: training checkpoint every N steps (a submitit requeue resumes from it)")
+    sw.add_argument("--resume", action="store_true",
+                    help="deep methods: runs continue from their checkpoint when they have one (zshbench run --resume)")
     sw.add_argument("--submitit-executor", default="slurm", choices=["slurm", "local"],
                     help="submitit: a Slurm cluster, or submitit's local executor (no Slurm; for trying it out)")
     sw.add_argument("--slurm-partition", default=None, help="submitit: Slurm partition")
@@ -352,7 +354,7 @@ def cmd_sweep(args) -> int:
                          executor=args.submitit_executor, on_done=on_done)
     results = sweep(grid, args.launcher, opts, extra_overrides=args.overrides, device=args.device,
                     data_root=args.data_root, per_run=args.per_run, dry_run=args.dry_run,
-                    checkpoint_every=args.checkpoint_every, on_plan=on_plan)
+                    checkpoint_every=args.checkpoint_every, resume=args.resume, on_plan=on_plan)
     failed = [r for r in results if not r.ok]
     for r in failed:
         con.print(f"failed: zshbench {' '.join(r.job.argv())}\n{r.message}", highlight=False, soft_wrap=True)

@@ -298,8 +298,9 @@ def encode_database(hasher, inputs, *, threshold: int | None = None, chunk: int 
 
     The codes file lives in `codes_dir` only while it is mapped: on POSIX systems it is unlinked right after
     it is opened (the mapping keeps the data readable and the disk space is freed when the array is released;
-    a killed run leaves nothing behind but possibly a ``.tmp`` file being written). Elsewhere it is removed
-    when the array is garbage-collected.
+    a run killed while it encodes leaves two files in `codes_dir`: the empty placeholder ``db-*.zsc`` and the
+    partly written ``.db-*.zsc.*.tmp``; no record refers to them and they are safe to delete when no run is
+    encoding). Elsewhere it is removed when the array is garbage-collected.
     """
     if len(inputs) < memmap_threshold(threshold):
         return hasher.encode(inputs, progress=progress)

@@ -11,13 +11,16 @@ or killed task leaves no half-written record and rerunning the sweep submits exa
 
 Preemption and time limits: Slurm sends SIGUSR2 shortly before it stops a task (submitit's ``--signal``);
 the task then requeues itself (`RunCommand.checkpoint`), adding ``--resume`` to the command when
-``zshbench run`` has that option, so a deep method continues from its last training checkpoint.
+``zshbench run`` has that option, so a deep method continues from its last training checkpoint. The running
+``zshbench run`` subprocess stops at that point (submitit exits the task, and the subprocess is killed with
+it): the work since the last checkpoint (``--checkpoint-every``) is redone by the requeued task, and a
+database being encoded to a memory-mapped codes file may leave a temporary file in the codes directory.
 
 ``executor="local"`` uses submitit's `LocalExecutor` instead of Slurm (same pickling, folders and job
 states, all jobs at once as local processes): what the tests use, on a machine without Slurm.
 
-Logs: ``<results>/submitit-logs/`` (``--log-dir`` overrides), one ``<jobid>_<task>_log.out``/``.err`` pair
-per task, plus submitit's pickles.
+Logs: ``<results>/submitit-logs/`` (``LaunchOptions.log_dir`` overrides), one ``<jobid>_<task>_log.out``/``.err``
+pair per task, plus submitit's pickles.
 
 Requires the optional extra ``pip install 'zshbench[slurm]'`` (submitit >= 1.5).
 """
@@ -57,7 +60,6 @@ def job_command(job: Job, gpus: int = 0, python: str | None = None) -> list[str]
     """The command a task runs for ``job``: ``zshbench run ...``, under torchrun when ``gpus`` > 1."""
     py = python or sys.executable
     if gpus > 1:
-        # TODO(ddp): confirm with the DDP implementation that `zshbench run` needs no extra flag under torchrun
         return [py, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", "-m", "zshbench",
                 *job.argv()]
     return [py, "-m", "zshbench", *job.argv()]
@@ -75,8 +77,8 @@ def _run_supports_resume() -> bool:
 
 
 def _ignore_usr2() -> None:  # pragma: no cover - runs in the child between fork and exec
-    # Slurm's pre-timeout signal is for the submitit process (it requeues the task); the run itself must not
-    # die of it (SIGUSR2's default action is to terminate).
+    # Slurm's pre-timeout signal is for the submitit process (it requeues the task), not for the run: the run
+    # must not die of the signal itself (SIGUSR2's default action is to terminate) while submitit requeues.
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)
 
 
@@ -207,6 +209,11 @@ class SubmititLauncher:
             return JobResult(job, True, float(out.get("seconds", seconds)), "", log)
         lines = str(exc).strip().splitlines()
         msg = f"submitit job {handle.job_id} ({handle.state}): " + "\n".join(lines[-8:])
+        from pathlib import Path
+
+        from zshbench.sweep import _tail
+
+        msg += f"\nlast lines of the run's output ({log}):\n" + _tail(Path(log))
         return JobResult(job, False, seconds, msg, log)
 
 

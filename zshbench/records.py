@@ -214,14 +214,16 @@ def validate_paper_record(rec: dict, where: str = "record") -> dict:
         raise RecordError(f"{where}: values is empty; a paper record holds at least one code length.")
     scale = 100 if rec["printed_unit"] == "percent" else 1
     for bits, cell in rec["values"].items():
-        if not bits.isdigit() or not 1 <= int(bits) <= 4096:
+        if not (bits.isascii() and bits.isdigit()) or not 1 <= int(bits) <= 4096:
             raise RecordError(f"{where}: values key {bits!r} must be a code length in bits, e.g. \"64\".")
         if not isinstance(cell, dict) or not isinstance(cell.get("printed"), str) or not _is_number(cell.get("value")):
             raise RecordError(f"{where}: values[{bits}] must be {{\"printed\": \"...\", \"value\": number}}.")
         try:
             printed = float(cell["printed"])
         except ValueError:
-            raise RecordError(f"{where}: values[{bits}].printed {cell['printed']!r} is not a number.") from None
+            printed = math.nan
+        if not math.isfinite(printed):
+            raise RecordError(f"{where}: values[{bits}].printed {cell['printed']!r} is not a number.")
         if not 0 <= cell["value"] <= 1:
             raise RecordError(f"{where}: values[{bits}].value {cell['value']} is not a fraction in [0, 1].")
         if abs(printed / scale - cell["value"]) > 1e-9:

@@ -93,6 +93,7 @@ class Job:
     data_root: str | None = None
     inputs: str = "features"  # "images" (deep method) or "features"; used to order the work
     checkpoint_every: int = 0  # deep methods: training checkpoint every N steps (what a preempted job resumes)
+    resume: bool = False  # deep methods: continue from a run's checkpoint when there is one
 
     @property
     def n_runs(self) -> int:
@@ -123,6 +124,8 @@ class Job:
             a += ["--set", o]
         if self.checkpoint_every and self.inputs == "images":
             a += ["--checkpoint-every", str(self.checkpoint_every)]
+        if self.resume and self.inputs == "images":
+            a += ["--resume"]
         return a
 
     def command(self) -> list[str]:
@@ -175,7 +178,7 @@ def _int_list(value: Any, key: str, where: str) -> list[int]:
                                                             for v in value):
         raise UserError(f"{where}: '{key}' must be a non-empty list of integers, e.g. {key} = [24, 48, 64, 128]; "
                         f"got {value!r}.")
-    return [int(v) for v in value]
+    return list(dict.fromkeys(int(v) for v in value))  # in order, each once
 
 
 def _str_list(value: Any, key: str, where: str) -> list[str]:
@@ -184,7 +187,7 @@ def _str_list(value: Any, key: str, where: str) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
         raise UserError(f"{where}: '{key}' must be a non-empty list of strings, e.g. {key} = [\"shapes\"]; "
                         f"got {value!r}.")
-    return list(value)
+    return list(dict.fromkeys(value))  # in order, each once
 
 
 def load_grid(path: str | Path) -> Grid:
@@ -283,23 +286,42 @@ def method_overrides(grid: Grid, method: str, extra: Sequence[str] = ()) -> tupl
     return tuple(out)
 
 
+def _check_override_patterns(grid: Grid, extra: Sequence[str]) -> None:
+    """A method pattern of an override that matches no registered method is a typo, not a no-op."""
+    from zshbench.registry import METHODS
+
+    names = METHODS.names()
+    pats = [(p, f"[overrides] \"{p}\"") for p in grid.overrides]
+    for item in extra:
+        head = item.partition("=")[0]
+        if ":" in head:
+            pats.append((item.partition(":")[0], f"--set {item}"))
+    for pat, where in pats:
+        if not any(fnmatch.fnmatchcase(m, pat) for m in names):
+            raise UserError(f"The override {where} is for methods matching '{pat}', but no registered method "
+                            f"matches it (registered: {', '.join(names)}). Fix the pattern: a typo would "
+                            "silently run the defaults.")
+
+
 def expand(grid: Grid, results: str | Path, *, extra_overrides: Sequence[str] = (), device: str = "auto",
-           data_root: str | None = None, checkpoint_every: int = 0) -> list[Job]:
+           data_root: str | None = None, checkpoint_every: int = 0, resume: bool = False) -> list[Job]:
     """One single-run `Job` per (method, dataset, bits, seed) of the grid, in a fixed order (runs matched by an
-    ``[[exclude]]`` entry left out)."""
+    ``[[exclude]]`` entry left out; repeated names or numbers count once)."""
     from zshbench.registry import get_method
 
     jobs = []
-    for m in resolve_methods(grid.methods):
+    methods = resolve_methods(grid.methods)
+    _check_override_patterns(grid, extra_overrides)
+    for m in methods:
         inputs = get_method(m).requires.inputs
         ov = method_overrides(grid, m, extra_overrides)
-        for d in grid.datasets:
-            for b in grid.bits:
-                for s in grid.seeds:
+        for d in dict.fromkeys(grid.datasets):  # each once, in order
+            for b in dict.fromkeys(grid.bits):
+                for s in dict.fromkeys(grid.seeds):
                     if grid.excluded(m, d, int(b), int(s)):
                         continue
                     jobs.append(Job(m, d, (int(b),), (int(s),), str(results), grid.protocols.get(d), ov, device,
-                                    data_root, inputs, checkpoint_every))
+                                    data_root, inputs, checkpoint_every, resume))
     return jobs
 
 
@@ -340,10 +362,17 @@ def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]
         groups.setdefault((j.method, j.dataset, j.protocol, j.overrides, j.data_root), []).append(j)
     out = []
     for members in groups.values():
-        first = members[0]
-        bits = tuple(sorted({b for j in members for b in j.bits}))
-        seeds = tuple(sorted({s for j in members for s in j.seeds}))
-        out.append(dataclasses.replace(first, bits=bits, seeds=seeds))
+        # one job per set of seeds: code lengths missing the same seeds share a job, so a job's bits x seeds is
+        # exactly its missing runs (never a run the grid excludes or one already recorded)
+        by_bits: dict[int, set[int]] = {}
+        for j in members:
+            for b in j.bits:
+                by_bits.setdefault(b, set()).update(j.seeds)
+        by_seeds: dict[tuple[int, ...], list[int]] = {}
+        for b, ss in by_bits.items():
+            by_seeds.setdefault(tuple(sorted(ss)), []).append(b)
+        for seeds, bits in by_seeds.items():
+            out.append(dataclasses.replace(members[0], bits=tuple(sorted(bits)), seeds=seeds))
     return out, skipped
 
 
@@ -432,7 +461,7 @@ def make_launcher(name: str, options: LaunchOptions) -> Launcher:
 
 def sweep(grid: Grid, launcher: str = "local", options: LaunchOptions | None = None, *,
           extra_overrides: Sequence[str] = (), device: str = "auto", data_root: str | None = None,
-          per_run: bool = False, dry_run: bool = False, checkpoint_every: int = 0,
+          per_run: bool = False, dry_run: bool = False, checkpoint_every: int = 0, resume: bool = False,
           on_plan: Callable[[list[Job], int], None] | None = None) -> list[JobResult]:
     """Expand ``grid``, skip existing records, launch the rest; return one `JobResult` per launched job."""
     options = options or LaunchOptions()
@@ -440,7 +469,7 @@ def sweep(grid: Grid, launcher: str = "local", options: LaunchOptions | None = N
         raise UserError(f"--checkpoint-every must be 0 (no checkpoints) or a positive number of steps, got "
                         f"{checkpoint_every}.")
     jobs = expand(grid, options.results, extra_overrides=extra_overrides, device=device, data_root=data_root,
-                  checkpoint_every=checkpoint_every)
+                  checkpoint_every=checkpoint_every, resume=resume)
     todo, skipped = pending(jobs, group=not per_run)
     todo.sort(key=_cost)
     if on_plan:

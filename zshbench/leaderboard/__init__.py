@@ -446,9 +446,9 @@ def sync_headline(readme: str | Path, records: list[dict], *, write: bool) -> st
     Returns a problem message, or None when the block matches (or was rewritten)."""
     p = Path(readme)
     text = p.read_text() if p.exists() else ""
-    if HEADLINE_START not in text or HEADLINE_END not in text:
-        return (f"headline: {p} has no block between {HEADLINE_START} and {HEADLINE_END}; add the two markers "
-                "where the headline table belongs and run zshbench report --readme " + str(p))
+    if HEADLINE_START not in text or HEADLINE_END not in text.split(HEADLINE_START, 1)[1]:
+        return (f"headline: {p} has no block between {HEADLINE_START} and {HEADLINE_END} (both markers, in that "
+                "order); add them where the headline table belongs and run zshbench report --readme " + str(p))
     head, rest = text.split(HEADLINE_START, 1)
     block, tail = rest.split(HEADLINE_END, 1)
     new = "\n" + headline_markdown(records)
