@@ -134,6 +134,7 @@ def test_failed_job_is_reported_with_its_log_and_others_complete(tmp_path, capsy
     (["--methods", "lsh", "--datasets", "digitz", "--bits", "16", "--seeds", "0"], "digitz"),
     (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--set", "nope=1"], "nope"),
     (["--methods", "lsh", "--datasets", "digits", "--bits", "4", "--seeds", "0"], "4"),
+    (["--methods", "lsh", "--datasets", "digits", "--bits", "16,4", "--seeds", "0"], "4"),
     (["--methods", "lsh", "--datasets", "digits"], "no --bits, --seeds"),
     (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--workers", "0"], "--workers"),
     (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--launcher", "pbs"],

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import numpy as np
 
-__all__ = ["cache_dir", "atomic_write_bytes", "save_npz_atomic", "load_npz"]
+__all__ = ["cache_dir", "atomic_write", "atomic_write_bytes", "save_npz_atomic", "load_npz"]
 
 
 def cache_dir() -> Path:
@@ -27,10 +28,11 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all (temp file in the same directory + rename). The file gets
-    the mode of the file it replaces, else the usual ``0o666 & ~umask`` (not mkstemp's private 0600), so
-    collaborators sharing a results directory can read each other's records."""
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write ``path`` whole or not at all: ``write(f)`` fills a temp file in the same directory, which is then
+    renamed over ``path`` (streamed: nothing is held in memory). The file gets the mode of the file it replaces,
+    else the usual ``0o666 & ~umask`` (not mkstemp's private 0600), so collaborators sharing a results
+    directory can read each other's records."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -40,7 +42,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
             os.fchmod(f.fileno(), mode)
@@ -51,6 +53,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """`atomic_write` of ``data``."""
+    atomic_write(path, lambda f: f.write(data))
 
 
 def save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:

@@ -87,6 +87,14 @@ class Prepared:
     device: str
     feature_spec: str | None
 
+    def hasher_and_record(self, results_dir: str | Path, n_bits: int, seed: int) -> tuple[Hasher, Path]:
+        """The run's (unfitted) hasher and the path of its record, the run's key (`zshbench.records.record_path`)."""
+        hasher = self.method_cls(n_bits=int(n_bits), seed=int(seed), device=self.device, **self.overrides)
+        path = record_path(results_dir, dataset=self.dataset.name, protocol=self.protocol.name,
+                           method=self.method_cls.name, config_hash=hasher.config_hash(), n_bits=int(n_bits),
+                           seed=int(seed))
+        return hasher, path
+
 
 def prepare(method: str, dataset: str, *, protocol: str | None = None, bits: Sequence[int] = (64,),
             seeds: Sequence[int] = (0,), device: str = "auto", overrides: dict | Sequence[str] | None = None,
@@ -217,10 +225,7 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
     jobs = []
     for b in bits:
         for s in seeds:
-            hasher = prep.method_cls(n_bits=int(b), seed=int(s), device=prep.device, **prep.overrides)
-            path = record_path(results_dir, dataset=ds.name, protocol=prep.protocol.name, method=prep.method_cls.name,
-                               config_hash=hasher.config_hash(), n_bits=int(b), seed=int(s))
-            jobs.append((hasher, path))
+            jobs.append(prep.hasher_and_record(results_dir, b, s))
 
     records: list[dict] = []
     todo = []

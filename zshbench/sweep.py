@@ -331,7 +331,6 @@ def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]
     Every (method, dataset) is validated here through `zshbench.runner.prepare`, so bad input fails before
     any launch. With ``group`` the remaining runs of one (method, dataset, overrides) become one `Job` over
     the union of their code lengths and seeds (``zshbench run`` skips the combinations already done)."""
-    from zshbench.records import record_path
     from zshbench.runner import prepare
 
     prepared: dict[tuple, Any] = {}
@@ -346,11 +345,8 @@ def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]
         missing = False
         for b in j.bits:
             for s in j.seeds:
-                h = prep.method_cls(n_bits=int(b), seed=int(s), device="cpu", **prep.overrides)
-                h.validate_config()
-                path = record_path(j.results, dataset=prep.dataset.name, protocol=prep.protocol.name,
-                                   method=prep.method_cls.name, config_hash=h.config_hash(), n_bits=int(b),
-                                   seed=int(s))
+                h, path = prep.hasher_and_record(j.results, b, s)
+                h.validate_config()  # prepare() validated the first job's code length only
                 missing = missing or not path.exists()
                 skipped += path.exists()
         if missing:

@@ -20,7 +20,6 @@ with the differing keys named (`ResumeMismatchError`).
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import random
 import warnings
@@ -31,7 +30,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from zshbench.cache import atomic_write_bytes
+from zshbench.cache import atomic_write
 from zshbench.errors import DataError, UserError
 
 __all__ = ["CheckpointSpec", "CheckpointWarning", "ResumeMismatchError", "checkpoint_path", "checkpointing",
@@ -194,12 +193,11 @@ def discard(record_path: str | Path) -> None:
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """``torch.save`` into memory, then an atomic write (temp file in the same directory + rename)."""
+    """``torch.save`` streamed into a temp file in the same directory, then renamed over ``path`` (atomic; no
+    in-memory copy of a possibly GB-sized checkpoint)."""
     import torch
 
-    buf = io.BytesIO()
-    torch.save({"format": FORMAT, **payload}, buf)
-    atomic_write_bytes(Path(path), buf.getvalue())
+    atomic_write(Path(path), lambda f: torch.save({"format": FORMAT, **payload}, f))
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
