@@ -50,6 +50,11 @@ if HAVE_IR:
         data = context.make_array(aryty)(context, b, ary).data
         return b.bitcast(b.gep(data, [idx]), vt.as_pointer())
 
+    def _dist64(context, b, aryty, colv, jv, qv):
+        """popcount(col[j + i] ^ q) for the 64 codes i < 64 from ``j`` (a <64 x i64> vector)."""
+        x = b.load(_vec_ptr(context, b, aryty, colv, jv, _V64), align=8)
+        return _ctpop(b, b.xor(x, _splat(b, qv, _V64)))
+
     def _onehot(b, x, q, full64):
         """``1 << popcount(x ^ q)`` per lane; 0 for distance 64 (never a valid shift)."""
         d = _ctpop(b, b.xor(x, q))
@@ -201,8 +206,7 @@ if HAVE_IR:
 
         def codegen(context, b, signature, args):
             colv, jv, qv, limv = args
-            x = b.load(_vec_ptr(context, b, signature.args[0], colv, jv, _V64), align=8)
-            d = _ctpop(b, b.xor(x, _splat(b, qv, _V64)))
+            d = _dist64(context, b, signature.args[0], colv, jv, qv)
             return b.bitcast(b.icmp_unsigned("<=", d, _splat(b, limv, _V64)), _I64)
 
         return sig, codegen
@@ -224,6 +228,7 @@ if HAVE_IR:
             return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
 
         return sig, codegen
+
     _V64_I8 = ir.VectorType(ir.IntType(8), 64)
     _V64_I32 = ir.VectorType(ir.IntType(32), 64)
 
@@ -234,8 +239,7 @@ if HAVE_IR:
 
         def codegen(context, b, signature, args):
             colv, jv, qv, outv = args
-            x = b.load(_vec_ptr(context, b, signature.args[0], colv, jv, _V64), align=8)
-            d = b.trunc(_ctpop(b, b.xor(x, _splat(b, qv, _V64))), _V64_I8)
+            d = b.trunc(_dist64(context, b, signature.args[0], colv, jv, qv), _V64_I8)
             b.store(d, _vec_ptr(context, b, signature.args[3], outv, ir.Constant(_I64, 0), _V64_I8), align=1)
             return context.get_dummy_value()
 
