@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable
 
 from zshbench.cache import atomic_write_bytes
 from zshbench.errors import RecordError
+from zshbench.reported import validate_paper_record
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -83,26 +84,6 @@ _SCHEMA: dict[str, tuple[Any, bool]] = {
     "extras": (dict, False),
     "complexity": (dict, True),
     "class_distances": (dict, False),
-}
-
-# fields of a ``source: "paper"`` record (numbers as published, see the module docstring)
-_PAPER_SCHEMA: dict[str, tuple[Any, bool]] = {
-    "schema_version": (int, True),
-    "source": (str, True),
-    "paper": (str, True),  # short key, e.g. "razh2025"
-    "citation": (str, True),
-    "url": (str, True),
-    "table": (str, True),  # e.g. "Table II"
-    "method": (str, True),  # as printed in the table
-    "dataset": (str, True),  # as printed in the table
-    "metric": (str, True),  # the paper's metric, in zshbench's name when one matches (e.g. "map@5000")
-    "printed_unit": (str, True),  # "percent" or "fraction"
-    "unit": (str, True),  # unit of ``value``: always "fraction"
-    "values": (dict, True),  # "<bits>" -> {"printed": str, "value": number}
-    "protocol_description": (str, True),
-    "zshbench_method": ((str, type(None)), False),  # the registered method this row corresponds to (null: none)
-    "zshbench_dataset": ((str, type(None)), False),  # the zshbench dataset of this dataset (null: none)
-    "notes": (str, False),
 }
 
 # the complexity block of a measured record (schema 2): key -> (types, required)
@@ -196,44 +177,6 @@ def _validate_class_distances(cd: dict, where: str) -> None:
         raise RecordError(f"{where}: class_distances.mean_hamming must hold finite numbers (null is not allowed).")
 
 
-def validate_paper_record(rec: dict, where: str = "record") -> dict:
-    """Check a ``source: "paper"`` record (numbers as published); return it.
-
-    Raises:
-        RecordError: naming ``where`` and the reason (missing field, wrong unit, a value that does not match the
-            printed number, a code length that is not an integer).
-    """
-    _check_fields(rec, _PAPER_SCHEMA, where)
-    if rec["schema_version"] != SCHEMA_VERSION:
-        raise RecordError(f"{where}: schema_version {rec['schema_version']} is not {SCHEMA_VERSION}.")
-    if rec["printed_unit"] not in ("percent", "fraction"):
-        raise RecordError(f"{where}: printed_unit must be 'percent' or 'fraction', got {rec['printed_unit']!r}.")
-    if rec["unit"] != "fraction":
-        raise RecordError(f"{where}: unit must be 'fraction' (values are stored in [0, 1]), got {rec['unit']!r}.")
-    if not rec["values"]:
-        raise RecordError(f"{where}: values is empty; a paper record holds at least one code length.")
-    scale = 100 if rec["printed_unit"] == "percent" else 1
-    for bits, cell in rec["values"].items():
-        if not (bits.isascii() and bits.isdigit()) or not 1 <= int(bits) <= 4096:
-            raise RecordError(f"{where}: values key {bits!r} must be a code length in bits, e.g. \"64\".")
-        if not isinstance(cell, dict) or not isinstance(cell.get("printed"), str) or not _is_number(cell.get("value")):
-            raise RecordError(f"{where}: values[{bits}] must be {{\"printed\": \"...\", \"value\": number}}.")
-        try:
-            printed = float(cell["printed"])
-        except ValueError:
-            printed = math.nan
-        if not math.isfinite(printed):
-            raise RecordError(f"{where}: values[{bits}].printed {cell['printed']!r} is not a number.")
-        if not 0 <= cell["value"] <= 1:
-            raise RecordError(f"{where}: values[{bits}].value {cell['value']} is not a fraction in [0, 1].")
-        if abs(printed / scale - cell["value"]) > 1e-9:
-            raise RecordError(
-                f"{where}: values[{bits}].value {cell['value']} does not match the printed {cell['printed']} "
-                f"{rec['printed_unit']} (expected {printed / scale})."
-            )
-    return rec
-
-
 def upgrade_record(rec: dict, where: str = "record") -> dict:
     """Convert a record of an older schema version to the current one."""
     v = rec.get("schema_version")
@@ -262,7 +205,7 @@ def load_record(path: str | Path) -> dict:
         rec = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RecordError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); the file is corrupt or truncated.") from None
-    if isinstance(rec, dict):
+    if isinstance(rec, dict) and rec.get("source") != "paper":
         rec = upgrade_record(rec, str(path))
     return validate_record(rec, str(path))
 
