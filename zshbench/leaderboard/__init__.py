@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from zshbench.leaderboard.reported import comparisons, protocol_differences, rep
 
 __all__ = ["Table", "aggregate", "cost_tables", "cost_summary", "render_cost_summary", "render_rich",
            "render_markdown", "render_csv", "render_json", "conflicts", "stale", "write_report", "check",
-           "DEFAULT_METRICS", "reported_markdown", "reported_csvs", "comparisons", "config_notes",
+           "DEFAULT_METRICS", "reported_markdown", "reported_csvs", "comparisons", "protocol_differences", "config_notes",
            "headline_markdown", "sync_headline"]
 
 DEFAULT_METRICS = ("map@5000", "tie_aware_map@5000", "map@all")
