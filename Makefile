@@ -9,7 +9,7 @@ DEMO_SEEDS ?= 0
 export HF_HUB_OFFLINE ?= 1
 export GOMP_SPINCOUNT ?= 10000
 
-.PHONY: install demo test test-slow bench leaderboard leaderboard-check clean
+.PHONY: install demo test test-slow bench leaderboard leaderboard-check leaderboard-reference clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,9 +45,20 @@ leaderboard: $(STAMP)
 	$(BIN)/zshbench sweep --grid leaderboard/grid.toml --results leaderboard/results --workers 2
 	$(BIN)/zshbench report --results leaderboard/results --out leaderboard --readme README.md
 
-## CI: the committed leaderboard matches its records and the code (no hand edits, no invalid/stale/conflicting record)
+## CI: the committed leaderboard matches its records and the code (no hand edits, no invalid/stale/conflicting record,
+## protocol hashes match their pins), and the records reproduce: every shallow-method record is re-run, and the deep
+## reference records (leaderboard/reference) are re-run the way they were made
 leaderboard-check: $(STAMP)
-	$(BIN)/zshbench leaderboard --check --results leaderboard/results --out leaderboard --readme README.md
+	OMP_NUM_THREADS=1 $(BIN)/zshbench leaderboard --check --reproduce --results leaderboard/results --out leaderboard \
+	  --readme README.md
+
+## the deep methods' reference records that leaderboard-check re-runs (3 optimizer steps each, one thread); remake
+## them after a deep method's version changes
+REFERENCE_RUNS = razh comae
+leaderboard-reference: $(STAMP)
+	rm -rf leaderboard/reference
+	for m in $(REFERENCE_RUNS); do OMP_NUM_THREADS=1 $(BIN)/zshbench run --method $$m --dataset digits --bits 16 \
+	  --seeds 0 --set max_steps=3 --results leaderboard/reference --no-progress || exit 1; done
 
 ## performance benchmarks (see docs/performance.md)
 bench: $(STAMP)

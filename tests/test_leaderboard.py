@@ -9,7 +9,8 @@ import zshbench
 from zshbench.cli import main
 from zshbench.leaderboard import aggregate, comparisons, conflicts, cost_summary, cost_tables, report_files
 from zshbench.leaderboard.figures import HAMMING_PANEL_INCHES
-from zshbench.records import SCHEMA_VERSION, load_records, write_record
+from zshbench.records import SCHEMA_VERSION, Record, load_records, record_path, write_record
+from zshbench.reported import PAPER_SCHEMA_VERSION
 from zshbench.runner import run
 
 FIXTURES = Path(__file__).parent / "fixtures" / "records"
@@ -67,25 +68,26 @@ def test_check_flags_corrupt_stale_and_conflicting_records(results, tmp_path, ca
     out = tmp_path / "lb"
     main(["report", "--results", str(res), "--out", str(out), "--no-figures"])
     capsys.readouterr()
-    a_path = sorted(res.rglob("*.json"))[0]
-    rec = json.loads(a_path.read_text())
-    # stale: made by an older method version
-    stale = dict(rec, method_version="0")
-    a_path.write_text(json.dumps(stale))
-    assert main(["leaderboard", "--results", str(res), "--check", "--out", str(out)]) == 1
-    assert "stale:" in capsys.readouterr().out
-    # conflict: the same key twice
-    a_path.write_text(json.dumps(rec))
-    (a_path.parent / "copy.json").write_text(json.dumps(rec))
     recs, _ = load_records(res)
-    assert conflicts(recs)
-    assert main(["leaderboard", "--results", str(res), "--check", "--out", str(out)]) == 1
-    assert "conflict:" in capsys.readouterr().out
-    # corrupt record
-    (a_path.parent / "copy.json").write_text("{")
+    assert not conflicts(recs)
+    rec = recs[0]
+    # stale: the same cell made by an older method version (a valid record of another identity)
+    ident = dict(rec.identity, method_version="0")
+    old = Record.create(identity=ident, params=rec.params, config_hash=rec.config_hash,
+                        split_fingerprint=rec.split_fingerprint, metrics=rec.metrics,
+                        metric_conventions=rec.metric_conventions, timings=rec.timings, complexity=rec.complexity,
+                        environment=rec.environment, zshbench_version=rec.zshbench_version, features=rec.features)
+    old_path = record_path(res, dataset=old.dataset, protocol=old.protocol["name"], method=old.method,
+                           n_bits=old.n_bits, seed=old.seed, id_hash=old.identity_hash)
+    write_record(old, old_path)
     assert main(["leaderboard", "--results", str(res), "--check", "--out", str(out)]) == 1
     printed = capsys.readouterr().out
-    assert "invalid record:" in printed and "copy.json" in printed
+    assert "stale:" in printed and "conflict:" in printed and "two runs of one cell" in printed
+    # corrupt record
+    old_path.write_text("{")
+    assert main(["leaderboard", "--results", str(res), "--check", "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "invalid record:" in printed and old_path.name in printed
 
 
 def test_formats(results, capsys):
@@ -136,7 +138,7 @@ def test_v1_record_joins_the_leaderboard_through_the_converter(tmp_path, capsys)
 
 def paper_record(method="LSH", values=None, **kw):
     rec = {
-        "schema_version": SCHEMA_VERSION, "source": "paper", "paper": "testpaper", "citation": "A. Test, 2099.",
+        "schema_version": PAPER_SCHEMA_VERSION, "source": "paper", "paper": "testpaper", "citation": "A. Test, 2099.",
         "url": "https://example.org/test", "table": "Table 9", "method": method, "dataset": "Digits",
         "metric": "map@all", "printed_unit": "percent", "unit": "fraction",
         "values": values or {"16": {"printed": "12.50", "value": 0.125}, "32": {"printed": "25.00", "value": 0.25}},
@@ -150,9 +152,10 @@ def paper_record(method="LSH", values=None, **kw):
 @pytest.fixture()
 def reported(tmp_path):
     d = tmp_path / "reported" / "testpaper"
-    write_record(paper_record(), d / "lsh.json")
-    write_record(paper_record("SuperHash", zshbench_method=None,
-                              values={"16": {"printed": "0.5", "value": 0.005}}), d / "superhash.json")
+    d.mkdir(parents=True)
+    (d / "lsh.json").write_text(json.dumps(paper_record()))
+    (d / "superhash.json").write_text(json.dumps(paper_record("SuperHash", zshbench_method=None,
+                                                              values={"16": {"printed": "0.5", "value": 0.005}})))
     return tmp_path / "reported"
 
 
@@ -193,7 +196,7 @@ def test_bad_reported_record_is_named_and_fails_check(results, reported, tmp_pat
     assert main(["leaderboard", "--results", str(results), "--check", "--out", str(out), "--reported", str(reported)]) == 1
     printed = capsys.readouterr().out
     assert "invalid reported record:" in printed and "typo.json" in printed and "does not match the printed 12.50" in printed
-    assert "measured.json" in printed and "holds only 'paper' records" in printed
+    assert "measured.json" in printed and "holds only published numbers" in printed
     assert main(["leaderboard", "--results", str(results), "--reported", str(tmp_path / "nope")]) == 2
 
 

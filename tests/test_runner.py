@@ -7,8 +7,8 @@ from zshbench.runner import run
 
 
 def _strip(rec):
-    skip = {"timings", "created_utc", "environment", "_path"}
-    return {k: v for k, v in rec.items() if k not in skip}
+    skip = {"timings", "created_utc", "environment", "content_sha256"}
+    return {k: v for k, v in rec.to_dict().items() if k not in skip}
 
 
 def test_run_writes_skips_and_forces(tmp_path):

@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--out", default="leaderboard", help="the report directory --check compares with")
     lb.add_argument("--readme", default=None, metavar="PATH",
                     help="with --check: also compare the headline table in this file (e.g. README.md)")
+    lb.add_argument("--reproduce", action="store_true",
+                    help="with --check: re-run every shallow-method record and the deep reference records "
+                         "(<out>/reference) and fail when a number changed without a new method version")
     lb.add_argument("--reported", default=None,
                     help="published numbers (source: paper records); default: leaderboard/reported when it exists")
 
@@ -258,24 +261,25 @@ def cmd_protocol_show(args) -> int:
     return 0
 
 
-def _summary_table(records: list[dict], statuses: dict[str, str]):
+def _summary_table(records: list, statuses: dict[str, str]):
     from rich.table import Table
 
+    ks = sorted({r.k for r in records}) or [5000]
+    key = f"map@{ks[0]}" if len(ks) == 1 else "map@k"
     t = Table(title="zshbench run")
-    for col in ("method", "dataset", "protocol", "bits", "seed", "map@5000", "tie-aware map@5000", "map@all",
-                "fit s", "status"):
+    for col in ("method", "dataset", "protocol", "bits", "seed", key, "tie-aware " + key, "map@all", "fit s",
+                "status"):
         t.add_column(col, justify="right" if col not in ("method", "dataset", "protocol", "status") else "left")
 
     def fmt(x):
         return "-" if x is None else f"{x:.4f}"
 
     for r in records:
-        m = r["metrics"]
-        kk = [n for n in m if n.startswith("map@") and n != "map@all" and ":" not in n]
-        key = kk[0] if kk else "map@5000"
-        t.add_row(r["method"], r["dataset"], r["protocol"]["name"], str(r["n_bits"]), str(r["seed"]),
-                  fmt(m.get(key)), fmt(m.get("tie_aware_" + key)), fmt(m.get("map@all")),
-                  f"{r['timings'].get('fit_s', 0):.2f}", statuses.get(r.get("_path", ""), ""))
+        m = r.metrics
+        kk = f"map@{r.k}"
+        t.add_row(r.method, r.dataset, r.protocol["name"], str(r.n_bits), str(r.seed), fmt(m.get(kk)),
+                  fmt(m.get("tie_aware_" + kk)), fmt(m.get("map@all")), f"{r.timings.get('fit_s', 0):.2f}",
+                  statuses.get(r.path or "", ""))
     return t
 
 
@@ -286,7 +290,7 @@ def cmd_run(args) -> int:
     statuses: dict[str, str] = {}
 
     def on_record(rec, status):
-        statuses[rec["_path"]] = status
+        statuses[rec.path] = status
 
     dataset_kwargs = {}
     if args.image_size is not None:
@@ -294,6 +298,9 @@ def cmd_run(args) -> int:
     folder_flags = {"unseen": args.unseen, "train_per_class": args.train_per_class,
                     "query_per_class": args.query_per_class}
     if any(v is not None for v in folder_flags.values()):
+        if args.protocol is not None:
+            raise UserError("--protocol and --unseen/--train-per-class/--query-per-class both define the protocol; "
+                            "give one of them: a protocol file or name, or the three ad-hoc flags.")
         if not args.dataset.startswith("folder:"):
             raise UserError("--unseen, --train-per-class and --query-per-class define a protocol for folder:PATH "
                             f"datasets only; for '{args.dataset}' choose a protocol with --protocol.")
@@ -315,7 +322,8 @@ def cmd_run(args) -> int:
     con.print(_summary_table(records, statuses))
     n_new = sum(1 for s in statuses.values() if s == "new")
     n_skip = sum(1 for s in statuses.values() if s == "skipped")
-    con.print(f"{n_new} new record(s), {n_skip} skipped (already in {args.results}; use --force to rerun).")
+    con.print(f"{n_new} new record(s), {n_skip} skipped (a record with the same run identity is already in "
+              f"{args.results}; use --force to rerun).")
     return 0
 
 
@@ -339,6 +347,10 @@ def cmd_sweep(args) -> int:
         runs = sum(j.n_runs for j in jobs)
         con.print(f"sweep: {runs} run(s) to do in {len(jobs)} job(s), {skipped} skipped (records exist in "
                   f"{args.results}); launcher: {args.launcher}" + (" (dry run)" if args.dry_run else ""))
+        for j in jobs:
+            for problem in j.replace:
+                con.print(f"  not done (the record cannot be used; it will be rerun and replaced): {problem}",
+                          soft_wrap=True, highlight=False)
         if args.dry_run:
             for j in jobs:
                 con.print("  zshbench " + " ".join(j.argv()), soft_wrap=True, highlight=False)
@@ -386,7 +398,11 @@ def _load_results(path: str):
 
     from zshbench.records import load_records
 
-    if not Path(path).is_dir():
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"--results {path} is a file, not a results folder; name the folder that 'zshbench run "
+                        "--results DIR' wrote into.")
+    if not p.is_dir():
         raise UserError(f"Results directory '{path}' does not exist; run 'zshbench run ... --results {path}' first.")
     return load_records(path, source="measured")
 
@@ -417,8 +433,13 @@ def _warn_excluded(errors: list, what: str = "record") -> None:
 
 def cmd_report(args) -> int:
     from zshbench.leaderboard import conflicts, write_report
+    from zshbench.paths import check_writable_dir
 
+    check_writable_dir(args.out, "--out")
     records, errors = _load_results(args.results)
+    if not records:
+        raise UserError(f"Results directory '{args.results}' holds no valid records"
+                        + (f" ({len(errors)} invalid: {errors[0]})" if errors else "") + "; nothing to report.")
     reported, rep_errors = _load_reported(args.reported)
     _warn_excluded(errors)
     _warn_excluded(rep_errors, "reported record")
@@ -442,9 +463,14 @@ def cmd_leaderboard(args) -> int:
 
     records, errors = _load_results(args.results)
     reported, rep_errors = _load_reported(args.reported)
+    if not records and not errors and not args.check:
+        raise UserError(f"Results directory '{args.results}' holds no records (*.json); run 'zshbench run ... "
+                        f"--results {args.results}' first, or point --results at the folder your runs wrote into.")
     if args.check:
         problems = check(records, errors, args.out, reported=reported, reported_errors=rep_errors,
                          readme=args.readme)
+        if args.reproduce:
+            problems += _reproduce(records, args.out)
         for p in problems:
             print(p)
         print(f"leaderboard check: {len(problems)} problem(s) in {len(records)} record(s)"
@@ -476,6 +502,35 @@ def cmd_leaderboard(args) -> int:
     return 0
 
 
+def _reproduce(records: list, out: str) -> list[str]:
+    """``leaderboard --check --reproduce``: re-run the shallow records and the deep reference sample."""
+    import time
+    from pathlib import Path
+
+    from zshbench.leaderboard import stale
+    from zshbench.records import load_records
+    from zshbench.reproduce import reference_dir, reproduce, summarize
+
+    t0 = time.perf_counter()
+    problems = []
+    outcomes = reproduce(records)
+    ref_dir = reference_dir(out)
+    refs, ref_errors = load_records(ref_dir) if ref_dir.is_dir() else ([], [])
+    problems += [f"invalid reference record: {e}" for e in ref_errors]
+    problems += [p.replace("stale:", "stale reference:", 1) for p in stale(refs)]
+    if not refs:
+        problems.append(f"reproduce: no deep reference records under {ref_dir} (make leaderboard-reference)")
+    ref_outcomes = reproduce(refs, deep=True)
+    for o in outcomes + ref_outcomes:
+        if not o.ok:
+            problems.append(f"reproduce {o.status}: {o.path}: {o.message}")
+        elif o.status == "within-tolerance":
+            print(f"note: {Path(o.path).name}: {o.message}")
+    print(f"reproduce: {summarize(outcomes)} of {len(outcomes)} record(s); reference sample {summarize(ref_outcomes)}; "
+          f"{time.perf_counter() - t0:.0f} s")
+    return problems
+
+
 def _print_error(exc: BaseException) -> None:
     msg = " ".join(str(exc).split())
     sys.stderr.write("error: " + textwrap.fill(msg, width=100, subsequent_indent="  ", break_on_hyphens=False,
@@ -498,7 +553,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "protocol":
         handlers["protocol"] = {"show": cmd_protocol_show, "list": cmd_protocol_list}.get(args.action)
         if handlers["protocol"] is None:
-            parser.parse_args(["protocol", "--help"])
+            sys.stderr.write("zshbench protocol needs an action: show NAME or list.\n")
+            try:
+                parser.parse_args(["protocol", "--help"])
+            except SystemExit:
+                pass
+            return 2
     if args.command == "evaluate":
         from zshbench.evaluate import cli as eval_cli
 

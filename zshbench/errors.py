@@ -28,4 +28,18 @@ class DataError(UserError):
 
 
 class RecordError(UserError):
-    """A result record is unreadable or does not follow the schema."""
+    """A result record is unreadable or does not follow the schema.
+
+    ``problems`` lists every problem found in the record (one sentence each); ``where`` names the file.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None, where: str | None = None):
+        super().__init__(message)
+        self.problems = list(problems or [message])
+        self.where = where
+
+    @classmethod
+    def many(cls, where: str, problems: list[str]) -> "RecordError":
+        text = "; ".join(problems)
+        n = len(problems)
+        return cls(f"{where}: {n} problem{'s' if n > 1 else ''}: {text}.", problems, where)

@@ -113,6 +113,8 @@ class Hasher:
     encode_batch_size: ClassVar[int] = 4096
     # the registered name of the method this one is a variant or ablation of (None for a main method)
     variant_of: ClassVar[str | None] = None
+    # config keys whose values may name files (weights, word vectors): the run identity holds the files' sha256
+    file_params: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: HasherConfig | None = None, *, device: str = "cpu", **params: Any):
         base = config if config is not None else self.Config()
@@ -132,6 +134,19 @@ class Hasher:
         params = parse_overrides(self.Config, params, owner=f"method '{self.name}'")
         self.config = dataclasses.replace(self.config, **params)
         return self
+
+    def identity_params(self) -> dict[str, Any]:
+        """The full config for the run identity: like `get_params`, but a value of a `file_params` key that
+        names a file is replaced by the file's name and sha256 (`zshbench.fingerprints.file_identity`), so the
+        identity changes with the file's content and not with where it lives."""
+        from zshbench.fingerprints import file_identity
+
+        params = self.get_params()
+        for key in self.file_params:
+            fp = file_identity(params.get(key))
+            if fp is not None:
+                params[key] = fp
+        return params
 
     def config_hash(self) -> str:
         """Hash of the config without n_bits and seed (they are separate parts of a record's key)."""

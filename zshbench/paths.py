@@ -67,34 +67,31 @@ def inside(root: str | os.PathLike, *parts: str) -> Path:
 
 
 def check_writable_dir(path: str | os.PathLike, flag: str) -> Path:
-    """Check, before any work, that ``path`` is (or can be created as) a writable directory.
+    """Check, before any work, that ``path`` is (or can be created as) a writable directory. Nothing is created:
+    a probe file is made and removed in ``path`` or its nearest existing ancestor.
 
     Raises:
-        UserError: ``path`` is a file, lies under a file, or cannot be written (naming ``flag``).
+        UserError: ``path`` is empty, is a file, lies under a file, or cannot be written (naming ``flag``).
     """
-    p = Path(path)
+    import tempfile
+
     if str(path) == "":
         raise UserError(f"{flag} is empty: name the folder to write into, e.g. {flag} results.")
+    p = Path(path)
     probe = p
-    while not probe.exists():
-        if probe.parent == probe:
-            break
+    while not probe.exists() and probe.parent != probe:
         probe = probe.parent
-    if probe.exists() and not probe.is_dir():
+    if not probe.is_dir():
         raise UserError(
             f"{flag} {p} cannot be used as a folder: {probe} is a file. Name a folder (it is created if missing)."
         )
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"{flag} {p} is not writable ({probe} does not allow writing). Choose another folder.")
-    try:  # immutable dirs (chattr +i) pass os.access for root: try for real
-        p.mkdir(parents=True, exist_ok=True)
-        import tempfile
-
-        fd, tmp = tempfile.mkstemp(prefix=".zshbench-write-test-", dir=p)
+    try:  # os.access is not enough: read-only mounts and immutable folders (chattr +i) refuse root too
+        fd, tmp = tempfile.mkstemp(prefix=".zshbench-write-test-", dir=probe)
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:
         raise UserError(
-            f"{flag} {p} is not writable ({exc.strerror or exc}). Choose another folder or fix its permissions."
+            f"{flag} {p} is not writable ({exc.strerror or exc}; tried in {probe}). Choose another folder or fix its "
+            "permissions."
         ) from None
     return p

@@ -94,6 +94,7 @@ class Job:
     inputs: str = "features"  # "images" (deep method) or "features"; used to order the work
     checkpoint_every: int = 0  # deep methods: training checkpoint every N steps (what a preempted job resumes)
     resume: bool = False  # deep methods: continue from a run's checkpoint when there is one
+    replace: tuple[str, ...] = ()  # unusable records in the way of this job's runs (it reruns them with --force)
 
     @property
     def n_runs(self) -> int:
@@ -126,6 +127,8 @@ class Job:
             a += ["--checkpoint-every", str(self.checkpoint_every)]
         if self.resume and self.inputs == "images":
             a += ["--resume"]
+        if self.replace:  # the job holds only runs without a usable record: --force replaces the broken ones
+            a += ["--force"]
         return a
 
     def command(self) -> list[str]:
@@ -326,11 +329,14 @@ def expand(grid: Grid, results: str | Path, *, extra_overrides: Sequence[str] = 
 
 
 def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]:
-    """Drop the runs whose record exists; return (jobs to launch, number of runs skipped).
+    """Drop the runs that are done; return (jobs to launch, number of runs skipped).
 
-    Every (method, dataset) is validated here through `zshbench.runner.prepare`, so bad input fails before
-    any launch. With ``group`` the remaining runs of one (method, dataset, overrides) become one `Job` over
-    the union of their code lengths and seeds (``zshbench run`` skips the combinations already done)."""
+    A run is done only when its results folder holds a valid record with exactly its identity
+    (`zshbench.runner.Prepared.lookup`); a record that cannot be used (corrupt, edited, another run's) is not done:
+    its job lists it in ``replace`` and reruns it with ``--force``. Every (method, dataset) is validated here
+    through `zshbench.runner.prepare`, so bad input fails before any launch. With ``group`` the remaining runs of
+    one (method, dataset, overrides) become one `Job` over the union of their code lengths and seeds (never a
+    run the grid excludes or one already done)."""
     from zshbench.runner import prepare
 
     prepared: dict[tuple, Any] = {}
@@ -343,14 +349,19 @@ def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]
                                     device="cpu", overrides=list(j.overrides), data_root=j.data_root)
         prep = prepared[key]
         missing = False
+        broken: list[str] = []
         for b in j.bits:
             for s in j.seeds:
-                h, path = prep.hasher_and_record(j.results, b, s)
-                h.validate_config()  # prepare() validated the first job's code length only
-                missing = missing or not path.exists()
-                skipped += path.exists()
+                look = prep.lookup(j.results, b, s)
+                look.slot.hasher.validate_config()  # prepare() validated the first job's code length only
+                if look.status == "done":
+                    skipped += 1
+                else:
+                    missing = True
+                    if look.status == "invalid":
+                        broken.append(look.problem or str(look.slot.path))
         if missing:
-            todo.append(j)
+            todo.append(dataclasses.replace(j, replace=tuple(broken)))
     if not group:
         return todo, skipped
     groups: dict[tuple, list[Job]] = {}
@@ -361,14 +372,18 @@ def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]
         # one job per set of seeds: code lengths missing the same seeds share a job, so a job's bits x seeds is
         # exactly its missing runs (never a run the grid excludes or one already recorded)
         by_bits: dict[int, set[int]] = {}
+        broken_of: dict[tuple[int, int], tuple[str, ...]] = {}
         for j in members:
             for b in j.bits:
                 by_bits.setdefault(b, set()).update(j.seeds)
+                for s in j.seeds:
+                    broken_of[(b, s)] = j.replace
         by_seeds: dict[tuple[int, ...], list[int]] = {}
         for b, ss in by_bits.items():
             by_seeds.setdefault(tuple(sorted(ss)), []).append(b)
         for seeds, bits in by_seeds.items():
-            out.append(dataclasses.replace(members[0], bits=tuple(sorted(bits)), seeds=seeds))
+            rep = tuple(dict.fromkeys(p for b in bits for s in seeds for p in broken_of.get((b, s), ())))
+            out.append(dataclasses.replace(members[0], bits=tuple(sorted(bits)), seeds=seeds, replace=rep))
     return out, skipped
 
 
@@ -405,7 +420,8 @@ class LocalLauncher:
         with open(log, "w") as fh:
             fh.write("$ " + " ".join(job.command()) + "\n")
             fh.flush()
-            rc = subprocess.call(job.command(), stdout=fh, stderr=subprocess.STDOUT, env=env)
+            rc = subprocess.call(job.command(), stdout=fh, stderr=subprocess.STDOUT, env=env,
+                                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         dt = time.perf_counter() - t0
         msg = "" if rc == 0 else f"exit code {rc}; last lines of {log}:\n" + _tail(log)
         return JobResult(job, rc == 0, dt, msg, str(log))
@@ -426,6 +442,18 @@ class LocalLauncher:
                 self.options.on_done(res, len(results), total)
             return res
         return go
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the worker gets SIGTERM when the thread of the sweep that started it dies (kill -9 of the sweep),
+    instead of running on orphaned beside a rerun of the same sweep."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def _tail(path: Path, n: int = 8) -> str:

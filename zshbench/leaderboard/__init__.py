@@ -25,6 +25,7 @@ from pathlib import Path
 
 from zshbench.leaderboard.common import mean_std as _mean_std
 from zshbench.leaderboard.common import row_labels as _labels
+from zshbench.leaderboard.common import table_keys
 from zshbench.leaderboard.reported import comparisons, protocol_differences, reported_csvs, reported_markdown
 
 __all__ = ["Table", "aggregate", "cost_tables", "cost_summary", "render_cost_summary", "render_rich",
@@ -57,16 +58,19 @@ class Table:
 
     @property
     def slug(self) -> str:
-        return f"{self.dataset}__{self.protocol}__{self.metric}".replace("@", "at").replace(":", "-")
+        from zshbench.paths import slug
+
+        return "__".join(slug(x.replace("@", "at").replace(":", "-")) for x in (self.dataset, self.protocol,
+                                                                               self.metric))
 
 
 def aggregate(records: list[dict], metric: str = "map@5000") -> list[Table]:
     """One `Table` per (dataset, protocol) for ``metric``."""
     labels = _labels(records)
     groups: dict[tuple[str, str], dict[str, dict[int, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    for i, r in enumerate(records):
-        if r.get("source", "measured") == "measured" and metric in r.get("metrics", {}):
-            groups[(r["dataset"], r["protocol"]["name"])][labels[i]][r["n_bits"]].append(float(r["metrics"][metric]))
+    for i, (key, r) in enumerate(zip(table_keys(records), records)):
+        if metric in r["metrics"]:
+            groups[key][labels[i]][r["n_bits"]].append(float(r["metrics"][metric]))
     tables = []
     for (ds, proto), rows in sorted(groups.items()):
         bits = sorted({b for cells in rows.values() for b in cells})
@@ -90,12 +94,19 @@ def cost_tables(records: list[dict]) -> list[Table]:
     parameter count, FLOPs per encoded item), mean over seeds by method (columns = bits); lower is better.
     Records without a value (e.g. converted from schema 1: complexity not measured) show "-"."""
     out = []
+    labels = _labels(records)
+    keys = table_keys(records)
     for block, key, name, fmt in COST_COLUMNS:
-        recs = [dict(r, metrics={name: r[block][key]}) for r in records
-                if isinstance(r.get(block), dict) and r[block].get(key) is not None]
-        for t in aggregate(recs, name):
-            t.higher_is_better = False
-            t.fmt = fmt
+        groups: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+        for i, r in enumerate(records):
+            v = (r.get(block) or {}).get(key)
+            if v is not None:
+                groups[keys[i]][labels[i]][r["n_bits"]].append(float(v))
+        for (ds, proto), rows in sorted(groups.items()):
+            t = Table(ds, proto, name, sorted({b for cells in rows.values() for b in cells}), higher_is_better=False,
+                      fmt=fmt)
+            for label in sorted(rows):
+                t.rows.append((label, {b: (*_mean_std(v), len(v)) for b, v in sorted(rows[label].items())}))
             out.append(t)
     order = {name: i for i, (_, _, name, _) in enumerate(COST_COLUMNS)}
     return sorted(out, key=lambda t: (t.dataset, t.protocol, order[t.metric]))
@@ -115,9 +126,8 @@ def cost_summary(records: list[dict], bits: int = SUMMARY_BITS) -> list[dict]:
     cols.insert(3, ("complexity", "params_encode", "parameters on the encode path", "count"))
     labels = _labels(records)
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, r in enumerate(records):
-        if r.get("source", "measured") == "measured":
-            groups[(r["dataset"], r["protocol"]["name"])].append(i)
+    for i, key in enumerate(table_keys(records)):
+        groups[key].append(i)
     out = []
     for (ds, proto), idx in sorted(groups.items()):
         avail = sorted({records[i]["n_bits"] for i in idx})
@@ -221,8 +231,12 @@ def render_json(tables: list[Table]) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def record_key(r: dict) -> tuple:
-    return (r["method"], r["config_hash"], r["dataset"], r["protocol"]["name"], r["n_bits"], r["seed"])
+def record_key(r) -> tuple:
+    """The cell a record fills: its table, row (method, config, features), code length, seed and k."""
+    from zshbench.leaderboard.common import features_label
+
+    return (r["dataset"], r["protocol"]["name"], r["protocol"]["version"], r["protocol"].get("sha256"), r["method"],
+            r["config_hash"], features_label(r), r["n_bits"], r["seed"], (r.get("evaluation") or {}).get("k"))
 
 
 def conflicts(records: list[dict]) -> list[str]:
@@ -232,7 +246,10 @@ def conflicts(records: list[dict]) -> list[str]:
     for r in records:
         k = record_key(r)
         if k in seen:
-            out.append(f"conflict: {r.get('_path')} and {seen[k]} are both {k}")
+            out.append(f"conflict: {r.get('_path')} and {seen[k]} are two runs of one cell ({r['method']}, "
+                       f"{r['dataset']}/{r['protocol']['name']}, {r['n_bits']} bits, seed {r['seed']}) with different "
+                       "identities (e.g. another method version, or a record converted from an older schema beside "
+                       "its rerun): keep one")
         else:
             seen[k] = r.get("_path", "?")
     return out
@@ -256,6 +273,47 @@ def stale(records: list[dict]) -> list[str]:
             out.append(f"stale: {where} is from method '{r['method']}', which is not registered")
         if str(r["metric_version"]) != str(METRIC_VERSION):
             out.append(f"stale: {where} has metric_version {r['metric_version']}, the evaluator is {METRIC_VERSION}")
+    return out
+
+
+def _check_pin(name: str, version: str, sha256: str) -> str | None:
+    from zshbench import protocols
+
+    fn = getattr(protocols, "check_pin", None)
+    if fn is not None:
+        return fn(name, version, sha256)
+    import json as _json  # fallback for protocol packages without check_pin
+
+    pins = _json.loads((Path(protocols.__file__).parent / "pins.json").read_text())
+    if not any(k.split("@", 1)[0] == name for k in pins):
+        return None
+    pin = pins.get(f"{name}@{version}")
+    if pin == sha256:
+        return None
+    return f"protocol {name} v{version} has sha256 {sha256[:12]}, but " + (
+        f"its pin is {pin[:12]}" if pin else "that version is not pinned")
+
+
+def protocol_problems(records: list) -> list[str]:
+    """Records whose protocol does not match its pin (an edited copy filed under a pinned name), and records of
+    one protocol version on one dataset whose splits differ (which a fixed protocol cannot produce)."""
+    from zshbench.leaderboard.common import _dataset_fp
+
+    out = []
+    splits: dict[tuple, dict[str, str]] = defaultdict(dict)
+    for r in records:
+        p = r["protocol"]
+        msg = _check_pin(p["name"], p["version"], p["sha256"])
+        if msg:
+            out.append(f"unpinned: {r.get('_path')}: {msg}; records of a pinned protocol must come from its pinned "
+                       "file (rerun with the built-in protocol, or rename the edited protocol)")
+        key = (r["dataset"], _dataset_fp(r), p["name"], p["version"], p["sha256"])
+        splits[key].setdefault(r["split_fingerprint"], r.get("_path") or "?")
+    for (ds, _, name, version, _), fps in sorted(splits.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        if len(fps) > 1:
+            shown = "; ".join(f"{fp[:12]} ({path})" for fp, path in sorted(fps.items())[:3])
+            out.append(f"split: records of protocol {name} v{version} on {ds} have {len(fps)} different split "
+                       f"fingerprints ({shown}): one protocol version on one dataset must give one split")
     return out
 
 
@@ -368,7 +426,7 @@ def report_files(records: list[dict], metrics=DEFAULT_METRICS, regenerate_cmd: s
         lines += [reported_markdown(reported, records)]
     files["README.md"] = "\n".join(lines).rstrip() + "\n"
     for t in tables + costs:
-        files[f"csv/{t.slug.replace(' ', '_').replace(',', '')}.csv"] = render_csv(t)
+        files[f"csv/{t.slug}.csv"] = render_csv(t)
     files.update(reported_csvs(reported))
     return files
 
@@ -378,10 +436,12 @@ def write_report(records: list[dict], out: str | Path, metrics=DEFAULT_METRICS, 
     """Write README.md, CSVs (and figures) under ``out``; return the written paths."""
     from zshbench.cache import atomic_write_bytes
 
-    out = Path(out)
+    from zshbench.paths import check_writable_dir, inside
+
+    out = check_writable_dir(out, "--out")
     written = []
     for rel, text in report_files(records, metrics, reported=reported).items():
-        p = out / rel
+        p = inside(out, rel)
         atomic_write_bytes(p, text.encode())
         written.append(p)
     if figures:
@@ -398,10 +458,12 @@ def check(records: list[dict], errors: list, out: str | Path, metrics=DEFAULT_ME
     compare that file's headline block (`sync_headline`)."""
     problems = [f"invalid record: {e}" for e in errors]
     problems += [f"invalid reported record: {e}" for e in (reported_errors or [])]
-    problems += conflicts(records) + stale(records)
+    problems += conflicts(records) + stale(records) + protocol_problems(records)
+    from zshbench.paths import inside
+
     out = Path(out)
     for rel, text in report_files(records, metrics, reported=reported).items():
-        p = out / rel
+        p = inside(out, rel)
         if not p.exists():
             problems.append(f"missing: {p} (regenerate with zshbench report)")
         elif p.read_text() != text:

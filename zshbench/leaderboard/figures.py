@@ -103,10 +103,12 @@ def hamming_figure(by_method: dict[str, list[dict]], b: int, title: str, path: P
 def write_figures(records: list[dict], out: str | Path, bits: int = FIGURE_BITS) -> list[Path]:
     plt = _plt()
     out = Path(out)
-    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for r in records:
-        if r.get("source", "measured") == "measured":
-            groups[(r["dataset"], r["protocol"]["name"])].append(r)
+    from zshbench.leaderboard.common import table_keys
+    from zshbench.paths import inside, slug
+
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for key, r in zip(table_keys(records), records):
+        groups[key].append(r)
     written = []
     for (ds, proto), recs in sorted(groups.items()):
         avail = sorted({r["n_bits"] for r in recs})
@@ -133,7 +135,7 @@ def write_figures(records: list[dict], out: str | Path, bits: int = FIGURE_BITS)
             ax.set_title(f"{ds} / {proto}: {title}", fontsize=9)
             if drawn:
                 ax.legend(fontsize=8)
-            written.append(_save(fig, out / f"{prefix}_{ds}_{proto}.png"))
+            written.append(_save(fig, inside(out, f"{prefix}_{slug(ds)}_{slug(proto)}.png")))
             plt.close(fig)
         fig, ax = plt.subplots(figsize=(5, 4))
         for m in sorted(by_method):
@@ -147,9 +149,9 @@ def write_figures(records: list[dict], out: str | Path, bits: int = FIGURE_BITS)
         ax.set(xlabel="code length (bits)", ylabel="map@5000")
         ax.set_title(f"{ds} / {proto}: mAP vs code length", fontsize=9)
         ax.legend(fontsize=8)
-        written.append(_save(fig, out / f"map_vs_bits_{ds}_{proto}.png"))
+        written.append(_save(fig, inside(out, f"map_vs_bits_{slug(ds)}_{slug(proto)}.png")))
         plt.close(fig)
-        hm = hamming_figure(by_method, b, f"{ds} / {proto}", out / f"hamming_{ds}_{proto}.png")
+        hm = hamming_figure(by_method, b, f"{ds} / {proto}", inside(out, f"hamming_{slug(ds)}_{slug(proto)}.png"))
         if hm is not None:
             written.append(hm)
     return written

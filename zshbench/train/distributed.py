@@ -75,6 +75,10 @@ def env_info() -> DistInfo:
 
 
 def _pg():
+    import sys
+
+    if "torch" not in sys.modules:  # no process group without torch; do not import it just to ask
+        return None
     try:
         import torch.distributed as dist
     except ImportError:  # pragma: no cover

@@ -26,6 +26,7 @@ class TorchHasher(Hasher):
     requires = Requirements(inputs="images", attributes=True, gpu_capable=True, supervised=True)
     encode_batch_size = 256
     distributed_training: ClassVar[bool] = True
+    file_params: ClassVar[tuple[str, ...]] = ("weights",)
 
     def run_info(self) -> dict[str, Any]:
         """Stored under ``extras`` of the result record."""
