@@ -31,7 +31,7 @@ import numpy as np
 
 from zshbench.data import TrainSet
 from zshbench.hasher import HasherConfig
-from zshbench.methods._linear import FeatureHasher, principal_subspace
+from zshbench.methods._linear import FeatureHasher, pca_fit_memory, principal_subspace
 from zshbench.registry import register_method
 
 __all__ = ["PCAHConfig", "PCAHHasher"]
@@ -57,6 +57,11 @@ class PCAHHasher(FeatureHasher):
 
     Config = PCAHConfig
     version = "1"
+
+    def fit_memory(self, n: int, d: int) -> list[tuple[str, float]]:
+        k = self.n_bits
+        return [*super().fit_memory(n, d), *pca_fit_memory(n, d, min(k, d)),
+                (f"the {n} x {k} projected training data", 8.0 * n * k)]
 
     def _fit_projection(self, xc: np.ndarray, train: TrainSet) -> None:
         self.projection_ = principal_subspace(xc, self.n_bits, self.name)

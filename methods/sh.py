@@ -40,7 +40,7 @@ import numpy as np
 
 from zshbench.data import TrainSet
 from zshbench.hasher import HasherConfig
-from zshbench.methods._linear import FeatureHasher, check_trainable, pca_directions
+from zshbench.methods._linear import FeatureHasher, check_trainable, pca_directions, pca_fit_memory
 from zshbench.registry import register_method
 
 __all__ = ["SHConfig", "SHHasher", "select_modes"]
@@ -88,6 +88,11 @@ class SHHasher(FeatureHasher):
     Config = SHConfig
     version = "1"
 
+    def fit_memory(self, n: int, d: int) -> list[tuple[str, float]]:
+        p = min(self.n_bits, d)
+        return [*super().fit_memory(n, d), *pca_fit_memory(n, d, p),
+                (f"the {n} x {p} projected training data", 8.0 * n * p)]
+
     def _fit_projection(self, xc: np.ndarray, train: TrainSet) -> None:
         check_trainable(xc, self.name)
         self.pc_ = pca_directions(xc, min(self.n_bits, xc.shape[1]))[0]
@@ -98,7 +103,7 @@ class SHHasher(FeatureHasher):
     def _encode_batch(self, x: np.ndarray) -> np.ndarray:
         self._check_dim(x)
         k = self.modes_[:, 0]
-        y = (self._centre(x) @ self.pc_)[:, k]
+        y = self._project(x, self.pc_)[:, k]
         return np.sin(np.pi / 2 + self.omega_ * (y - self.mn_[k]))
 
     def _get_state(self) -> dict[str, Any]:
