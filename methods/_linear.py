@@ -4,8 +4,9 @@ LSH, PCAH, ITQ (and the PCA stage of SH) all centre features by the training mea
 they share this code rather than repeat it:
 
 * `FeatureHasher._fit` validates the training features (`as_feature_array`: NaN/inf refused with their count
-  and first bad row; float32/float64 numpy arrays and torch tensors accepted), centres them with `fit_mean` and
-  hands the centred float64 matrix to ``_fit_projection``;
+  and first bad row; float32/float64 numpy arrays and torch tensors accepted), checks that the fit fits in
+  memory (`FeatureHasher.check_fit_memory`), centres them with `fit_mean` and hands the centred float64 matrix
+  to ``_fit_projection``;
 * `FeatureHasher._encode_batch` computes ``(x - mean_) @ projection_`` in float64;
 * `pca_directions` is the one PCA, `principal_subspace` the checked entry point of PCAH and ITQ,
   `random_orthogonal` the seeded rotation of ITQ.

@@ -28,7 +28,8 @@ Deviations and edge cases:
   changes nothing but the numerics;
 * ``n_bits`` > D is supported (several modes per dimension); dimensions along which the training data do not
   vary (rank < p) get no candidates since their range is ~0; all-constant training data are refused;
-* PCA signs are fixed as in PCAH (flipping a dimension flips its odd modes).
+* PCA is PCAH's (through the n x n Gram matrix when D > n; memory estimated before fitting), signs fixed as
+  in PCAH (flipping a dimension flips its odd modes).
 """
 
 from __future__ import annotations
