@@ -23,7 +23,8 @@ Deviations and edge cases:
   singular vectors of a Gaussian matrix as in ``ITQ.m``; both are uniformly random rotations;
 * sgn(0) = +1 (the zshbench code convention) where the MATLAB code's ``sign`` gives 0 in B;
 * ``n_bits`` > D, rank-deficient training data and ties behave as in PCAH (see `zshbench.methods.pcah`): an
-  error naming D for the former; null-space directions are rotated with the rest for the latter.
+  error naming D for the former; null-space directions are rotated with the rest for the latter;
+* the PCA (through the n x n Gram matrix when D > n) and the memory estimate before fitting are PCAH's.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 from zshbench.data import TrainSet
 from zshbench.errors import UserError
 from zshbench.hasher import HasherConfig
-from zshbench.methods._linear import FeatureHasher, principal_subspace, random_orthogonal
+from zshbench.methods._linear import FeatureHasher, pca_fit_memory, principal_subspace, random_orthogonal
 from zshbench.registry import register_method
 
 __all__ = ["ITQConfig", "ITQHasher", "itq_rotation"]
@@ -97,6 +98,12 @@ class ITQHasher(FeatureHasher):
                 f"n_iter={n_iter!r} is out of range for method 'itq': expected an integer from 0 to 10000 "
                 "(the paper uses 50). Set it with --set n_iter=50."
             )
+
+    def fit_memory(self, n: int, d: int) -> list[tuple[str, float]]:
+        k = self.n_bits
+        return [*super().fit_memory(n, d), *pca_fit_memory(n, d, min(k, d)),
+                (f"4 float64 {n} x {k} arrays of the alternation (V, V R, B, the loss)", 4 * 8.0 * n * k),
+                (f"the {d} x {k} float64 projection W R", 8.0 * d * k)]
 
     def _fit_projection(self, xc: np.ndarray, train: TrainSet) -> None:
         w = principal_subspace(xc, self.n_bits, self.name)

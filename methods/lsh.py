@@ -43,6 +43,9 @@ class LSHHasher(FeatureHasher):
     Config = LSHConfig
     version = "1"
 
+    def fit_memory(self, n: int, d: int) -> list[tuple[str, float]]:
+        return [*super().fit_memory(n, d), (f"the {d} x {self.n_bits} float64 projection", 8.0 * d * self.n_bits)]
+
     def _fit_projection(self, xc: np.ndarray, train: TrainSet) -> None:
         rng = np.random.default_rng(self.config.seed)
         self.projection_ = rng.standard_normal((xc.shape[1], self.n_bits))

@@ -7,7 +7,8 @@ Gong et al., "Iterative quantization", TPAMI 2013 (where it is "PCA-Direct"), as
 and COMAE.
 
 * mu = the mean of the training features; W in R^{D x c} = the eigenvectors of the training covariance
-  (1 / (n - 1)) (X - mu)^T (X - mu) with the c = ``n_bits`` largest eigenvalues, largest first;
+  (1 / (n - 1)) (X - mu)^T (X - mu) with the c = ``n_bits`` largest eigenvalues, largest first (computed from
+  the n x n Gram matrix when D > n, the same directions to round-off: `zshbench.methods._linear`);
 * codes: b = sign(W^T (x - mu)), bit 1 where W^T (x - mu) >= 0;
 * unsupervised and deterministic: labels, attributes and ``seed`` are not used.
 
@@ -17,10 +18,13 @@ Deviations and edge cases:
   so codes do not depend on the LAPACK build;
 * ``n_bits`` > D (the feature dimension) is refused with an error naming D: PCA has only D directions;
 * when the training covariance has rank r < ``n_bits`` (fewer samples than bits, constant or duplicated
-  columns), bits r+1.. use directions from its null space; training items lie on those hyperplanes, and
-  projections within 1e-9 (relative to the largest training projection) of a hyperplane count as on it, so
-  those bits are 1 for every training item instead of the sign of round-off noise. Other data (unseen classes)
-  may vary along them and get informative bits.
+  columns), bits r+1.. use directions from its null space (D <= n: eigenvectors of its zero eigenvalues;
+  D > n: an orthonormal basis drawn from a fixed seed, independent of ``seed``); training items lie on those
+  hyperplanes, and projections within 1e-9 (relative to the largest training projection) of a hyperplane
+  count as on it, so those bits are 1 for every training item instead of the sign of round-off noise. Other
+  data (unseen classes) may vary along them and get informative bits;
+* the fit's memory (covariance or Gram matrix, centred copy) is estimated first: too much for this machine is
+  a `UserError` with the estimate and the fix, not a ``MemoryError``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import numpy as np
 
 from zshbench.data import TrainSet
 from zshbench.hasher import HasherConfig
-from zshbench.methods._linear import FeatureHasher, principal_subspace
+from zshbench.methods._linear import FeatureHasher, pca_fit_memory, principal_subspace
 from zshbench.registry import register_method
 
 __all__ = ["PCAHConfig", "PCAHHasher"]
@@ -57,6 +61,11 @@ class PCAHHasher(FeatureHasher):
 
     Config = PCAHConfig
     version = "1"
+
+    def fit_memory(self, n: int, d: int) -> list[tuple[str, float]]:
+        k = self.n_bits
+        return [*super().fit_memory(n, d), *pca_fit_memory(n, d, min(k, d)),
+                (f"the {n} x {k} projected training data", 8.0 * n * k)]
 
     def _fit_projection(self, xc: np.ndarray, train: TrainSet) -> None:
         self.projection_ = principal_subspace(xc, self.n_bits, self.name)

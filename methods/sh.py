@@ -28,7 +28,8 @@ Deviations and edge cases:
   changes nothing but the numerics;
 * ``n_bits`` > D is supported (several modes per dimension); dimensions along which the training data do not
   vary (rank < p) get no candidates since their range is ~0; all-constant training data are refused;
-* PCA signs are fixed as in PCAH (flipping a dimension flips its odd modes).
+* PCA is PCAH's (through the n x n Gram matrix when D > n; memory estimated before fitting), signs fixed as
+  in PCAH (flipping a dimension flips its odd modes).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import numpy as np
 
 from zshbench.data import TrainSet
 from zshbench.hasher import HasherConfig
-from zshbench.methods._linear import FeatureHasher, check_trainable, pca_directions
+from zshbench.methods._linear import FeatureHasher, check_trainable, pca_directions, pca_fit_memory
 from zshbench.registry import register_method
 
 __all__ = ["SHConfig", "SHHasher", "select_modes"]
@@ -88,6 +89,11 @@ class SHHasher(FeatureHasher):
     Config = SHConfig
     version = "1"
 
+    def fit_memory(self, n: int, d: int) -> list[tuple[str, float]]:
+        p = min(self.n_bits, d)
+        return [*super().fit_memory(n, d), *pca_fit_memory(n, d, p),
+                (f"the {n} x {p} projected training data", 8.0 * n * p)]
+
     def _fit_projection(self, xc: np.ndarray, train: TrainSet) -> None:
         check_trainable(xc, self.name)
         self.pc_ = pca_directions(xc, min(self.n_bits, xc.shape[1]))[0]
@@ -98,7 +104,7 @@ class SHHasher(FeatureHasher):
     def _encode_batch(self, x: np.ndarray) -> np.ndarray:
         self._check_dim(x)
         k = self.modes_[:, 0]
-        y = (self._centre(x) @ self.pc_)[:, k]
+        y = self._project(x, self.pc_)[:, k]
         return np.sin(np.pi / 2 + self.omega_ * (y - self.mn_[k]))
 
     def _get_state(self) -> dict[str, Any]:

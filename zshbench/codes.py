@@ -284,12 +284,15 @@ def memmap_threshold(value: int | None = None) -> int:
 def codes_dir() -> Path:
     """Directory of the runner's temporary codes files: ``$ZSHBENCH_CODES_DIR``, else ``<cache_dir>/codes``.
 
-    It should be on a real disk (not a tmpfs such as /tmp on some systems, which lives in RAM)."""
-    from zshbench.cache import cache_dir
+    It should be on a real disk (not a tmpfs such as /tmp on some systems, which lives in RAM).
 
-    d = Path(os.environ.get("ZSHBENCH_CODES_DIR") or cache_dir() / "codes")
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    Raises:
+        UserError: the folder is a file, lies under a file, or is not writable (naming the variable).
+    """
+    from zshbench.cache import cache_dir, env_dir
+
+    return env_dir("ZSHBENCH_CODES_DIR", lambda: cache_dir() / "codes", "the codes/ folder of the cache folder",
+                   "the folder of temporary memory-mapped codes files")
 
 
 def encode_database(hasher, inputs, *, threshold: int | None = None, chunk: int = DEFAULT_CHUNK,

@@ -2,6 +2,11 @@
 
 Every Hasher declares a dataclass ``Config``; each field is a ``--set`` key, its annotation gives the type the
 value is parsed to, and its default is the documented default.
+
+Values are checked where they are parsed: a float field refuses inf, -inf and nan (they only make training
+diverge later), an int field refuses bools, non-integral numbers and integers that do not fit in 64 bits
+(`INT_MIN` .. `INT_MAX`, the widest range numpy and torch accept; a method narrows it in its
+``validate_config``, and the `POS_INT` / `NON_NEG_INT` rules cap counts at `COUNT_MAX`).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
@@ -17,6 +23,17 @@ from zshbench.errors import UserError
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f"}
+
+# integers of config fields: the union of the int64 and uint64 ranges (torch.manual_seed takes up to 2**64 - 1)
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1
+# counts (steps, epochs, parts, negatives...): anything larger is a typo, and overflows 32-bit C ints
+COUNT_MAX = 2**31 - 1
+# keys set with their own command-line flag rather than --set (every method has them)
+_FLAGS = {"n_bits": "--bits", "seed": "--seeds"}
+
+
+class _NonFiniteError(UserError):
+    """A float field got inf, -inf or nan (kept apart so that Optional[float] fields report it as such)."""
 
 
 def field_types(config_cls: type) -> dict[str, Any]:
@@ -42,9 +59,9 @@ def parse_value(raw: Any, tp: Any, key: str) -> Any:
     origin = get_origin(tp)
 
     def bad(extra: str = "") -> UserError:
+        example = f"{_FLAGS[key]} <{_type_name(tp)}>" if key in _FLAGS else f"--set {key}=<{_type_name(tp)}>"
         return UserError(
-            f"Invalid value {raw!r} for config key '{key}': expected {_type_name(tp)}.{extra} "
-            f"Example: --set {key}=<{_type_name(tp)}>."
+            f"Invalid value {raw!r} for config key '{key}': expected {_type_name(tp)}.{extra} Example: {example}."
         )
 
     if origin in (Union, types.UnionType):
@@ -55,14 +72,17 @@ def parse_value(raw: Any, tp: Any, key: str) -> Any:
             return raw  # "none" stays a string where strings are allowed (e.g. weights=none means random init)
         if type(None) in args and isinstance(raw, str) and raw.lower() in ("none", "null", ""):
             return None
+        specific = None
         for a in args:
             if a is type(None):
                 continue
             try:
                 return parse_value(raw, a, key)
+            except _NonFiniteError as e:
+                specific = e
             except UserError:
                 continue
-        raise bad()
+        raise specific or bad()
     if origin is Literal:
         choices = get_args(tp)
         for c in choices:
@@ -71,7 +91,10 @@ def parse_value(raw: Any, tp: Any, key: str) -> Any:
         raise bad()
     if origin in (tuple, list):
         args = [a for a in get_args(tp) if a is not Ellipsis]
-        items = raw.split(",") if isinstance(raw, str) else list(raw)
+        if isinstance(raw, str):
+            items = raw.split(",")
+        else:  # a list from a grid file, or one value (as "--set key=value" gives a one-item list)
+            items = list(raw) if isinstance(raw, (list, tuple)) else [raw]
         items = [i.strip() if isinstance(i, str) else i for i in items if not (isinstance(i, str) and not i.strip())]
         vals = [parse_value(i, args[0] if args else str, key) for i in items]
         return tuple(vals) if origin is tuple else vals
@@ -83,22 +106,37 @@ def parse_value(raw: Any, tp: Any, key: str) -> Any:
         raise bad(" Use true or false.")
     if tp is int:
         if isinstance(raw, bool):
-            raise bad()
+            raise bad(" Use a number, not true/false.")
         if isinstance(raw, int):
-            return raw
-        if isinstance(raw, float) and raw.is_integer():
-            return int(raw)
-        try:
-            return int(str(raw).strip())
-        except ValueError:
-            raise bad() from None
+            v = raw
+        elif isinstance(raw, float):
+            if not raw.is_integer():
+                raise bad()
+            v = int(raw)
+        else:
+            try:
+                v = int(str(raw).strip())
+            except ValueError:  # also digit strings longer than Python converts (4300 digits)
+                raise bad() from None
+        if not INT_MIN <= v <= INT_MAX:
+            note = (" Seeds must be integers from 0 to 2**64 - 1, the range torch.manual_seed accepts." if key == "seed"
+                    else " Integers must fit in 64 bits (-2**63 to 2**64 - 1).")
+            raise bad(f" {v} is out of range.{note}")
+        return v
     if tp is float:
         if isinstance(raw, bool):
-            raise bad()
+            raise bad(" Use a number, not true/false.")
         try:
-            return float(raw)
-        except (TypeError, ValueError):
+            v = float(raw)
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond the float range
             raise bad() from None
+        if not math.isfinite(v):
+            raise _NonFiniteError(
+                f"Invalid value {raw!r} for config key '{key}': expected a finite number; inf, -inf and nan are "
+                f"not allowed (they make training diverge instead of reporting the mistake). Example: "
+                f"--set {key}=<float>."
+            )
+        return v
     if tp is str:
         return str(raw)
     if tp is Any:
@@ -159,14 +197,15 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A finite int or float (bools excluded)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-POS_INT = (lambda v: _is_int(v) and v >= 1, "an integer >= 1")
-NON_NEG_INT = (lambda v: _is_int(v) and v >= 0, "an integer >= 0")
-POSITIVE = (lambda v: _is_num(v) and v > 0, "a positive number")
-NON_NEG = (lambda v: _is_num(v) and v >= 0, "a number >= 0")
-NUMBER = (lambda v: _is_num(v), "a number")
+POS_INT = (lambda v: _is_int(v) and 1 <= v <= COUNT_MAX, f"an integer from 1 to {COUNT_MAX}")
+NON_NEG_INT = (lambda v: _is_int(v) and 0 <= v <= COUNT_MAX, f"an integer from 0 to {COUNT_MAX}")
+POSITIVE = (lambda v: _is_num(v) and v > 0, "a finite positive number")
+NON_NEG = (lambda v: _is_num(v) and v >= 0, "a finite number >= 0")
+NUMBER = (lambda v: _is_num(v), "a finite number")
 UNIT = (lambda v: _is_num(v) and 0.0 <= v <= 1.0, "a number in [0, 1]")
 UNIT_OPEN = (lambda v: _is_num(v) and 0.0 <= v < 1.0, "a number in [0, 1)")
 
@@ -189,7 +228,13 @@ def check_types(config: Any, owner: str) -> None:
         except UserError:
             parsed = _MISMATCH
         if parsed is _MISMATCH or (isinstance(val, str) and not isinstance(parsed, str) and parsed is not None):
-            raise UserError(f"{owner}: {key}={val!r} is invalid: expected {_type_name(tp)} (--set {key}=...).")
+            what = _type_name(tp)
+            if isinstance(val, float) and not math.isfinite(val):
+                what = "a finite number (inf, -inf and nan are not allowed)"
+            elif _is_int(val) and not INT_MIN <= val <= INT_MAX:
+                what = f"{what} that fits in 64 bits (-2**63 .. 2**64 - 1)"
+            flag = f"{_FLAGS[key]} ..." if key in _FLAGS else f"--set {key}=..."
+            raise UserError(f"{owner}: {key}={val!r} is invalid: expected {what} ({flag}).")
 
 
 _MISMATCH = object()

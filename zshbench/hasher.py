@@ -38,9 +38,13 @@ from zshbench.config import check_types, config_hash, config_to_dict, parse_over
 from zshbench.data import ImageView, TrainSet, as_feature_array, as_image_array
 from zshbench.errors import NotFittedError, UserError
 
-__all__ = ["Hasher", "HasherConfig", "Requirements", "MIN_BITS", "MAX_BITS", "resolve_device"]
+__all__ = ["Hasher", "HasherConfig", "Requirements", "MIN_BITS", "MAX_BITS", "MAX_SEED", "resolve_device"]
 
 MIN_BITS, MAX_BITS = 8, 256
+# seeds: what every seeded library accepts as the runner and the methods use them (torch.manual_seed and
+# torch.Generator.manual_seed take 0..2**64 - 1; random.seed, numpy's default_rng and SeedSequence any
+# non-negative integer; np.random.seed gets seed % 2**32)
+MAX_SEED = 2**64 - 1
 # keys that identify a run by themselves (the record key has bits and seed), so they stay out of the config hash
 RUN_KEYS = ("n_bits", "seed")
 
@@ -51,7 +55,7 @@ class HasherConfig:
 
     Attributes:
         n_bits: code length, 8..256 (24 and 48 included).
-        seed: seeds every random choice of the method (projections, initialisation, batching).
+        seed: seeds every random choice of the method (projections, initialisation, batching); 0..2**64 - 1.
     """
 
     n_bits: int = 64
@@ -160,7 +164,8 @@ class Hasher:
         """Check the config; subclasses extend with ``super().validate_config()``.
 
         Raises:
-            UserError: a value out of range, naming the key, the value and the allowed range.
+            UserError: a value out of range, naming the key, the value and the allowed range (``seed``:
+                0..`MAX_SEED`, the range torch.manual_seed accepts).
         """
         nb = self.config.n_bits
         if not isinstance(nb, int) or isinstance(nb, bool) or not (MIN_BITS <= nb <= MAX_BITS):
@@ -168,8 +173,12 @@ class Hasher:
                 f"n_bits={nb!r} is out of range: zshbench supports code lengths from {MIN_BITS} to {MAX_BITS} bits "
                 "(e.g. --bits 24,48,64,128)."
             )
-        if not isinstance(self.config.seed, int) or self.config.seed < 0:
-            raise UserError(f"seed={self.config.seed!r} must be a non-negative integer.")
+        seed = self.config.seed
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+            raise UserError(
+                f"seed={seed!r} is out of range: seeds must be integers from 0 to 2**64 - 1 ({MAX_SEED}), the "
+                "range every seeded library accepts (torch.manual_seed refuses larger ones). Use e.g. --seeds 0,1,2."
+            )
         check_types(self.config, self.name or type(self).__name__)
 
     # -- fitting ---------------------------------------------------------------------------------------

@@ -133,3 +133,14 @@ def test_itq_beats_lsh_on_digits(tmp_path):
 
     itq, lsh = mean_map("itq"), mean_map("lsh")
     assert itq > lsh + 0.005, (itq, lsh)
+
+
+def test_wide_rank_deficient_features(rng):
+    """D > n and n_bits > rank (10 items, 500-d, 32 bits): the Gram solver's null-space directions are rotated
+    with the rest; no NaN, the loss still never increases, R stays orthogonal."""
+    x = rng.standard_normal((10, 500))
+    h = create_hasher("itq", n_bits=32).fit(_train(x))
+    assert np.isfinite(h.projection_).all() and np.isfinite(h.loss_history_).all()
+    assert (np.diff(h.loss_history_) <= 1e-9 * h.loss_history_[0]).all()
+    assert np.abs(h.rotation_.T @ h.rotation_ - np.eye(32)).max() < 1e-5
+    assert h.encode(rng.standard_normal((20, 500))).shape == (20, 4)

@@ -105,3 +105,16 @@ def test_float32_float64_numpy_and_torch_give_the_same_codes(rng):
     for x in (x32.astype(np.float64), torch.from_numpy(x32), torch.from_numpy(x32.astype(np.float64))):
         h = create_hasher("pcah", n_bits=16).fit(_train(x))
         assert np.array_equal(h.encode(x), ref)
+
+
+def test_wide_features_match_sklearn_pca(rng):
+    """D > n (the Gram solver): the directions are sklearn's principal axes up to sign, codes their signs."""
+    from sklearn.decomposition import PCA
+
+    basis = np.linalg.qr(rng.standard_normal((400, 50)))[0]
+    x = (rng.standard_normal((50, 50)) * np.geomspace(5, 0.2, 50)) @ basis.T + 2.0
+    h = create_hasher("pcah", n_bits=24).fit(_train(x))
+    ref = PCA(n_components=24, svd_solver="full").fit(x).components_.T
+    assert np.allclose(np.abs(np.sum(h.projection_ * ref, axis=0)), 1.0, atol=1e-8)
+    q = rng.standard_normal((30, 400))
+    assert np.array_equal(unpack_codes(h.encode(q), 24), (q - x.mean(axis=0)) @ h.projection_ >= 0)

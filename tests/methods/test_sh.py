@@ -114,3 +114,12 @@ def test_float32_float64_numpy_and_torch_give_the_same_codes(rng):
     ref = create_hasher("sh", n_bits=24).fit(_train(x32)).encode(x32)
     for x in (x32.astype(np.float64), torch.from_numpy(x32)):
         assert np.array_equal(create_hasher("sh", n_bits=24).fit(_train(x)).encode(x), ref)
+
+
+def test_wide_features_with_more_bits_than_items(rng):
+    """D > n (12 items, 400-d, 32 bits; the Gram solver): modes only on the 11 directions the data span."""
+    x = rng.standard_normal((12, 400))
+    h = create_hasher("sh", n_bits=32).fit(_train(x))
+    assert h.pc_.shape == (400, 32) and set(h.modes_[:, 0]) <= set(range(11))
+    assert np.isfinite(h.omega_).all() and np.abs(h.pc_.T @ h.pc_ - np.eye(32)).max() < 1e-10
+    assert unpack_codes(h.encode(rng.standard_normal((50, 400))), 32).shape == (50, 32)
