@@ -111,7 +111,8 @@ def scan_image_headers(paths: Sequence[str]) -> tuple[list[tuple[int, int] | Non
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
                 reason = f"too large to decode safely: {exc}"
             except UnidentifiedImageError:
-                reason = "empty file" if os.path.isfile(p) and os.path.getsize(p) == 0 else "not an image PIL can identify"
+                empty = os.path.isfile(p) and os.path.getsize(p) == 0
+                reason = "empty file" if empty else "not an image PIL can identify"
             except (OSError, SyntaxError, ValueError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
             sizes.append(None)
@@ -170,7 +171,9 @@ def file_sha256s(paths: Sequence[str], group: str = "") -> list[str]:
                     new += 1
                 _SHA_MEMO[key] = digest
         except OSError as exc:
-            raise DataError(f"Image file {p} cannot be read ({exc.strerror or exc}); re-extract it or remove it.") from None
+            raise DataError(
+                f"Image file {p} cannot be read ({exc.strerror or exc}); re-extract it or remove it."
+            ) from None
         out.append(digest)
     if new and cache_file is not None:
         try:

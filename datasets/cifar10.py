@@ -79,7 +79,8 @@ class _BatchUnpickler(pickle.Unpickler):
                 f"CIFAR-10 file {self._path} is not a plain CIFAR-10 batch: its pickle asks for '{module}.{name}', "
                 "which the official files never contain (they hold only dicts, lists, bytes and numpy arrays). "
                 "zshbench refuses to load it, since unpickling it could run code from the data root. Replace the "
-                "folder with a fresh extraction of cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html."
+                "folder with a fresh extraction of cifar-10-python.tar.gz from "
+                "https://www.cs.toronto.edu/~kriz/cifar.html."
             )
         return fn
 

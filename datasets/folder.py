@@ -102,7 +102,7 @@ def choose_image_size(sizes: Sequence[tuple[int, int]]) -> tuple[int, str]:
         s = max(8, min(w, h))
         why = f"the images' own size (all {len(sizes)} images are {w}x{h})"
         if w != h:
-            why += f"; the shorter side is used and the longer one centre-cropped"
+            why += "; the shorter side is used and the longer one centre-cropped"
         if s != min(w, h):
             why += f"; raised to {s}, the smallest size zshbench decodes to"
         return s, why
@@ -255,8 +255,9 @@ def protocol_from_args(dataset, unseen: Sequence[str] | str, train_per_class: in
             "counts": {"train_per_class": int(train_per_class), "query_per_class": int(query_per_class),
                        "database": "rest"}}
     tag = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:8]
+    where = getattr(dataset, "root", "") or dataset.name
     d = {"name": f"{dataset.name}-user-{tag}", **body,
-         "provenance": f"Ad-hoc protocol from command-line arguments on {getattr(dataset, 'root', '') or dataset.name}."}
+         "provenance": f"Ad-hoc protocol from command-line arguments on {where}."}
     return Protocol.from_dict(d, sha256=content_sha256(d))
 
 

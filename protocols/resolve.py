@@ -206,6 +206,7 @@ class Protocol:
             "name": self.name, "version": self.version, "dataset": self.dataset, "n_seen": len(self.seen),
             "n_unseen": len(self.unseen), "train_per_class": self.train_per_class,
             "query_per_class": self.query_per_class, "database": self.database, "sha256": self.sha256,
+            "pinned": self.pinned,
         }
 
 
@@ -556,8 +557,9 @@ def _check_content(split: Split, dataset) -> Split:
         return split
     proto = split.protocol
     shown = "; ".join(f"{a} ({pa}) = {b} ({pb})" for a, pa, b, pb in examples)
+    more = " and more" if count > len(examples) else ""
     what = (f"{count} item(s) of the split of protocol '{proto.name}' on dataset '{dataset.name}' are byte-identical "
-            f"to an item in another part (train/query/database), e.g. {shown}{' and more' if count > len(examples) else ''}")
+            f"to an item in another part (train/query/database), e.g. {shown}{more}")
     if getattr(dataset, "user_data", False) or not proto.pinned:
         raise DataError(
             f"{what}. A copy of a training image among the queries (or a query among the database) makes the "

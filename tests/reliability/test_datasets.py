@@ -101,7 +101,8 @@ def test_s01_cifar_pickle_that_would_run_code_is_refused(tmp_path, capsys):
     marker = tmp_path / "PWNED"
     meta = pickle.dumps({b"label_names": [b"x"] * 10, b"e": _Payload(marker)}, protocol=2)
     root = _cifar_root(tmp_path, meta)
-    with pytest.raises(DataError, match=r"batches\.meta is not a plain CIFAR-10 batch: its pickle asks for 'io\.open'.*refuses"):
+    with pytest.raises(DataError, match=r"batches\.meta is not a plain CIFAR-10 batch: its pickle asks for "
+                                        r"'io\.open'.*refuses"):
         load_dataset("cifar10", str(root))
     assert not marker.exists()
     # S-02: the same through `zshbench protocol show`, exit 2, no traceback
@@ -247,7 +248,8 @@ def test_f15_decompression_bomb_is_a_data_error_naming_the_file(tmp_path, size, 
 
 # -- F-A13 / F-A15 / F-A16: attributes.csv ------------------------------------------------------------------
 @pytest.mark.parametrize("content, match", [
-    (b"class,caf\xe9\na,1\nb,0\nc,1\nd,0\n", r"not UTF-8 text: byte 0xe9 at offset 9 \(line 1\).*Save the file as UTF-8"),
+    (b"class,caf\xe9\na,1\nb,0\nc,1\nd,0\n",
+     r"not UTF-8 text: byte 0xe9 at offset 9 \(line 1\).*Save the file as UTF-8"),
     (bytes(range(256)) * 3, r"not UTF-8 text|NUL bytes"),
     (b"class,x\x00y\na,1\n", r"NUL bytes: it is a binary file"),
     (b"class,x,x\na,1,1\nb,0,1\nc,1,1\nd,0,1\n", r"attribute\(s\) more than once: x"),
