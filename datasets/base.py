@@ -8,6 +8,12 @@ A dataset is a labelled collection of items with class-level side information:
 * images (uint8 H x W x C, loaded lazily by index) and/or precomputed features (float32 vectors).
 
 Datasets know nothing of seen and unseen classes: protocols split them (``zshbench.protocols``).
+
+Identity and content: `Dataset.fingerprint` hashes labels, class names and attributes; `Dataset.identity`
+adds what else decides the numbers (the image size in use; for folder datasets a fingerprint of the files),
+so two different datasets never share an identity. `Dataset.content_hashes` gives one sha256 per item (file
+bytes for file datasets, image or feature bytes for in-memory ones), which `zshbench.protocols.resolve` uses
+to find byte-identical items across train, query and database.
 """
 
 from __future__ import annotations
@@ -59,6 +65,10 @@ class Dataset:
     default_protocol: str = ""
     image_shape: tuple[int, ...] | None = None
     feature_dim: int | None = None
+    #: absolute path of the folder the dataset is read from ("" for generated / in-memory datasets)
+    root: str = ""
+    #: the user's own data (folder datasets): byte-identical items across split parts are refused
+    user_data: bool = False
 
     def __init__(
         self,
@@ -152,6 +162,31 @@ class Dataset:
         h.update("\n".join(self.class_names).encode())
         h.update(np.ascontiguousarray(self.class_attributes).tobytes())
         return h.hexdigest()
+
+    def item_name(self, i: int) -> str:
+        """How messages name item ``i`` (file datasets: its path)."""
+        return f"item {int(i)}"
+
+    def content_hashes(self, idx: Sequence[int] | np.ndarray) -> list[str]:
+        """sha256 (hex) of the content of each item of ``idx``: its image bytes (uint8, as stored) when the
+        dataset has images, else its feature bytes. Subclasses reading files hash the file bytes instead."""
+        idx = np.asarray(idx, dtype=np.int64)
+        load = self._load_images if self.has_images else self._load_features
+        out: list[str] = []
+        for start in range(0, len(idx), 1024):
+            batch = np.ascontiguousarray(load(idx[start : start + 1024]))
+            out += [hashlib.sha256(x).hexdigest() for x in batch]
+        return out
+
+    def identity(self) -> dict:
+        """What identifies this dataset's content, independent of where it lives (JSON-able).
+
+        Returns:
+            {"name", "version", "fingerprint"} (`fingerprint`: labels, class names, attributes), plus
+            "image_size" (the size images are delivered at) for datasets whose images are resized, and
+            for folder datasets "content" (a sha256 over their files).
+        """
+        return {"name": self.name, "version": self.version, "fingerprint": self.fingerprint()}
 
     def describe(self) -> dict:
         return {

@@ -100,8 +100,9 @@ class XLSA17Features(Dataset):
     """Precomputed xlsa17 ResNet-101 features (float32, 2048-d) with class-level attributes."""
 
     def __init__(self, name: str, default_protocol: str, features: np.ndarray, labels, class_names, att,
-                 attribute_names, *, attribute_source: str, notes: dict):
+                 attribute_names, *, attribute_source: str, notes: dict, root: str | Path = ""):
         self.name, self.default_protocol = name, default_protocol
+        self.root = str(Path(root).resolve()) if str(root) else ""
         super().__init__(labels, class_names, att, attribute_names, attribute_source=attribute_source)
         self._features = features
         self.feature_dim = features.shape[1]
@@ -185,7 +186,7 @@ def _features_dataset(family: str, data_root, attributes: str) -> XLSA17Features
     feats, labels, _ = load_res101(root, family, class_names, xl_names)
     notes.update({"attributes": attributes, "att_splits_release": release})
     return XLSA17Features(name, f"{family}-zsh", feats, labels, class_names, att, att_names,
-                          attribute_source=source, notes=notes)
+                          attribute_source=source, notes=notes, root=root / f"xlsa17/data/{d}")
 
 
 def _attribute_names(root: Path, family: str, n: int) -> list[str]:

@@ -133,3 +133,34 @@ def test_user_protocol_file(tmp_path):
     f.write_text("name = [broken")
     with pytest.raises(UserError, match="not valid TOML"):
         load_protocol(str(f))
+
+
+def test_find_content_duplicates_counts_items_across_parts():
+    from zshbench.protocols import find_content_duplicates
+
+    feats = np.random.default_rng(0).random((8, 3))
+    feats[5] = feats[1]  # 1 and 5: two parts
+    feats[3] = feats[2]  # 2 and 3: the same part (not a leak)
+    ds = ArrayDataset("toy", np.repeat(np.arange(2), 4), ["c0", "c1"], features=feats)
+    n, ex = find_content_duplicates(ds, {"train": np.array([0, 1]), "query": np.array([5, 6]),
+                                         "database": np.array([2, 3, 4, 7])})
+    assert n == 2 and ex == [("item 1", "train", "item 5", "query")]
+
+
+def test_unpinned_protocol_with_duplicates_is_refused_and_index_split_unchanged():
+    ds = _toy()
+    ds._features[ds.labels == 2] = ds._features[ds.labels == 0]  # unseen c2 copies seen c0
+    with pytest.raises(DataError, match=r"item\(s\) of the split of protocol 'p' on dataset 'toy' are byte-identical"):
+        resolve(_proto(), ds)
+    split = resolve(_proto(), ds, check_content=False)
+    assert split.content_duplicates == 0 and split.fingerprint == resolve(_proto(), _toy()).fingerprint
+
+
+def test_protocol_names_are_checked_even_when_built_directly():
+    with pytest.raises(UserError, match=r"Invalid protocol name: '\.\./x'"):
+        Protocol(name="../x", version="1", dataset="toy", seen=("c0",), unseen=("c1",), train_per_class=1,
+                 query_per_class=1)
+    p = _proto()
+    assert not p.pinned and p.sha256 == resolve_mod.content_sha256(
+        dict(name="p", version="1", dataset="toy", seen=["c0", "c1"], unseen=["c2", "c3"],
+             counts={"train_per_class": 4, "query_per_class": 3, "database": "rest"}))

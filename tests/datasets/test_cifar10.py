@@ -53,3 +53,15 @@ def test_wrong_batch_format_is_a_data_error(tmp_path, shared_data):
     f.write_bytes(b"not a pickle")
     with pytest.raises(DataError, match="corrupt"):
         load_dataset("cifar10", str(root))
+
+
+def test_content_hashes_identity_and_root(tmp_path, shared_data):
+    import hashlib
+
+    root = cifar10_tree(tmp_path, shared_data, per_batch=5)
+    ds = load_dataset("cifar10", str(root))
+    d = pickle.loads((root / "cifar-10-batches-py/data_batch_2").read_bytes())
+    assert ds.content_hashes([5, 6]) == [hashlib.sha256(d[b"data"][i].tobytes()).hexdigest() for i in (0, 1)]
+    assert ds.identity() == {"name": "cifar10", "version": "1", "fingerprint": ds.fingerprint(), "image_size": 32}
+    assert load_dataset("cifar10", str(root), image_size=16).identity()["image_size"] == 16
+    assert ds.root == str((root / "cifar-10-batches-py").resolve())

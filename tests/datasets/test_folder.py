@@ -123,14 +123,25 @@ def test_run_end_to_end_on_a_folder(tmp_path, monkeypatch):
     assert rec["dataset"] == "folder-pets" and rec["split_counts"] == {"train": 6, "query": 2, "database": 7}
 
 
-def test_corrupt_image_in_a_folder_names_the_file(tmp_path):
+def test_files_that_are_not_images_are_all_named_at_load(tmp_path):
     path = _tree(tmp_path / "p")
     (path / "dog" / "img01.png").write_bytes(b"broken")
+    (path / "fox" / "img00.jpg").write_bytes(b"")
+    with pytest.raises(DataError, match=r"2 of 15 image file\(s\) are not readable images: dog/img01\.png \(not an "
+                                        r"image PIL can identify\); fox/img00\.jpg \(empty file\)"):
+        load_dataset(f"folder:{path}", image_size=8)
+
+
+def test_truncated_image_names_the_file_and_verify_lists_all(tmp_path):
+    path = _tree(tmp_path / "p")
+    for rel in ("dog/img01.png", "cat/img01.png"):  # headers intact, data cut short
+        f = path / rel
+        f.write_bytes(f.read_bytes()[:60])
     ds = load_dataset(f"folder:{path}", image_size=8)
     i = ds.paths.index(str(path / "dog" / "img01.png"))
-    with pytest.raises(DataError, match=r"dog/img01\.png is corrupt"):
+    with pytest.raises(DataError, match=r"dog/img01\.png is corrupt.*verify_images\(\)` lists every such file"):
         ds.get_images([i])
-    assert ds.verify_images() == [ds.paths[i]]
+    assert sorted(ds.verify_images()) == sorted(str(path / r) for r in ("dog/img01.png", "cat/img01.png"))
 
 
 def test_empty_folder_is_a_data_error(tmp_path):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
 import pytest
 from _trees import image_bytes, write_files
 
-from zshbench.datasets._images import ImageFileDataset, decode_image
+from zshbench.datasets._images import ImageFileDataset, decode_image, file_sha256s
 from zshbench.errors import DataError
 
 
@@ -75,3 +76,27 @@ def test_torch_dataset_pickles_and_batches(tmp_path):
     assert tuple(batch[0].shape) == (2, 8, 8, 3) and batch[1].tolist() == [1, 0]
     flat = ds.torch_dataset(None, transform=lambda im: np.asarray(im, dtype=np.float32).mean())
     assert len(flat) == 4 and isinstance(flat[3][0], np.floating)
+
+
+def test_content_hashes_are_file_sha256s_cached_on_disk(tmp_path, monkeypatch):
+    import hashlib
+    import os
+
+    monkeypatch.setenv("ZSHBENCH_CACHE", str(tmp_path / "cache"))
+    ds = _dataset(tmp_path / "d", root=tmp_path / "d")
+    expected = [hashlib.sha256(open(p, "rb").read()).hexdigest() for p in ds.paths]
+    assert ds.content_hashes([0, 1, 2, 3]) == expected and ds.content_hashes([2]) == [expected[2]]
+    (cache_file,) = (tmp_path / "cache" / "content-hashes").glob("*.json")
+    stored = json.loads(cache_file.read_text())["files"]
+    assert sorted(v[2] for v in stored.values()) == sorted(expected)
+    # the cache is used (a planted digest for the same (path, size, mtime) is returned) ...
+    real = os.path.realpath(ds.paths[0])
+    stored[real][2] = "planted"
+    cache_file.write_text(json.dumps({"format": 1, "group": "", "files": stored}))
+    monkeypatch.setattr("zshbench.datasets._images._SHA_MEMO", {})
+    assert file_sha256s([ds.paths[0]], ds.root) == ["planted"]
+    # ... and a changed file (new size / mtime) is hashed again
+    with open(ds.paths[0], "ab") as f:
+        f.write(b"x")
+    assert file_sha256s([ds.paths[0]], ds.root)[0] == hashlib.sha256(open(ds.paths[0], "rb").read()).hexdigest()
+    assert ds.item_name(1) == "c1/1.png" and ds.root == str((tmp_path / "d").resolve())

@@ -148,3 +148,12 @@ def test_cli_protocol_show_prints_classes_and_fingerprint(awa2_full, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "unseen (10):" in out and "sheep" in out and "seen (40):" in out
     assert "counts: train 4000, query 1000, database 50" in out and "split fingerprint:" in out
+
+
+def test_feature_datasets_have_a_root_and_feature_content_hashes(tmp_path, shared_data):
+    import hashlib
+
+    res101_tree(tmp_path, shared_data, "AWA2", per_class=2, dim=8)
+    ds = load_dataset("awa2-res101", str(tmp_path))
+    assert ds.root == str((tmp_path / "xlsa17/data/AWA2").resolve())
+    assert ds.content_hashes([3]) == [hashlib.sha256(ds.get_features([3])[0].tobytes()).hexdigest()]

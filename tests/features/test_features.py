@@ -59,6 +59,25 @@ def test_pixels(digits):
         extract_features(digits, [0], "pixels", weights="none")
 
 
+def test_pixel_batches_are_capped_by_bytes_without_changing_values(digits, monkeypatch):
+    import zshbench.features as features
+
+    idx = np.arange(100)
+    ref = extract_features(digits, idx, "pixels")
+    calls = []
+    monkeypatch.setattr(features, "PIXEL_BATCH_BYTES", 64 * 4 * 7)  # 7 digits per batch
+    x = extract_features(digits, idx, "pixels", progress=calls.append)
+    assert np.array_equal(x, ref) and calls[:2] == [7, 7] and sum(calls) == 100
+
+
+def test_pixel_feature_matrix_is_estimated_before_allocation(digits, monkeypatch):
+    monkeypatch.setenv("ZSHBENCH_MEMORY_LIMIT", "100000")
+    with pytest.raises(UserError, match=r"Not enough memory: the pixel feature matrix \(1,000 items x 64 values: "
+                                        r"8x8x1 pixels, float32\) needs about 250\.0 KiB.*--image-size"):
+        extract_features(digits, np.arange(1000), "pixels")
+    assert extract_features(digits, np.arange(10), "pixels").shape == (10, 64)
+
+
 def test_random_init_backbone_grey_and_rgb(digits):
     """weights="none": reproducible random init; grey images are repeated to 3 channels; batching is invisible."""
     calls = []

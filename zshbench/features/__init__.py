@@ -101,8 +101,24 @@ def _image_batches(dataset, indices: np.ndarray, batch_size: int) -> Iterator[An
         yield dataset.get_images(indices[start : start + batch_size])
 
 
+PIXEL_BATCH_BYTES = 256 * 2**20  # float32 bytes of one pixel batch (larger images: fewer images per batch)
+
+
 def _array_features(dataset, indices, kind, batch_size, progress) -> np.ndarray:
     out = None
+    if kind == "pixels" and dataset.image_shape is not None:
+        from zshbench.memory import check_allocation
+
+        dim = int(np.prod(dataset.image_shape))
+        shape = "x".join(map(str, dataset.image_shape))
+        check_allocation(
+            len(indices) * dim * 4,
+            f"the pixel feature matrix ({len(indices):,} items x {dim:,} values: {shape} pixels, float32)",
+            "Use a smaller --image-size (pixel features have S x S x 3 values), or backbone features "
+            "(--features timm:<model>), whose size does not grow with the images.",
+        )
+        # the same values whatever the batch: only the transient (batch, dim) buffers shrink
+        batch_size = max(1, min(batch_size, PIXEL_BATCH_BYTES // (dim * 4)))
     for start in range(0, len(indices), batch_size):
         idx = indices[start : start + batch_size]
         if kind == "pixels":
