@@ -35,18 +35,6 @@ def make_record(**kw):
     return rec
 
 
-def make_paper_record(**kw):
-    rec = {
-        "schema_version": SCHEMA_VERSION, "source": "paper", "paper": "razh2025", "citation": "Jiang et al. 2025",
-        "url": "https://arxiv.org/html/2503.07037v1", "table": "Table II", "method": "ITQ", "dataset": "CUB",
-        "metric": "map@5000", "printed_unit": "percent", "unit": "fraction",
-        "values": {"24": {"printed": "12.34", "value": 0.1234}, "48": {"printed": "5.1", "value": 0.051}},
-        "protocol_description": "random split", "zshbench_method": "itq",
-    }
-    rec.update(kw)
-    return rec
-
-
 def test_roundtrip(tmp_path):
     p = record_path(tmp_path, dataset="shapes", protocol="shapes-zsh", method="lsh", config_hash="abc", n_bits=32, seed=1)
     assert p.name == "abc-b32-s1.json" and p.parent.name == "lsh"
@@ -145,24 +133,7 @@ def test_converter_chain_and_missing_converter(tmp_path, monkeypatch):
         load_record(tmp_path / "old.json")
 
 
-def test_paper_record_validation():
-    assert validate_record(make_paper_record())["values"]["24"]["value"] == 0.1234
-    bad = [
-        (make_paper_record(values={"24": {"printed": "12.34", "value": 0.1235}}), "does not match the printed 12.34"),
-        (make_paper_record(unit="percent"), "unit must be 'fraction'"),
-        (make_paper_record(printed_unit="permille"), "printed_unit must be"),
-        (make_paper_record(values={"x24": {"printed": "1", "value": 0.01}}), "must be a code length"),
-        (make_paper_record(values={}), "values is empty"),
-        (make_paper_record(values={"24": {"printed": "n/a", "value": 0.1}}), "is not a number"),
-        (make_paper_record(values={"24": {"printed": "nan", "value": 0.1}}), "is not a number"),
-        (make_paper_record(values={"\u00b2": {"printed": "1", "value": 0.01}}), "must be a code length"),
-        (make_paper_record(printed_unit="fraction", values={"24": {"printed": "12.34", "value": 12.34}}), "not a fraction"),
-        ({k: v for k, v in make_paper_record().items() if k != "citation"}, "missing required field 'citation'"),
-    ]
-    for rec, fragment in bad:
-        with pytest.raises(RecordError) as e:
-            validate_record(rec, "reported/x.json")
-        assert fragment in str(e.value) and "reported/x.json" in str(e.value)
+# paper records (source: "paper"): tests/test_reported.py
 
 
 def test_atomic_writes_are_not_private_and_keep_the_mode(tmp_path):
