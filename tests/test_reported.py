@@ -446,6 +446,7 @@ def test_published_tables_side_by_side_with_measured_records(entered):
     assert "| RAZH (mask ratio 0.25) | 12.67 | 18.29 |" in text
     assert "| PIXEL | 0.5456 | 483s | 0.154s |" in text
     assert "- BiHalf: The 24-bit cell 0.0077" in text
+    assert "- DRMH, flops: DRMH's count includes the Faster R-CNN" in text  # a note of one metric of the row
     assert "### comae2024: protocol caveats" in text and "- PIXEL: Metric: the table prints mAP@5000" in text
     # the side by side: COMAE from both papers, PIXEL on the CUB features, RAZH's parameters and FLOPs
     comps = comparisons(entered, measured)

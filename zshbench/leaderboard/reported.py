@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from zshbench.leaderboard.common import mean_std as _mean_std
 from zshbench.leaderboard.common import row_labels as _labels
@@ -237,14 +237,17 @@ def _caveats_block(paper: str, recs: list[dict], heading: str) -> list[str]:
 
 
 def _notes(recs: list[dict], one_metric: bool) -> list[str]:
-    """Each row's notes once; a row whose metrics carry different notes names the metric of each."""
+    """Each row's notes once; in a table of several metrics, a note that is not on every metric of its row
+    names its metric."""
     by_label: dict[str, list[tuple[str, str]]] = {}
+    n_metrics: Counter = Counter()
     for r in recs:
+        n_metrics[row_label(r)] += 1
         if r.get("notes"):
             by_label.setdefault(row_label(r), []).append((r["metric"], r["notes"]))
     out = []
     for label, notes in by_label.items():
-        if one_metric or len({n for _, n in notes}) == 1:
+        if one_metric or (len({n for _, n in notes}) == 1 and len(notes) == n_metrics[label]):
             out += [f"{label}: {n}" for n in dict.fromkeys(n for _, n in notes)]
         else:
             out += [f"{label}, {m}: {n}" for m, n in notes]
