@@ -121,7 +121,7 @@ def test_folder_dataset_with_adhoc_protocol_flags(capsys, tmp_path):
     code, out, err = cli(capsys, *base, "--unseen", "dog", "--train-per-class", "3", "--query-per-class", "2")
     assert code == 0, err
     (rec,) = [json.loads(p.read_text()) for p in (tmp_path / "r").rglob("*.json")]
-    assert rec["split_counts"] == {"train": 9, "query": 2, "database": 13}
+    assert rec["split_counts"] == {"train": 9, "query": 2, "database": 13, "content_duplicates": 0}
     code, out, err = cli(capsys, "run", "--method", "lsh", "--dataset", "digits", "--unseen", "three",
                          "--results", str(tmp_path / "r2"))
     assert code == 2 and "folder:PATH datasets only" in err

@@ -7,7 +7,7 @@ import pytest
 
 import zshbench
 from zshbench.cli import main
-from zshbench.leaderboard import aggregate, comparisons, conflicts, cost_summary, cost_tables, report_files
+from zshbench.leaderboard import aggregate, conflicts, cost_summary, cost_tables, report_files
 from zshbench.leaderboard.figures import HAMMING_PANEL_INCHES
 from zshbench.records import SCHEMA_VERSION, Record, load_records, record_path, write_record
 from zshbench.reported import PAPER_SCHEMA_VERSION
@@ -149,55 +149,7 @@ def paper_record(method="LSH", values=None, **kw):
     return rec
 
 
-@pytest.fixture()
-def reported(tmp_path):
-    d = tmp_path / "reported" / "testpaper"
-    d.mkdir(parents=True)
-    (d / "lsh.json").write_text(json.dumps(paper_record()))
-    (d / "superhash.json").write_text(json.dumps(paper_record("SuperHash", zshbench_method=None,
-                                                              values={"16": {"printed": "0.5", "value": 0.005}})))
-    return tmp_path / "reported"
-
-
-def test_reported_section_is_separate_and_compared_side_by_side(results, reported, tmp_path, capsys):
-    recs, _ = load_records(results, source="measured")
-    reps, errs = load_records(reported, source="paper")
-    assert not errs and len(reps) == 2
-    readme = report_files(recs, reported=reps)["README.md"]
-    measured, _, published = readme.partition("## Reported in the papers")
-    assert "SuperHash" not in measured and "12.50" not in measured  # never mixed with measured rows
-    assert "| LSH | 12.50 | 25.00 |" in published and "| SuperHash | 0.5 | - |" in published
-    assert "Split: the paper: unseeded random 8/2 class split. zshbench: protocol digits-zsh v1" in published
-    assert "mean ± std over seeds 0, 1" in published
-    comps = comparisons(reps, recs)
-    assert [c["label"][:5] for c in comps] == ["lsh [", "lsh ["]  # two measured configs of lsh
-    assert all(c["reported"]["method"] == "LSH" for c in comps)
-    files = report_files(recs, reported=reps)
-    csv = files["csv/reported__testpaper__Table_9__Digits__mapatall.csv"]
-    assert csv.splitlines()[1] == "testpaper,Table 9,Digits,map@all,LSH,16,12.50,percent,0.125"
-    out = tmp_path / "lb"
-    assert main(["report", "--results", str(results), "--out", str(out), "--no-figures", "--reported", str(reported)]) == 0
-    capsys.readouterr()
-    assert main(["leaderboard", "--results", str(results), "--check", "--out", str(out), "--reported", str(reported)]) == 0
-    # the published numbers are part of what --check compares
-    assert main(["leaderboard", "--results", str(results), "--check", "--out", str(out)]) == 1
-    assert main(["leaderboard", "--results", str(results), "--format", "md", "--reported", str(reported)]) == 0
-    assert "## Reported in the papers" in capsys.readouterr().out
-
-
-def test_bad_reported_record_is_named_and_fails_check(results, reported, tmp_path, capsys):
-    out = tmp_path / "lb"
-    main(["report", "--results", str(results), "--out", str(out), "--no-figures", "--reported", str(reported)])
-    bad = paper_record(values={"16": {"printed": "12.50", "value": 0.15}})
-    (reported / "testpaper" / "typo.json").write_text(json.dumps(bad))
-    # a measured record does not belong among published numbers
-    shutil.copy(FIXTURES / "v1_record.json", reported / "measured.json")
-    capsys.readouterr()
-    assert main(["leaderboard", "--results", str(results), "--check", "--out", str(out), "--reported", str(reported)]) == 1
-    printed = capsys.readouterr().out
-    assert "invalid reported record:" in printed and "typo.json" in printed and "does not match the printed 12.50" in printed
-    assert "measured.json" in printed and "holds only published numbers" in printed
-    assert main(["leaderboard", "--results", str(results), "--reported", str(tmp_path / "nope")]) == 2
+# The tests of the published-numbers section (reported records, side by side, --check) are in tests/test_reported.py.
 
 
 def test_leaderboard_without_check_warns_with_the_count(results, tmp_path, capsys):

@@ -271,19 +271,7 @@ def test_converter_chain_does_not_mutate_and_rejects_bad_versions(tmp_path):
             load_record(tmp_path / "old.json")
 
 
-def test_paper_record_validation():
-    from zshbench.reported import validate_paper_record
-
-    rec = {
-        "schema_version": 2, "source": "paper", "paper": "razh2025", "citation": "Jiang et al. 2025",
-        "url": "https://arxiv.org/html/2503.07037v1", "table": "Table II", "method": "ITQ", "dataset": "CUB",
-        "metric": "map@5000", "printed_unit": "percent", "unit": "fraction",
-        "values": {"24": {"printed": "12.34", "value": 0.1234}}, "protocol_description": "random split",
-        "zshbench_method": "itq",
-    }
-    assert validate_paper_record(rec)["values"]["24"]["value"] == 0.1234
-    with pytest.raises(RecordError, match="does not match the printed 12.34"):
-        validate_paper_record(dict(rec, values={"24": {"printed": "12.34", "value": 0.1235}}), "reported/x.json")
+# paper records (source: "paper"): tests/test_reported.py
 
 
 def test_atomic_writes_are_not_private_and_keep_the_mode(tmp_path):

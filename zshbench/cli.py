@@ -563,6 +563,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from zshbench.evaluate import cli as eval_cli
 
         handlers["evaluate"] = eval_cli.run
+    import warnings
+
+    def _show(message, category, filename, lineno, file=None, line=None):  # one paragraph, no source line
+        msg = " ".join(str(message).split())
+        sys.stderr.write("warning: " + textwrap.fill(msg, width=100, subsequent_indent="  ",
+                                                     break_on_hyphens=False, break_long_words=False) + "\n")
+
+    old_show = warnings.showwarning
+    warnings.showwarning = _show
     try:
         return int(handlers[args.command](args) or 0)
     except UserError as exc:
@@ -573,6 +582,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted; records written so far are complete, rerun to resume.\n")
         return 130
+    finally:
+        warnings.showwarning = old_show
 
 
 if __name__ == "__main__":  # pragma: no cover

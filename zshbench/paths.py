@@ -46,7 +46,7 @@ def check_name(value: object, what: str, fix: str = "") -> str:
 def slug(text: str) -> str:
     """A safe path component made from any text (lower-cased; other characters become '-')."""
     s = re.sub(r"[^a-z0-9._-]+", "-", str(text).lower()).strip("-._")
-    s = s.replace("..", ".")
+    s = re.sub(r"\.{2,}", ".", s)
     return s[:MAX_NAME] or "unnamed"
 
 

@@ -277,7 +277,7 @@ def prepare(method: str, dataset: str, *, protocol: str | None = None, bits: Seq
         dev = "cpu"  # shallow methods compute on the CPU
     ds = load_dataset(dataset, data_root=data_root, **(dataset_kwargs or {}))
     root = getattr(ds, "root", None)
-    if results_dir is not None and root is not None:
+    if results_dir is not None and root:
         res, base = Path(results_dir).resolve(), Path(root).resolve()
         if res == base or base in res.parents:
             raise UserError(
@@ -302,6 +302,7 @@ def prepare(method: str, dataset: str, *, protocol: str | None = None, bits: Seq
                 f"--weights applies to backbone features (--features timm:<model>), not to --features {spec}; "
                 "drop --weights or choose a timm backbone."
             )
+
     elif weights is not None:
         raise UserError(f"--weights sets the weights of the feature stage (feature-based methods); method "
                         f"'{method_cls.name}' trains its own network: use --set weights=PATH for its backbone.")
@@ -316,6 +317,12 @@ def prepare(method: str, dataset: str, *, protocol: str | None = None, bits: Seq
         )
     proto = load_protocol(protocol or default)
     split = resolve(proto, ds)
+    shape = getattr(ds, "image_shape", None)
+    if spec == "pixels" and shape:  # the feature dimension is known: refuse an impossible fit before extraction
+        for b in bits:
+            h = method_cls(n_bits=int(b), seed=int(seeds[0]), **ov)
+            if hasattr(h, "check_fit_memory"):
+                h.check_fit_memory(len(split.train), int(np.prod(shape)))
     return Prepared(method_cls, ov, ds, proto, split, dev, spec, weights=weights, k=int(k))
 
 
@@ -379,6 +386,10 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
 
     memmap_threshold = _check_threshold(memmap_threshold)
     ds, split = prep.dataset, prep.split
+    if len(split.database) >= memmap_threshold:  # the codes folder is checked before any work
+        from zshbench.codes import codes_dir
+
+        codes_dir()
     # -- torchrun (DDP) and training checkpoints: zshbench/train/distributed.py, zshbench/train/checkpoint.py
     from zshbench.train import checkpoint as _ckpt
     from zshbench.train import distributed as _dist

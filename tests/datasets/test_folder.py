@@ -120,7 +120,7 @@ def test_run_end_to_end_on_a_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("ZSHBENCH_CACHE", str(tmp_path / "cache"))
     path = _tree(tmp_path / "pets", protocol=PROTO)
     (rec,) = run("lsh", f"folder:{path}", bits=[8], results_dir=tmp_path / "res", progress=False, device="cpu")
-    assert rec["dataset"] == "folder-pets" and rec["split_counts"] == {"train": 6, "query": 2, "database": 7}
+    assert rec["dataset"] == "folder-pets" and rec["split_counts"] == {"train": 6, "query": 2, "database": 7, "content_duplicates": 0}
 
 
 def test_files_that_are_not_images_are_all_named_at_load(tmp_path):

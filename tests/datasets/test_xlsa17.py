@@ -139,7 +139,7 @@ def test_cli_run_lsh_on_awa2_res101(awa2_full, tmp_path, monkeypatch, capsys):
     (rec_path,) = (tmp_path / "res").rglob("*.json")
     rec = json.loads(rec_path.read_text())
     assert rec["dataset"] == "awa2-res101" and rec["protocol"]["name"] == "awa2-zsh"
-    assert rec["split_counts"] == {"train": 4000, "query": 1000, "database": 50}
+    assert rec["split_counts"] == {"train": 4000, "query": 1000, "database": 50, "content_duplicates": 0}
     assert rec["dataset_info"]["feature_dim"] == 2048 and 0.0 <= rec["metrics"]["map@5000"] <= 1.0
 
 

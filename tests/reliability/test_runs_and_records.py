@@ -240,7 +240,7 @@ def test_leaderboard_check_compares_protocol_hash_with_the_pin_P_04_R34(tmp_path
     capsys.readouterr()
     assert main(["leaderboard", "--check", "--results", str(res), "--out", str(out)]) == 1
     printed = capsys.readouterr().out
-    assert "unpinned:" in printed and "digits-zsh v1 has sha256 eeeeeeeeeeee" in printed
+    assert "unpinned:" in printed and "has content sha256 eeeeeeeeeeee, but its pin is" in printed
 
 
 def test_leaderboard_check_requires_one_split_per_protocol_version_R33(tmp_path, capsys):

@@ -276,34 +276,17 @@ def stale(records: list[dict]) -> list[str]:
     return out
 
 
-def _check_pin(name: str, version: str, sha256: str) -> str | None:
-    from zshbench import protocols
-
-    fn = getattr(protocols, "check_pin", None)
-    if fn is not None:
-        return fn(name, version, sha256)
-    import json as _json  # fallback for protocol packages without check_pin
-
-    pins = _json.loads((Path(protocols.__file__).parent / "pins.json").read_text())
-    if not any(k.split("@", 1)[0] == name for k in pins):
-        return None
-    pin = pins.get(f"{name}@{version}")
-    if pin == sha256:
-        return None
-    return f"protocol {name} v{version} has sha256 {sha256[:12]}, but " + (
-        f"its pin is {pin[:12]}" if pin else "that version is not pinned")
-
-
 def protocol_problems(records: list) -> list[str]:
     """Records whose protocol does not match its pin (an edited copy filed under a pinned name), and records of
     one protocol version on one dataset whose splits differ (which a fixed protocol cannot produce)."""
     from zshbench.leaderboard.common import _dataset_fp
+    from zshbench.protocols import check_pin
 
     out = []
     splits: dict[tuple, dict[str, str]] = defaultdict(dict)
     for r in records:
         p = r["protocol"]
-        msg = _check_pin(p["name"], p["version"], p["sha256"])
+        msg = check_pin(p["name"], p["version"], p["sha256"])
         if msg:
             out.append(f"unpinned: {r.get('_path')}: {msg}; records of a pinned protocol must come from its pinned "
                        "file (rerun with the built-in protocol, or rename the edited protocol)")
