@@ -142,7 +142,8 @@ def file_sha256s(paths: Sequence[str], group: str = "") -> list[str]:
     Raises:
         DataError: a file is missing or unreadable (the message names it).
     """
-    from zshbench.cache import atomic_write_bytes, cache_dir
+    from zshbench.cache import cache_dir
+    from zshbench.fileio import atomic_write_bytes
 
     cache_file = None
     stored: dict[str, list] = {}

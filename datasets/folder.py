@@ -273,7 +273,8 @@ def _protocol_toml(p) -> str:
 
 def write_protocol(p) -> Path:
     """Write ``p`` as a toml file in the zshbench cache (content-addressed) and return its path."""
-    from zshbench.cache import atomic_write_bytes, cache_dir
+    from zshbench.cache import cache_dir
+    from zshbench.fileio import atomic_write_bytes
 
     path = cache_dir() / "protocols" / f"{p.name}.toml"
     if not path.is_file():

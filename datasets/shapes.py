@@ -28,7 +28,8 @@ import itertools
 
 import numpy as np
 
-from zshbench.cache import cache_dir, load_npz, save_npz_atomic
+from zshbench.cache import cache_dir
+from zshbench.fileio import load_npz, save_npz_atomic
 from zshbench.datasets.base import ArrayDataset
 from zshbench.registry import register_dataset
 

@@ -5,7 +5,7 @@ import torch
 from zshbench.complexity import measure_complexity
 from zshbench.data import TrainSet
 from zshbench.hasher import Hasher, Requirements
-from zshbench.leaderboard.distances import class_distance_matrix, sample_seen
+from zshbench.evaluate.class_distances import class_distance_matrix, sample_seen
 from zshbench.registry import get_method
 
 

@@ -421,20 +421,17 @@ def test_committed_reported_records_pass_the_leaderboard_check(entered):
 
 def _measured(method, dataset, bits, seed, map5000, **kw):
     """A hand-made measured record (no run): the fields the report reads."""
-    rec = {
-        "schema_version": 2, "source": "measured", "method": method, "method_version": "1",
-        "params": {"n_bits": bits, "seed": seed, "profile": "paper"}, "config_hash": f"{method}cfg",
-        "dataset": dataset, "protocol": {"name": f"{dataset.split('-')[0]}-zsh", "version": "1", "sha256": "b" * 64},
-        "split_fingerprint": "f", "split_counts": {"train": 4000, "query": 1000, "database": 32322},
-        "n_bits": bits, "seed": seed, "metrics": {"map@5000": map5000, "pr_auc": 0.4},
-        "metric_conventions": {"map@5000": "AP over the top 5000."}, "metric_version": "1",
-        "timings": {"fit_s": 1.0}, "environment": {"device_name": "Test GPU"}, "created_utc": "2026-01-01T00:00:00Z",
-        "zshbench_version": "0", "dataset_info": {"version": "1"},
-        "complexity": {"params": 112_510_000, "params_encode": 85_800_000, "flops_per_image": 35_100_000_000,
-                       "counter": "torch", "convention": "one multiply-add = 2 FLOPs", "input": "image 224x224x3"},
-    }
-    rec.update(kw)
-    return rec
+    from factories import make_record
+
+    return make_record(
+        method, dataset, f"{dataset.split('-')[0]}-zsh", bits, seed, {"map@5000": map5000, "pr_auc": 0.4},
+        params={"profile": "paper"}, protocol_sha="b" * 64, split_counts={"train": 4000, "query": 1000,
+                                                                          "database": 32322},
+        metric_conventions=None, timings={"fit_s": 1.0}, environment={"device_name": "Test GPU"},
+        dataset_info={"version": "1"},
+        complexity={"params": 112_510_000, "params_encode": 85_800_000, "flops_per_image": 35_100_000_000,
+                    "counter": "torch", "convention": "one multiply-add = 2 FLOPs", "input": "image 224x224x3"},
+        **kw)
 
 
 def test_published_tables_side_by_side_with_measured_records(entered):

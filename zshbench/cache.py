@@ -1,7 +1,8 @@
 """Where zshbench caches generated data and extracted features.
 
-``$ZSHBENCH_CACHE`` if set, else ``~/.cache/zshbench``. Files are written atomically (temp file + rename) so a
-killed process never leaves a half-written cache entry; readers treat any unreadable entry as missing.
+``$ZSHBENCH_CACHE`` if set, else ``~/.cache/zshbench``. Entries are written atomically (`zshbench.fileio`: temp
+file + rename) so a killed process never leaves a half-written cache entry; readers treat any unreadable entry
+as missing.
 
 The folders named by environment variables (``ZSHBENCH_CACHE`` here, ``ZSHBENCH_CODES_DIR`` in
 `zshbench.codes`) are created when missing and checked once per process by `env_dir`: a path that is a file,
@@ -13,13 +14,15 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Callable
 
-import numpy as np
 
 from zshbench.errors import UserError
 
 __all__ = ["cache_dir", "env_dir", "atomic_write", "atomic_write_bytes", "save_npz_atomic", "load_npz"]
+
+# atomic writes live in zshbench.fileio; re-exported here for code that imported them from this module
+from zshbench.fileio import atomic_write, atomic_write_bytes, load_npz, save_npz_atomic  # noqa: E402,F401
 
 _WRITABLE: set[str] = set()  # folders env_dir has written a probe file to in this process
 
@@ -78,60 +81,3 @@ def env_dir(var: str, default: Callable[[], Path], default_desc: str, what: str)
             raise fail(f"it is not writable ({exc.strerror or exc})") from None
         _WRITABLE.add(key)
     return d
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write ``path`` whole or not at all: ``write(f)`` fills a temp file in the same directory, which is then
-    renamed over ``path`` (streamed: nothing is held in memory). The file gets the mode of the file it replaces,
-    else the usual ``0o666 & ~umask`` (not mkstemp's private 0600), so collaborators sharing a results
-    directory can read each other's records."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-            os.fchmod(f.fileno(), mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """`atomic_write` of ``data``."""
-    atomic_write(path, lambda f: f.write(data))
-
-
-def save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
-    import io
-
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def load_npz(path: Path) -> dict[str, np.ndarray] | None:
-    """The arrays of ``path``, or None when it is missing or unreadable."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, KeyError):
-        return None
-    except Exception:  # zipfile.BadZipFile and friends: a corrupt entry is a missing entry
-        return None

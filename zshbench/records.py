@@ -32,11 +32,13 @@ only regular files are read (a FIFO named ``*.json`` is reported, not opened), s
 * 1: the first version.
 * 2: ``complexity`` (parameters, FLOPs per encoded item) and ``class_distances`` (RAZH Fig. 5).
 * 3: ``identity`` / ``identity_hash`` (the run identity above), ``evaluation`` (k, metric set, variant),
-  ``protocol.pinned``, ``content_sha256``; the record type `Record`. `convert_v2_to_v3` rebuilds the identity
+  ``protocol.pinned``, ``content_sha256``, ``non_default_params`` (the config keys that differ from the
+  method's defaults at run time, so the leaderboard needs no code to name them); the record type `Record`. `convert_v2_to_v3` rebuilds the identity
   from a version-2 record's fields; what version 2 did not store (the dataset's content fingerprint, whether the
   protocol matched a pin) is ``null``, so a converted record never stands in for a new run.
 
-Paper records (``source: "paper"``, published numbers) have their own schema: `zshbench.reported`.
+Paper records (``source: "paper"``, published numbers) are versioned separately (`zshbench.reported`,
+``PAPER_SCHEMA_VERSION``) and upgraded by `zshbench.reported.validate_paper_record`.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from zshbench.cache import atomic_write_bytes
+from zshbench.fileio import atomic_write_bytes
 from zshbench.errors import RecordError
 from zshbench.paths import check_name, inside, is_valid_name
 from zshbench.reported import validate_paper_record
@@ -202,6 +204,7 @@ class Record:
     features: dict[str, Any] | None = None
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
     class_distances: dict[str, Any] | None = None
+    non_default_params: dict[str, Any] | None = None
     converted_from: int | None = None
     schema_version: int = SCHEMA_VERSION
     source: str = "measured"
@@ -215,7 +218,8 @@ class Record:
                zshbench_version: str, dataset_info: Mapping[str, Any] | None = None,
                split_counts: Mapping[str, int] | None = None, curves: Mapping[str, Any] | None = None,
                features: Mapping[str, Any] | None = None, extras: Mapping[str, Any] | None = None,
-               class_distances: Mapping[str, Any] | None = None, created_utc: str | None = None) -> "Record":
+               class_distances: Mapping[str, Any] | None = None, created_utc: str | None = None,
+               non_default_params: Mapping[str, Any] | None = None) -> "Record":
         """The one constructor of new records: the identity's fields are copied from ``identity`` (never given
         twice), the hashes computed, and the result validated.
 
@@ -238,6 +242,7 @@ class Record:
             "metric_conventions": dict(metric_conventions), "curves": dict(curves or {}),
             "features": dict(features) if features is not None else None, "extras": dict(extras or {}),
             "class_distances": dict(class_distances) if class_distances is not None else None,
+            "non_default_params": dict(non_default_params) if non_default_params is not None else None,
         }
         d = _drop_absent(json.loads(canonical_json(d)))  # JSON types only (tuples -> lists, numpy refused)
         d["content_sha256"] = content_checksum(d)
@@ -355,6 +360,7 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str, bool]] = {
     "features": (lambda v: v is None or isinstance(v, dict), "an object or null", False),
     "extras": (lambda v: isinstance(v, dict), "an object", True),
     "class_distances": (lambda v: v is None or isinstance(v, dict), "an object or null", False),
+    "non_default_params": (lambda v: v is None or isinstance(v, dict), "an object (null: not recorded)", True),
     "converted_from": (lambda v: v is None or (_is_int(v) and 1 <= v < SCHEMA_VERSION),
                        f"null or a schema version below {SCHEMA_VERSION}", False),
 }
@@ -608,6 +614,7 @@ def convert_v2_to_v3(rec: dict) -> dict:
     for key in ("dataset_info", "split_counts", "metric_conventions", "curves", "extras"):
         if out.get(key) is None:
             out[key] = {}
+    out["non_default_params"] = None  # version 2 did not store them (the defaults of that time are unknown)
     _drop_absent(out)
     try:
         out["content_sha256"] = content_checksum(out)

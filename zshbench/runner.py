@@ -527,7 +527,7 @@ def run_one(slot: Slot | Hasher, prep: Prepared, train: TrainSet, q_in, db_in, *
         bar.remove_task(t)
     # cost (parameters, FLOPs per item) and the unseen x seen class distances of RAZH Fig. 5
     from zshbench.complexity import measure_complexity
-    from zshbench.leaderboard.distances import measure_class_distances
+    from zshbench.evaluate.class_distances import measure_class_distances
 
     complexity = measure_complexity(hasher, q_in[0:1])
     t4 = time.perf_counter()
@@ -540,13 +540,17 @@ def run_one(slot: Slot | Hasher, prep: Prepared, train: TrainSet, q_in, db_in, *
 
         feat_info = describe(prep.feature_spec, weights)
     extras = dict(hasher.run_info()) if hasattr(hasher, "run_info") else {}
+    params = hasher.get_params()
+    defaults = type(hasher)(n_bits=hasher.n_bits, seed=int(hasher.config.seed)).get_params()
+    non_default = {k: v for k, v in params.items() if k not in RUN_KEYS and defaults.get(k, object()) != v}
     counts = dict(split.counts())
     dup = getattr(split, "content_duplicates", None)
     if dup is not None:
         counts["content_duplicates"] = int(dup)
     return Record.create(
         identity=slot.identity,
-        params=hasher.get_params(),
+        params=params,
+        non_default_params=non_default,
         config_hash=hasher.config_hash(),
         split_fingerprint=split.fingerprint,
         split_counts=counts,

@@ -5,7 +5,7 @@ An entry holds ``features`` (float32 (n, D)) and ``meta``, a JSON string of ever
 weights fingerprint; the sha256 of the index array; the timm version; the format version) plus the sha256 of
 the feature bytes. Reading checks all of it: a missing file is a miss; an unreadable file (truncated, not a
 zip), a meta mismatch, a wrong shape or dtype, non-finite values or a checksum mismatch is reported with a
-warning and rebuilt. Entries are written atomically (`zshbench.cache.save_npz_atomic`).
+warning and rebuilt. Entries are written atomically (`zshbench.fileio.save_npz_atomic`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from zshbench.cache import cache_dir, load_npz, save_npz_atomic
+from zshbench.cache import cache_dir
+from zshbench.fileio import load_npz, save_npz_atomic
 
 __all__ = ["FORMAT_VERSION", "CacheWarning", "entry_meta", "entry_path", "read_entry", "write_entry"]
 

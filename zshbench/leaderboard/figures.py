@@ -6,7 +6,7 @@
 * ``map_vs_bits_...png``: map@5000 against code length (RAZH Fig. 3);
 * ``hamming_...png``: the mean Hamming distance between the codes of each unseen query class (rows) and each
   seen class (columns) at the figure code length (RAZH Fig. 5), one panel per method, averaged over seeds, from
-  the records' ``class_distances`` (schema 2; see `zshbench.leaderboard.distances`). Records without it (schema
+  the records' ``class_distances`` (schema 2; see `zshbench.evaluate.class_distances`). Records without it (schema
   1) are left out; a dataset with none gets no such figure.
 """
 
@@ -32,9 +32,9 @@ def _plt():
     return plt
 
 
-def _mean_curve(recs: list[dict], curve: str, x: str, y: str):
-    xs = [np.asarray(r["curves"][curve][x], float) for r in recs if curve in r.get("curves", {})]
-    ys = [np.asarray(r["curves"][curve][y], float) for r in recs if curve in r.get("curves", {})]
+def _mean_curve(recs: list, curve: str, x: str, y: str):
+    xs = [np.asarray(r.curves[curve][x], float) for r in recs if curve in r.curves]
+    ys = [np.asarray(r.curves[curve][y], float) for r in recs if curve in r.curves]
     if not xs or any(len(a) != len(xs[0]) for a in xs):
         return None
     return np.mean(xs, axis=0), np.mean(ys, axis=0)
@@ -51,9 +51,9 @@ HAMMING_COLS = 3  # panels per row
 _MAX_TICK_LABELS = 20  # name the classes on the axes only up to this many
 
 
-def _mean_matrix(recs: list[dict]):
+def _mean_matrix(recs: list):
     """Seed-averaged ``class_distances`` of records sharing one class layout (None when none has it)."""
-    cds = [r["class_distances"] for r in recs if isinstance(r.get("class_distances"), dict)]
+    cds = [r.class_distances for r in recs if isinstance(r.class_distances, dict)]
     if not cds:
         return None
     first = cds[0]
@@ -61,12 +61,12 @@ def _mean_matrix(recs: list[dict]):
     return first["unseen"], first["seen"], np.mean([np.asarray(c["mean_hamming"], float) for c in same], axis=0), len(same)
 
 
-def hamming_figure(by_method: dict[str, list[dict]], b: int, title: str, path: Path) -> Path | None:
+def hamming_figure(by_method: dict[str, list], b: int, title: str, path: Path) -> Path | None:
     """Draw the unseen x seen mean-Hamming-distance panels of every method having them at ``b`` bits."""
     plt = _plt()
     panels = []
     for m in sorted(by_method):
-        mm = _mean_matrix([r for r in by_method[m] if r["n_bits"] == b])
+        mm = _mean_matrix([r for r in by_method[m] if r.n_bits == b])
         if mm is not None:
             panels.append((m, *mm))
     if not panels:
@@ -100,22 +100,24 @@ def hamming_figure(by_method: dict[str, list[dict]], b: int, title: str, path: P
     return out
 
 
-def write_figures(records: list[dict], out: str | Path, bits: int = FIGURE_BITS) -> list[Path]:
+def write_figures(records: list, out: str | Path, bits: int = FIGURE_BITS) -> list[Path]:
+    from zshbench.leaderboard.tables import row_labels, table_keys
+    from zshbench.paths import inside, slug
+
     plt = _plt()
     out = Path(out)
-    from zshbench.leaderboard.common import table_keys
-    from zshbench.paths import inside, slug
+    labels = dict(zip(map(id, records), row_labels(records)))
 
     groups: dict[tuple[str, str], list] = defaultdict(list)
     for key, r in zip(table_keys(records), records):
         groups[key].append(r)
     written = []
     for (ds, proto), recs in sorted(groups.items()):
-        avail = sorted({r["n_bits"] for r in recs})
+        avail = sorted({r.n_bits for r in recs})
         b = min(avail, key=lambda v: (abs(v - bits), v))
-        by_method: dict[str, list[dict]] = defaultdict(list)
+        by_method: dict[str, list] = defaultdict(list)  # one line per row of the tables (method and config)
         for r in recs:
-            by_method[r["method"]].append(r)
+            by_method[labels[id(r)]].append(r)
         specs = [
             ("pr", "pr_by_radius", "recall", "precision", "recall", "precision", f"PR by Hamming radius, {b} bits"),
             ("pn", "precision_at_n", "n", "precision", "N (top retrieved)", "precision@N", f"precision@N, {b} bits"),
@@ -125,7 +127,7 @@ def write_figures(records: list[dict], out: str | Path, bits: int = FIGURE_BITS)
             fig, ax = plt.subplots(figsize=(5, 4))
             drawn = False
             for m in sorted(by_method):
-                c = _mean_curve([r for r in by_method[m] if r["n_bits"] == b], curve, xk, yk)
+                c = _mean_curve([r for r in by_method[m] if r.n_bits == b], curve, xk, yk)
                 if c is not None:
                     ax.plot(c[0], c[1], marker=".", label=m)
                     drawn = True
@@ -141,8 +143,8 @@ def write_figures(records: list[dict], out: str | Path, bits: int = FIGURE_BITS)
         for m in sorted(by_method):
             per_bits: dict[int, list[float]] = defaultdict(list)
             for r in by_method[m]:
-                if "map@5000" in r["metrics"]:
-                    per_bits[r["n_bits"]].append(r["metrics"]["map@5000"])
+                if "map@5000" in r.metrics:
+                    per_bits[r.n_bits].append(r.metrics["map@5000"])
             if per_bits:
                 xs = sorted(per_bits)
                 ax.plot(xs, [np.mean(per_bits[x]) for x in xs], marker="o", label=m)

@@ -3,8 +3,8 @@ printed, one CSV per table, dataset and metric, and the side-by-side comparison 
 the same method, dataset and code length (`comparisons`), with the protocol differences spelled out
 (`protocol_differences`).
 
-Records are plain dicts (the JSON of a record file, version 2 or 3 of `zshbench.reported`); measured records
-are plain dicts too (the JSON of result records). The output is deterministic: the same records give the same
+Paper records are plain dicts (the JSON of a record file, version 2 or 3 of `zshbench.reported`); measured
+records are typed `zshbench.records.Record` s. The output is deterministic: the same records give the same
 text, byte for byte.
 """
 
@@ -14,8 +14,9 @@ import csv
 import io
 from collections import Counter, defaultdict
 
-from zshbench.leaderboard.common import mean_std as _mean_std
-from zshbench.leaderboard.common import row_labels as _labels
+from zshbench.leaderboard.tables import mean_std as _mean_std
+from zshbench.leaderboard.tables import row_labels as _labels
+from zshbench.records import Record
 
 __all__ = ["reported_csvs", "comparisons", "protocol_differences", "reported_markdown", "row_label",
            "measured_value"]
@@ -87,14 +88,14 @@ _MEASURED_FIELDS = {
 }
 
 
-def measured_value(rec: dict, metric: str) -> float | None:
+def measured_value(rec: Record, metric: str) -> float | None:
     """The measured record's value of a reported ``metric`` (a retrieval metric, or ``params`` / ``flops`` from
     its ``complexity``); None when the record does not hold it."""
-    if metric in rec.get("metrics", {}):
-        return float(rec["metrics"][metric])
+    if metric in rec.metrics:
+        return float(rec.metrics[metric])
     if metric in _MEASURED_FIELDS:
         block, keys = _MEASURED_FIELDS[metric]
-        held = rec.get(block)
+        held = getattr(rec, block)
         if isinstance(held, dict):
             for k in keys:
                 if held.get(k) is not None:
@@ -108,7 +109,7 @@ def _same_dataset(measured: str, reported: str) -> bool:
     return measured == reported or measured.startswith(reported + "-")
 
 
-def comparisons(reported: list[dict], records: list[dict]) -> list[dict]:
+def comparisons(reported: list[dict], records: list[Record]) -> list[dict]:
     """Published numbers next to zshbench's measurement of the same method, dataset, metric and code length.
 
     A paper record takes part when it names ``zshbench_method`` and ``zshbench_dataset`` and measured records
@@ -125,34 +126,33 @@ def comparisons(reported: list[dict], records: list[dict]) -> list[dict]:
         m, ds, metric = rep.get("zshbench_method"), rep.get("zshbench_dataset"), rep["metric"]
         if not m or not ds:
             continue
-        by: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+        by: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
         for i, r in enumerate(records):
-            if r.get("source", "measured") == "measured" and r["method"] == m and _same_dataset(r["dataset"], ds) \
-                    and measured_value(r, metric) is not None:
-                by[(r["dataset"], r["protocol"]["name"], labels[i])].append(r)
+            if r.method == m and _same_dataset(r.dataset, ds) and measured_value(r, metric) is not None:
+                by[(r.dataset, r.protocol["name"], labels[i])].append(r)
         for (mds, proto, label), recs in sorted(by.items()):
             cells = {}
             for b in _bits_sorted(rep["values"]):
-                vals = [measured_value(r, metric) for r in recs if r["n_bits"] == int(b)]
+                vals = [measured_value(r, metric) for r in recs if r.n_bits == int(b)]
                 if vals:
                     mean, std = _mean_std(vals)
                     cells[int(b)] = (rep["values"][b]["printed"], float(rep["values"][b]["value"]), mean, std, len(vals))
             if cells:
-                recs_b = [r for r in recs if r["n_bits"] in cells]
+                recs_b = [r for r in recs if r.n_bits in cells]
                 out.append({"reported": rep, "dataset": mds, "protocol": proto, "label": label, "cells": cells,
                             "differences": protocol_differences(rep, recs_b),
                             "caveats": list(rep.get("protocol_caveats", []))})
     return out
 
 
-def protocol_differences(rep: dict, recs: list[dict]) -> list[str]:
+def protocol_differences(rep: dict, recs: list[Record]) -> list[str]:
     """Sentences naming how the paper's setting and zshbench's measured runs differ: generic ones from the
     records (split, runs, inputs, model, metric convention, data, cost conventions), then the paper record's
     own ``protocol_caveats``."""
     r0 = recs[0]
-    proto = r0["protocol"]
-    seeds = sorted({r["seed"] for r in recs})
-    counts = r0.get("split_counts") or {}
+    proto = r0.protocol
+    seeds = sorted({r.seed for r in recs})
+    counts = r0.split_counts
     diffs = [
         f"Split: the paper: {rep['protocol_description']} zshbench: protocol {proto['name']} v{proto['version']} "
         f"(sha256 {str(proto.get('sha256', ''))[:12]}), seen/unseen classes pinned in the protocol file"
@@ -161,25 +161,25 @@ def protocol_differences(rep: dict, recs: list[dict]) -> list[str]:
         f"Runs: the paper prints one number per cell (no seeds or spread reported); zshbench shows mean ± std over "
         f"seeds {', '.join(map(str, seeds))}.",
     ]
-    feats = r0.get("features")
+    feats = r0.features
     if isinstance(feats, dict) and feats.get("spec"):
         diffs.append(f"Inputs: zshbench ran on features '{feats['spec']}'; the paper's inputs are described above.")
-    profile = r0.get("params", {}).get("profile")
+    profile = r0.params.get("profile")
     if profile:
-        diffs.append(f"Model: zshbench ran profile '{profile}' of {r0['method']} (see the method's README).")
-    conv = (r0.get("metric_conventions") or {}).get(rep["metric"])
+        diffs.append(f"Model: zshbench ran profile '{profile}' of {r0.method} (see the method's README).")
+    conv = r0.metric_conventions.get(rep["metric"])
     if conv:
         diffs.append(f"Metric: zshbench's {rep['metric']}: {conv}")
-    info = r0.get("dataset_info") or {}
+    info = r0.dataset_info
     if info.get("version"):
-        diffs.append(f"Data: zshbench dataset '{r0['dataset']}' v{info['version']}"
+        diffs.append(f"Data: zshbench dataset '{r0.dataset}' v{info['version']}"
                      + (f", attributes: {info['attribute_source']}" if info.get("attribute_source") else "") + ".")
-    if rep.get("zshbench_dataset") and r0["dataset"] != rep["zshbench_dataset"]:
-        diffs.append(f"Data: zshbench measured on '{r0['dataset']}', a feature version of '{rep['zshbench_dataset']}' "
+    if rep.get("zshbench_dataset") and r0.dataset != rep["zshbench_dataset"]:
+        diffs.append(f"Data: zshbench measured on '{r0.dataset}', a feature version of '{rep['zshbench_dataset']}' "
                      "(zshbench list datasets).")
-    cx = r0.get("complexity") or {}
+    cx = r0.complexity
     if rep["metric"] == "params":
-        total = [float(r["complexity"]["params"]) for r in recs if (r.get("complexity") or {}).get("params") is not None]
+        total = [float(r.complexity["params"]) for r in recs if r.complexity.get("params") is not None]
         diffs.append("Parameters: measured is zshbench's count on the encode path (complexity.params_encode, "
                      "training-only parts such as decoders excluded)"
                      + (f"; all learned numbers of the fitted hasher: {_fmt(_mean_std(total)[0], 'parameters')}"
@@ -254,7 +254,7 @@ def _notes(recs: list[dict], one_metric: bool) -> list[str]:
     return out
 
 
-def reported_markdown(reported: list[dict], records: list[dict], heading: str = "##") -> str:
+def reported_markdown(reported: list[dict], records: list[Record], heading: str = "##") -> str:
     """The "Reported in the papers" section: per paper its protocol caveats, the published tables as printed
     (one per table and dataset, several metrics side by side when the table prints several), their notes, then
     the side-by-side comparisons with zshbench's measurements."""

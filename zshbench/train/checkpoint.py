@@ -30,7 +30,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from zshbench.cache import atomic_write
+from zshbench.fileio import atomic_write
 from zshbench.errors import DataError, UserError
 
 __all__ = ["CheckpointSpec", "CheckpointWarning", "ResumeMismatchError", "checkpoint_path", "checkpointing",

@@ -1,0 +1,155 @@
+"""A leaderboard report: ``README.md`` (configurations, retrieval tables, cost, published numbers), one CSV per
+table and the figures, all generated from records (`report_files`, `write_report`), and the headline block that
+a project README shows between two markers (`sync_headline`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from zshbench.leaderboard.render import render_cost_summary, render_csv, render_markdown
+from zshbench.leaderboard.reported import reported_csvs, reported_markdown
+from zshbench.leaderboard.tables import (
+    DEFAULT_METRICS,
+    aggregate,
+    cost_summary,
+    cost_tables,
+    long_table,
+    row_labels,
+)
+from zshbench.records import Record
+
+__all__ = ["config_notes", "HEADLINE_START", "HEADLINE_END", "headline_markdown", "sync_headline", "report_files",
+           "write_report", "DEFAULT_METRICS"]
+
+
+def config_notes(records: Sequence[Record]) -> list[tuple[str, str]]:
+    """(row label, the settings that differ from the method's defaults) per method configuration, sorted.
+
+    A reader must know that a row ran with, e.g., ``max_steps=20``; the config hash alone does not say it. The
+    settings come from each record (``non_default_params``, stored at run time), never from today's code;
+    records converted from an older schema say "not recorded"."""
+    seen: dict[str, str] = {}
+    for label, r in zip(row_labels(records), records):
+        if label in seen:
+            continue
+        nd = r.non_default_params
+        if nd is None:
+            seen[label] = "not recorded (record converted from an older schema)"
+        else:
+            seen[label] = ", ".join(f"{k}={nd[k]}" for k in sorted(nd)) if nd else "defaults"
+    return sorted(seen.items())
+
+
+HEADLINE_START = "<!-- zshbench:leaderboard-headline:start -->"
+HEADLINE_END = "<!-- zshbench:leaderboard-headline:end -->"
+
+
+def headline_markdown(records: Sequence[Record], metric: str = "map@5000") -> str:
+    """The block a project README shows between `HEADLINE_START` and `HEADLINE_END`: ``metric`` per dataset."""
+    return render_markdown(aggregate(records, metric), heading="####").rstrip() + "\n"
+
+
+def sync_headline(readme: str | Path, records: Sequence[Record], *, write: bool) -> str | None:
+    """Compare (``write=False``) or rewrite (``write=True``) the headline block of ``readme``.
+
+    Returns a problem message, or None when the block matches (or was rewritten)."""
+    p = Path(readme)
+    text = p.read_text() if p.exists() else ""
+    if HEADLINE_START not in text or HEADLINE_END not in text.split(HEADLINE_START, 1)[1]:
+        return (f"headline: {p} has no block between {HEADLINE_START} and {HEADLINE_END} (both markers, in that "
+                "order); add them where the headline table belongs and run zshbench report --readme " + str(p))
+    head, rest = text.split(HEADLINE_START, 1)
+    block, tail = rest.split(HEADLINE_END, 1)
+    new = "\n" + headline_markdown(records)
+    if block == new:
+        return None
+    if write:
+        from zshbench.fileio import atomic_write_bytes
+
+        atomic_write_bytes(p, (head + HEADLINE_START + new + HEADLINE_END + tail).encode())
+        return None
+    return f"differs: the headline table in {p} does not match the records (regenerate with zshbench report --readme {p})"
+
+
+def report_files(records: Sequence[Record], metrics=DEFAULT_METRICS, regenerate_cmd: str = "",
+                 reported: list[dict] | None = None) -> dict[str, str]:
+    """Every text file of a report (relative path -> content); deterministic for the same records, and a
+    function of the records alone (the zshbench versions shown are the records').
+
+    Args:
+        records: measured records.
+        metrics: the retrieval metrics to tabulate.
+        regenerate_cmd: the command printed in the header.
+        reported: published numbers (``source: "paper"`` records), shown in their own section.
+    """
+    records = list(records)
+    reported = list(reported or [])
+    files: dict[str, str] = {}
+    entries = long_table(records)
+    tables = [t for m in metrics for t in aggregate(entries, m)] if entries else []
+    costs = cost_tables(entries) if entries else []
+    protos = sorted({(r.protocol["name"], r.protocol["version"]) for r in records})
+    versions = sorted({r.zshbench_version for r in records})
+    lines = [
+        "# zshbench leaderboard",
+        "",
+        "Generated from the result records by zshbench; do not edit by hand.",
+        f"Regenerate with: `{regenerate_cmd or 'zshbench report --results leaderboard/results --out leaderboard'}`.",
+        "",
+        f"- zshbench version(s) of the records: {', '.join(versions)}",
+        f"- records: {len(records)}" + (f" measured; {len(reported)} published (source: paper)" if reported else ""),
+        "- protocols: " + ", ".join(f"{n} v{v}" for n, v in protos),
+        "- hardware: " + ", ".join(sorted({str(r.environment.get('device_name', '?')) for r in records})),
+        "- cells: mean ± std over seeds (n = number of seeds); best per column in bold. Metric definitions: "
+        "docs/metrics.md.",
+        "",
+        "## Configurations",
+        "",
+        "Settings that differ from each method's defaults (`zshbench list methods` shows the keys):",
+        "",
+        *[f"- {label}: {notes}" for label, notes in config_notes(records)],
+        "",
+        "## Retrieval",
+        "",
+        render_markdown(tables),
+        "## Cost",
+        "",
+        "Parameters: every learned number of the fitted hasher; FLOPs: encoding one item (deep methods: "
+        "torch.utils.flop_counter.FlopCounterMode on one image; shallow methods: their projection, counted "
+        "analytically, without the feature extractor); one multiply-add = 2 FLOPs (zshbench.complexity). "
+        "Parameters on the encode path exclude training-only parts (e.g. decoders).",
+        "",
+        render_cost_summary(cost_summary(entries)) if entries else "",
+        "### Cost by code length",
+        "",
+        render_markdown(costs, heading="####"),
+    ]
+    if reported:
+        lines += [reported_markdown(reported, records)]
+    files["README.md"] = "\n".join(lines).rstrip() + "\n"
+    for t in tables + costs:
+        files[f"csv/{t.slug}.csv"] = render_csv(t)
+    files.update(reported_csvs(reported))
+    return files
+
+
+def write_report(records: Sequence[Record], out: str | Path, metrics=DEFAULT_METRICS, figures: bool = True,
+                 reported: list[dict] | None = None) -> list[Path]:
+    """Write README.md, CSVs (and figures) under ``out``; return the written paths."""
+    from zshbench.fileio import atomic_write_bytes
+    from zshbench.paths import check_writable_dir, inside
+
+    out = check_writable_dir(out, "--out")
+    written = []
+    for rel, text in report_files(records, metrics, reported=reported).items():
+        p = inside(out, rel)
+        atomic_write_bytes(p, text.encode())
+        written.append(p)
+    if figures:
+        from zshbench.leaderboard.figures import write_figures
+
+        written += write_figures(records, out / "figures")
+    return written
+
+
