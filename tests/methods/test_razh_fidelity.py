@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -294,7 +295,8 @@ def test_tiny_runs_record_their_weights_label_set(tmp_path):
 
 @pytest.mark.parametrize("method,name", [("razh", PAPER_WEIGHTS), ("razh-f", RAZH_F_WEIGHTS)])
 def test_pretrained_load_path_uses_the_method_weights(monkeypatch, method, name):
-    """The paper profile asks timm for exactly its weights (stand-in: a randomly initialised model of that name)."""
+    """The paper profile asks timm for exactly its weights (stand-in: the encoder's own random weights with the
+    pretrained config of that name)."""
     import timm
 
     from zshbench.methods.razh import _load_encoder_weights
@@ -303,12 +305,16 @@ def test_pretrained_load_path_uses_the_method_weights(monkeypatch, method, name)
 
     def fake(nm, flag, **kw):
         asked.append(nm)
-        return timm.create_model(nm, pretrained=False, **kw)
+        return SimpleNamespace(state_dict=net.encoder.state_dict,
+                               pretrained_cfg=timm.models.get_pretrained_cfg(nm).to_dict())
 
     monkeypatch.setattr("zshbench.weights.create_pretrained", fake)
+    from zshbench.methods.razh.model import build_encoder
+
     h = create_hasher(method, profile="paper", word_vectors="seen-columns")
     p = h._profile()
-    net = RAZHNet(p, 16, torch.randn(3, 4), torch.ones(2, 3, dtype=torch.bool))
+    net = SimpleNamespace(encoder=build_encoder(p), mean=torch.full((1, 3, 1, 1), 0.5),
+                          std=torch.full((1, 3, 1, 1), 0.5))  # the parts of RAZHNet the loader touches
     desc = _load_encoder_weights(net, p)
     assert asked == [name] and name in desc
     if name == PAPER_WEIGHTS:  # DINO's ImageNet normalisation replaces the 0.5 default
