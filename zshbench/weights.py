@@ -8,6 +8,10 @@
 
 ``flag`` is how the user sets weights where the message is shown: ``"--weights "`` for the feature stage,
 ``"--set weights="`` for a method's config.
+
+Which label set weights were trained on (a run's ``weights_label_set``) and which unseen classes of a protocol
+that label set contains: `weights_label_set`, `timm_label_set`, `unseen_overlap` (defined in
+`zshbench.pretraining`, re-exported here).
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from zshbench.errors import UserError
+from zshbench.pretraining import timm_label_set, unseen_overlap, weights_label_set
 
-__all__ = ["CHECKPOINT_SUFFIXES", "checkpoint_path", "read_checkpoint", "create_pretrained", "load_matching"]
+__all__ = ["CHECKPOINT_SUFFIXES", "checkpoint_path", "read_checkpoint", "create_pretrained", "load_matching",
+           "timm_label_set", "weights_label_set", "unseen_overlap"]
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 

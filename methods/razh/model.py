@@ -3,15 +3,23 @@
 Equations are the paper's (Jiang et al., arXiv 2503.07037); see README.md for the fidelity table.
 
 * `RAZHNet.patches`: patchify + linear projection to d_v (the ViT's patch embedding) -> P (B, M, d_v);
+* `RAZHNet.random_keep` (eq. 5): the reconstruction branch's random selection P_m (M_m = (1 - mask ratio) M);
 * `RAZHNet.mix` (eq. 1-3, 6): batched K-means of each image's patch embeddings into K' parts, part centres J
   mapped by F_m into the attribute space, attribute word vectors mapped by F_a, cosine similarity of each part
   with the image's own attributes T^(i), most similar attribute -> F_i -> attribute patch P_a, which replaces
-  the patches of the part where the similarity >= threshold -> Z;
+  the patches of the part where the similarity >= threshold -> Z. With ``mix_scope="unselected"`` (default,
+  Fig. 2) only the patches the reconstruction branch did NOT select may be replaced, so the two branches' sets
+  are complementary and the mask ratio bounds the number of attribute patches; ``"all"`` reads eq. 3 alone;
 * `RAZHNet.encode_tokens`: the ViT on all or a subset of the positions (positional embeddings added before the
   subset is taken, as in MAE) -> pooled feature f (class token, or the mean patch token with pool=avg) and the patch tokens;
 * `RAZHNet.decode` (eq. 4-5): the shared decoder; missing positions are filled with a learnable mask token;
-* `RAZHNet.hash` (eq. 7-8): h = tanh(W_h^T f + o_h); `RAZHNet.classify` (eq. 12): W^T h over the seen classes;
+* `RAZHNet.hash` (eq. 7-8): h = tanh(W_h^T f + o_h); `RAZHNet.classify` (eq. 12): W~^T h + o~ over the seen classes;
 * `RAZHNet.train_losses`: one training step's losses (eq. 10-18), for every variant and loss ablation.
+
+One choice per class (labels as attributes: digits, cifar10, every RAZH-T run): T^(i) holds one entry, so the
+choice of eq. 6 is fixed and nothing differentiable depends on F_m (the threshold of eq. 3 has no gradient);
+F_m is then frozen at its initialisation (``RAZHNet.f_m_learns`` is False) and the replacement gate is a fixed
+random projection of the part centres compared with the learned class embedding.
 """
 
 from __future__ import annotations
@@ -95,11 +103,16 @@ class RAZHNet(nn.Module):
         self.f_a = nn.Linear(d_w, p["attr_dim"])  # word vector -> attribute embedding (eq. 6)
         self.f_i = nn.Linear(p["attr_dim"], d_v)  # attribute embedding -> attribute patch
         self.hash_layer = nn.Linear(d_v, n_bits)  # eq. 7
-        self.cls_layer = nn.Linear(n_bits, allowed.shape[0], bias=False)  # eq. 12
+        self.cls_layer = nn.Linear(n_bits, allowed.shape[0])  # eq. 12: W~ and the bias o~
         self.register_buffer("wordvec", word_vectors.float().clone())
         self.register_buffer("allowed", allowed.bool().clone())
         self.register_buffer("mean", torch.tensor(p["mean"]).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(p["std"]).view(1, 3, 1, 1))
+        # one allowed attribute per class: the arg-max of eq. 6 and its straight-through softmax are constant, so
+        # no loss reaches F_m (module docstring); freeze it so that this is explicit, not a silent zero gradient
+        self.f_m_learns = not bool((self.allowed.sum(1) <= 1).all())
+        if not self.f_m_learns:
+            self.f_m.requires_grad_(False)
 
     # -- inputs ----------------------------------------------------------------------------------------
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
@@ -162,7 +175,7 @@ class RAZHNet(nn.Module):
         return self.f_a(self.wordvec)
 
     def mix(self, P: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | None = None,
-            cluster: bool = True) -> dict[str, torch.Tensor]:
+            cluster: bool = True, candidates: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Replace image parts by their most similar attribute patch.
 
         Args:
@@ -170,6 +183,9 @@ class RAZHNet(nn.Module):
             labels: (B,) seen-class indices (select T^(i)).
             generator: seeds the K-means initialisation.
             cluster: False gives RAZH-C (each patch is its own part).
+            candidates: (B, M) bool, the positions that may be replaced (the reconstruction branch's unselected
+                patches, Fig. 2); None = every position (eq. 3 read alone). Parts are still clustered over all
+                M patches (eq. 1 clusters P).
 
         Returns:
             dict with Z (B, M, d_v), replaced (B, M) bool, parts (B, M) part index of each patch, sim (B, K, A)
@@ -199,6 +215,8 @@ class RAZHNet(nn.Module):
         P_a = self.f_i(w @ A).to(P.dtype)  # (B, K, d_v) attribute patches
         replace_part = best_sim >= self.p["threshold"]  # (B, K) eq. 3
         replaced = torch.gather(replace_part, 1, parts)
+        if candidates is not None:
+            replaced = replaced & candidates.bool()
         P_a_patch = torch.gather(P_a, 1, parts.unsqueeze(-1).expand(-1, -1, d))
         Z = torch.where(replaced.unsqueeze(-1), P_a_patch, P)
         return {"Z": Z, "replaced": replaced, "parts": parts, "sim": sim, "best": best}
@@ -207,7 +225,7 @@ class RAZHNet(nn.Module):
     def random_keep(self, b: int, generator: torch.Generator | None, device) -> tuple[torch.Tensor, torch.Tensor]:
         """MAE random masking: (B, n_keep) kept positions and a (B, M) 0/1 mask (1 = masked)."""
         m = self.n_patches
-        n_keep = max(1, int(round(m * (1.0 - self.p["mask_ratio"]))))
+        n_keep = min(m - 1, max(1, int(round(m * (1.0 - self.p["mask_ratio"])))))  # >= 1 kept, >= 1 masked
         ids = torch.rand(b, m, generator=generator).argsort(dim=1)[:, :n_keep].to(device)
         mask = torch.ones(b, m, device=device).scatter_(1, ids, 0.0)
         return ids, mask
@@ -219,9 +237,15 @@ class RAZHNet(nn.Module):
 
         Args:
             variant: "full", "no-cluster" (RAZH-C), "no-attr" (RAZH-A: reconstruction branch only),
-                "random-branches" (RAZH-D: the mixing branch replaced by a second random-mask branch).
+                "random-branches" (RAZH-D: the mixing branch replaced by a second reconstruction branch on the
+                complementary patches, or, with mix_scope="all", on an independent random selection).
             terms: "all", "cls", "hash", "cls+hash" (Table IV); without the beta terms no decoder runs.
+
+        The profile's ``loss_scale`` ("mean" or "paper") is the losses' reduction; ``mix_scope`` ("unselected"
+        or "all") the positions the mixing branch may replace.
         """
+        red = self.p.get("loss_scale", "mean")
+        scope = self.p.get("mix_scope", "unselected")
         x = self.prepare(images_uint8)
         target = L.patchify(x, self.patch)
         P = self.patches(x)
@@ -230,24 +254,30 @@ class RAZHNet(nn.Module):
         f_x, tok_x = self.encode_tokens(P, keep)  # reconstruction branch (eq. 5)
         h = self.hash(f_x)
         parts: dict[str, torch.Tensor] = {}
-        l_cls = L.classification_loss(self.classify(h), labels) if terms in ("all", "cls", "cls+hash") else None
-        l_h = L.hash_loss(h, labels, self.p["hash_scale"]) if terms in ("all", "hash", "cls+hash") else None
+        l_cls = (L.classification_loss(self.classify(h), labels, red)
+                 if terms in ("all", "cls", "cls+hash") else None)
+        l_h = L.hash_loss(h, labels, self.p["hash_scale"], red) if terms in ("all", "hash", "cls+hash") else None
         l_r = l_hal = None
         if terms == "all":
             norm_pix = self.p["norm_pix"]
-            l_r = L.reconstruction_loss(self.decode(tok_x, keep), target, mask, norm_pix)
+            l_r = L.reconstruction_loss(self.decode(tok_x, keep), target, mask, norm_pix, red)
             if variant in ("full", "no-cluster"):
-                mixed = self.mix(P, labels, generator, cluster=(variant == "full"))
+                cand = mask.bool() if scope == "unselected" else None
+                mixed = self.mix(P, labels, generator, cluster=(variant == "full"), candidates=cand)
                 f_z, tok_z = self.encode_tokens(mixed["Z"])  # mixing branch (eq. 4)
                 g_z = self.decode(tok_z)
-                l_r = l_r + L.reconstruction_loss(g_z, target, mixed["replaced"], norm_pix)
-                l_hal = L.alignment_loss(self.hash(f_z), h)
+                l_r = l_r + L.reconstruction_loss(g_z, target, mixed["replaced"], norm_pix, red)
+                l_hal = L.alignment_loss(self.hash(f_z), h, red)
                 parts["replaced"] = mixed["replaced"].float().mean().detach()
             elif variant == "random-branches":
-                keep2, mask2 = self.random_keep(b, generator, P.device)
+                if scope == "unselected":  # "two ... branches with different patches": the complement of P_m
+                    keep2 = mask.bool().nonzero()[:, 1].view(b, -1)
+                    mask2 = 1.0 - mask
+                else:
+                    keep2, mask2 = self.random_keep(b, generator, P.device)
                 f_2, tok_2 = self.encode_tokens(P, keep2)
-                l_r = l_r + L.reconstruction_loss(self.decode(tok_2, keep2), target, mask2, norm_pix)
-                l_hal = L.alignment_loss(self.hash(f_2), h)
+                l_r = l_r + L.reconstruction_loss(self.decode(tok_2, keep2), target, mask2, norm_pix, red)
+                l_hal = L.alignment_loss(self.hash(f_2), h, red)
         total = L.total_loss(l_cls, l_h, l_r, l_hal, alpha, beta)
         for name, v in (("cls", l_cls), ("hash", l_h), ("rec", l_r), ("hal", l_hal)):
             if v is not None:

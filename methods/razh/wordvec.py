@@ -2,11 +2,12 @@
 
 Sources (config key ``word_vectors``):
 
-* ``"seen-columns"`` (the default; needs nothing): attribute a is represented by its column of the SEEN-class
-  attribute matrix, L2-normalised (its pattern over the seen classes; an attribute no seen class has gets the
-  zero vector). Deterministic and leak-free, but it carries no linguistic knowledge: it is NOT the paper's
-  setting (GloVe, d_a = 300). With labels as attributes (identity matrix) it gives one-hot vectors.
-* ``"glove:PATH"``: a GloVe-format text file (``word v1 v2 ...`` per line). Names are split into lower-case
+* ``"seen-columns"`` (the tiny profile's default; needs nothing): attribute a is represented by its column of the
+  SEEN-class attribute matrix, L2-normalised (its pattern over the seen classes; an attribute no seen class has
+  gets the zero vector). Deterministic and leak-free, but it carries no linguistic knowledge: it is NOT the
+  paper's setting (GloVe, Sec. III-B-3). With labels as attributes (identity matrix) it gives one-hot vectors.
+  The paper profile accepts it only when asked for explicitly (recorded as a substitute in ``run_info``).
+* ``"glove:PATH"`` (the paper's setting; the paper profile requires it): a GloVe-format text file (``word v1 v2 ...`` per line). Names are split into lower-case
   words at every non-alphanumeric character (``"colour:red"`` -> ``colour red``); the vector of a name is the
   mean of its words' vectors; words absent from the file are reported (`WordVectors.missing`) and a name with
   no known word gets the zero vector (its embedding is then F_a's bias).
@@ -29,7 +30,7 @@ from zshbench.errors import UserError
 
 __all__ = ["WordVectors", "attribute_vectors", "name_words", "DEFAULT_SOURCE"]
 
-DEFAULT_SOURCE = "seen-columns"
+DEFAULT_SOURCE = "seen-columns"  # the tiny profile's; the paper profile has none (a GloVe file is required)
 
 
 @dataclass
