@@ -30,7 +30,7 @@ def test_list_method_filters(capsys):
     code, out, _ = cli(capsys, "list", "methods", "--names", "--inputs", "features")
     assert code == 0 and {"lsh", "pcah", "itq", "sh"} <= set(out.split()) and "razh" not in out.split()
     code, out, _ = cli(capsys, "list", "methods", "razh*", "--names")
-    assert out.split() == ["razh", "razh-t"]
+    assert out.split() == ["razh", "razh-f", "razh-t"]
 
 
 def test_protocol_show(capsys):

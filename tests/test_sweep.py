@@ -18,9 +18,11 @@ def test_committed_grid_covers_every_method_both_builtin_datasets():
 
     g = load_grid(REPO / "leaderboard" / "grid.toml")
     jobs = expand(g, "unused")
-    assert {j.method for j in jobs} == set(METHODS.names())
+    excluded = {"razh-f"}  # differs from razh only in the paper profile's pretrained backbone (grid.toml says why)
+    assert {j.method for j in jobs} == set(METHODS.names()) - excluded
     assert {j.dataset for j in jobs} == {"shapes", "digits"}
-    assert len(jobs) == len(METHODS.names()) * 2 * 4 * 3 - 2 * 3  # itq, pcah: no 128 bits from 64-d digits
+    n_methods = len(METHODS.names()) - len(excluded)
+    assert len(jobs) == n_methods * 2 * 4 * 3 - 2 * 3  # itq, pcah: no 128 bits from 64-d digits
     assert not [j for j in jobs if j.method in ("itq", "pcah") and j.dataset == "digits" and j.bits == (128,)]
     # RAZH (the longest) is listed first; every deep method has a fixed step budget
     assert jobs[0].method == "razh"

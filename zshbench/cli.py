@@ -28,6 +28,7 @@ examples:
   zshbench sweep --methods itq,lsh --datasets digits --bits 24,48 --seeds 0,1 --results results/sweep
   zshbench sweep --grid leaderboard/grid.toml --results leaderboard/results --workers 2
   zshbench sweep --methods 'razh*' --datasets awa2 --bits 24,48,64,128 --seeds 0,1,2 --set profile=paper \\
+      --set word_vectors=glove:/data/glove.6B.300d.txt \\
       --launcher submitit --slurm-partition gpu --gpus-per-job 1 --timeout-min 720 --per-run
 runs whose record exists are skipped: rerunning the same command resumes an interrupted sweep.
 """

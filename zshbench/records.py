@@ -33,7 +33,9 @@ only regular files are read (a FIFO named ``*.json`` is reported, not opened), s
 * 2: ``complexity`` (parameters, FLOPs per encoded item) and ``class_distances`` (RAZH Fig. 5).
 * 3: ``identity`` / ``identity_hash`` (the run identity above), ``evaluation`` (k, metric set, variant),
   ``protocol.pinned``, ``content_sha256``, ``non_default_params`` (the config keys that differ from the
-  method's defaults at run time, so the leaderboard needs no code to name them); the record type `Record`. `convert_v2_to_v3` rebuilds the identity
+  method's defaults at run time, so the leaderboard needs no code to name them), ``pretraining`` (for runs on
+  pretrained weights: the label set they were trained on and the protocol's unseen classes it contains,
+  `zshbench.pretraining`); the record type `Record`. `convert_v2_to_v3` rebuilds the identity
   from a version-2 record's fields; what version 2 did not store (the dataset's content fingerprint, whether the
   protocol matched a pin) is ``null``, so a converted record never stands in for a new run.
 
@@ -205,6 +207,7 @@ class Record:
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
     class_distances: dict[str, Any] | None = None
     non_default_params: dict[str, Any] | None = None
+    pretraining: dict[str, Any] | None = None
     converted_from: int | None = None
     schema_version: int = SCHEMA_VERSION
     source: str = "measured"
@@ -219,7 +222,8 @@ class Record:
                split_counts: Mapping[str, int] | None = None, curves: Mapping[str, Any] | None = None,
                features: Mapping[str, Any] | None = None, extras: Mapping[str, Any] | None = None,
                class_distances: Mapping[str, Any] | None = None, created_utc: str | None = None,
-               non_default_params: Mapping[str, Any] | None = None) -> "Record":
+               non_default_params: Mapping[str, Any] | None = None,
+               pretraining: Mapping[str, Any] | None = None) -> "Record":
         """The one constructor of new records: the identity's fields are copied from ``identity`` (never given
         twice), the hashes computed, and the result validated.
 
@@ -243,6 +247,7 @@ class Record:
             "features": dict(features) if features is not None else None, "extras": dict(extras or {}),
             "class_distances": dict(class_distances) if class_distances is not None else None,
             "non_default_params": dict(non_default_params) if non_default_params is not None else None,
+            "pretraining": dict(pretraining) if pretraining is not None else None,
         }
         d = _drop_absent(json.loads(canonical_json(d)))  # JSON types only (tuples -> lists, numpy refused)
         d["content_sha256"] = content_checksum(d)
@@ -297,7 +302,7 @@ class Record:
         return self.get(key) is not None
 
 
-_OPTIONAL_NULL = ("features", "class_distances", "converted_from")
+_OPTIONAL_NULL = ("features", "class_distances", "converted_from", "pretraining")
 
 
 def _drop_absent(d: dict) -> dict:
@@ -361,6 +366,9 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str, bool]] = {
     "extras": (lambda v: isinstance(v, dict), "an object", True),
     "class_distances": (lambda v: v is None or isinstance(v, dict), "an object or null", False),
     "non_default_params": (lambda v: v is None or isinstance(v, dict), "an object (null: not recorded)", True),
+    "pretraining": (lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("label_set"), str)
+                                            and isinstance(v.get("overlap", []), list)),
+                    "null or an object with label_set and overlap", False),
     "converted_from": (lambda v: v is None or (_is_int(v) and 1 <= v < SCHEMA_VERSION),
                        f"null or a schema version below {SCHEMA_VERSION}", False),
 }

@@ -543,6 +543,7 @@ def run_one(slot: Slot | Hasher, prep: Prepared, train: TrainSet, q_in, db_in, *
     params = hasher.get_params()
     defaults = type(hasher)(n_bits=hasher.n_bits, seed=int(hasher.config.seed)).get_params()
     non_default = {k: v for k, v in params.items() if k not in RUN_KEYS and defaults.get(k, object()) != v}
+    pretraining = _pretraining(prep, extras, weights)
     counts = dict(split.counts())
     dup = getattr(split, "content_duplicates", None)
     if dup is not None:
@@ -572,4 +573,23 @@ def run_one(slot: Slot | Hasher, prep: Prepared, train: TrainSet, q_in, db_in, *
         features=feat_info,
         extras=extras,
         class_distances=class_dist or None,
+        pretraining=pretraining,
     )
+
+
+def _pretraining(prep: Prepared, extras: dict, weights: str | None) -> dict | None:
+    """The label set the run's pretrained weights were trained on and the protocol's unseen classes it contains
+    (`zshbench.pretraining`); None for runs without pretrained weights (random init, pixels, native features)."""
+    from zshbench import pretraining as pt
+
+    label_set = extras.get("weights_label_set")
+    if label_set is None and prep.feature_spec and prep.feature_spec.startswith("timm:"):
+        model = prep.feature_spec.split(":", 1)[1]
+        label_set = pt.weights_label_set("pretrained" if weights is None else weights, model)
+    if not label_set or label_set == pt.RANDOM_INIT:
+        return None
+    ds = prep.dataset
+    unseen = [ds.class_names[c] for c in prep.split.unseen_classes]
+    rep = pt.overlap_report(label_set, ds.name.split("-")[0], unseen)
+    return {"label_set": label_set, "overlap": rep["overlap"], "unchecked": rep["unchecked"],
+            "label_set_has_classes": rep["label_set_has_classes"]}

@@ -107,6 +107,7 @@ class RAZHHasher(TorchHasher):
 
     Config = RAZHConfig
     version = "2"
+    file_params = ("weights", "word_vectors")  # the run identity holds these files by sha256
     conformance_params = {"max_steps": 2, "batch_size": 16, "epochs": 1}
     paper_weights: str = PAPER_WEIGHTS  # timm weights of the paper profile's backbone (label-free for razh)
 

@@ -35,9 +35,16 @@ def config_notes(records: Sequence[Record]) -> list[tuple[str, str]]:
             continue
         nd = r.non_default_params
         if nd is None:
-            seen[label] = "not recorded (record converted from an older schema)"
+            note = "not recorded (record converted from an older schema)"
         else:
-            seen[label] = ", ".join(f"{k}={nd[k]}" for k in sorted(nd)) if nd else "defaults"
+            note = ", ".join(f"{k}={nd[k]}" for k in sorted(nd)) if nd else "defaults"
+        pt = r.pretraining
+        if pt:
+            note += f"; pretrained weights: {pt['label_set']}"
+            if pt.get("overlap"):
+                note += (f" (WARNING: contains {len(pt['overlap'])} of the protocol's unseen classes: "
+                         f"{', '.join(pt['overlap'])})")
+        seen[label] = note
     return sorted(seen.items())
 
 
