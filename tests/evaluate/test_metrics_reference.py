@@ -37,9 +37,9 @@ def _check(res, expected, k, r):
     m = res.metrics
     pairs = {
         f"map@{k}": expected["map@k"], "map@all": expected["map@all"], f"tie_aware_map@{k}": expected["tie@k"],
-        "tie_aware_map@all": expected["tie@all"], f"map@{k}:relevant_first": expected["first@k"],
-        f"map@{k}:relevant_last": expected["last@k"], "map@all:relevant_first": expected["first@all"],
-        "map@all:relevant_last": expected["last@all"], f"precision@hamming{r}": expected["p@r"],
+        "tie_aware_map@all": expected["tie@all"], f"map@{k}:relevant_first": expected["max@k"],
+        f"map@{k}:relevant_last": expected["min@k"], "map@all:relevant_first": expected["max@all"],
+        "map@all:relevant_last": expected["min@all"], f"precision@hamming{r}": expected["p@r"],
     }
     for name, value in pairs.items():
         assert m[name] == pytest.approx(value, abs=1e-12), name

@@ -113,21 +113,81 @@ def _prefix(hist: np.ndarray) -> np.ndarray:
     return np.cumsum(hist, axis=1) - hist
 
 
+def _ratio(num, den):
+    return np.where(den > 0, num / np.maximum(den, 1), 0.0)
+
+
 def bound_ap(hist_all: np.ndarray, hist_rel: np.ndarray, k: int, relevant_first: bool) -> np.ndarray:
-    """AP@k when relevant items come first (optimistic) or last (pessimistic) inside every tie group."""
+    """Largest (``relevant_first``) or smallest AP@k over every order of the items inside the tie groups.
+
+    Inside a tie group wholly within the top k' = min(k, N), relevant items first (last) is optimal whatever
+    the other groups do: it maximises (minimises) the precision at each of the group's relevant items and
+    changes nothing else. In the group cut by k, ``r`` positions are admitted and the number ``x`` of relevant
+    items among them can range over ``[lo, hi] = [max(0, r - (n* - m*)), min(r, m*)]``; with the hashing
+    normaliser (relevant items retrieved) admitting a relevant item at a low precision *lowers* AP@k, so the
+    bound is an optimum over ``x``, with relevant first (last) inside the admitted part:
+
+    * max: ``f(x) = (S_first + run_sum(Rb*, A*, x)) / (Rb* + x)``, whose increments ``(Rb* + x + 1)/(A* + x + 1)``
+      do not decrease, so ``f`` falls then rises and its maximum is at ``lo`` or ``hi``;
+    * min: ``g(x) = (S_last + run_sum(Rb*, T - x, x)) / (Rb* + x)`` with ``T = A* + r``, whose numerator has
+      non-decreasing increments ``(Rb* + 1)/(T - x) + sum_{T-x < i <= T} 1/i``, so ``g`` falls then rises
+      and its minimum is the first ``x`` where the increment reaches ``g(x)`` (bisection).
+
+    When the cut does not split a group (k on a group boundary, k >= N) ``lo == hi`` and the value is the
+    plain relevant-first (relevant-last) order, computed exactly as before the search was added. See
+    ``docs/metrics.md``; ``tests/evaluate`` checks the bounds against enumeration of every order.
+    """
     n, m = hist_all.astype(np.int64), hist_rel.astype(np.int64)
     dstar, r, before = cut_point(n, k)
     at = np.arange(n.shape[1])[None, :] == dstar[:, None]
     a, rb = _prefix(n), _prefix(m)
+    s = a if relevant_first else a + n - m
     if relevant_first:
-        s = a
         c = np.where(before, m, np.where(at, np.minimum(r[:, None], m), 0))
     else:
-        s = a + n - m
         c = np.where(before, m, np.where(at, np.maximum(0, r[:, None] - (n - m)), 0))
     total = run_sum(rb, s, c).sum(axis=1)
     n_rel = c.sum(axis=1)
-    return np.where(n_rel > 0, total / np.maximum(n_rel, 1), 0.0)
+    plain = _ratio(total, n_rel)  # relevant first (last) in every group, the cut group included
+    rows = np.arange(n.shape[0])
+    nc, mc, ac, rbc = n[rows, dstar], m[rows, dstar], a[rows, dstar], rb[rows, dstar]
+    lo, hi = np.maximum(0, r - (nc - mc)), np.minimum(r, mc)
+    sel = np.nonzero(lo < hi)[0]  # queries with a choice in the cut group
+    if sel.size == 0:
+        return plain
+    bs = before[sel]
+    s_before = np.where(bs, run_sum(rb[sel], s[sel], np.where(bs, m[sel], 0)), 0.0).sum(axis=1)
+    lo, hi, r, ac, rbc = lo[sel], hi[sel], r[sel], ac[sel], rbc[sel]
+    out = plain.copy()
+    if relevant_first:  # plain is f(hi); the other candidate is f(lo)
+        f_lo = _ratio(s_before + run_sum(rbc, ac, lo), rbc + lo)
+        out[sel] = np.where(f_lo > plain[sel], f_lo, plain[sel])
+        return out
+    t_end = ac + r
+
+    def g(x):
+        return _ratio(s_before + run_sum(rbc, t_end - x, x), rbc + x)
+
+    # bisection for the first x in [lo, hi] where g rises, g(x + 1) >= g(x), i.e. where the increment of the
+    # numerator reaches g(x) (hi if none); only the rows still open are evaluated
+    left, right = lo.copy(), hi.copy()
+    open_ = np.nonzero(left < right)[0]
+    while open_.size:
+        lft, rgt = left[open_], right[open_]
+        mid = (lft + rgt) // 2
+        sb, rc, te = s_before[open_], rbc[open_], t_end[open_]
+        h = harmonic_diff(te - mid, mid)
+        g_mid = _ratio(sb + mid - (te - mid - rc) * h, rc + mid)
+        up = (rc + 1.0) / (te - mid) + h >= g_mid
+        right[open_] = np.where(up, mid, rgt)
+        left[open_] = np.where(up, lft, mid + 1)
+        open_ = open_[left[open_] < right[open_]]
+    best = np.full(sel.size, np.inf)
+    for x in (left - 1, left, left + 1):  # the neighbours guard against rounding in the bisection test
+        ok = (x > lo) & (x <= hi)  # x = lo is `plain`, kept as computed there
+        best = np.where(ok, np.minimum(best, g(np.clip(x, lo, hi))), best)
+    out[sel] = np.where(best < plain[sel], best, plain[sel])
+    return out
 
 
 def _log_comb(n, k):
