@@ -10,7 +10,7 @@ from zshbench.codes import pack_signs
 from zshbench.errors import UnknownNameError, UserError
 from zshbench.evaluate import DEFAULT_METRICS, METRIC_VERSION, EvalResult, evaluate
 from zshbench.evaluate import ranking
-from zshbench.evaluate.kernels import HAVE_NUMBA
+from zshbench.evaluate.kernels import jit_enabled
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +63,16 @@ def test_ties_argument_renames_and_matches_bounds(data):
     assert "map@all:relevant_first" in first
 
 
-@pytest.mark.parametrize("backend", ["numpy", "torch", "faiss"] + (["numba"] if HAVE_NUMBA else []))
-def test_backends_identical_multilabel(backend):
+@pytest.mark.parametrize("backend, kernels", [("numpy", None), ("torch", None), ("faiss", "vector"),
+                                              ("faiss", "scalar")]
+                         + ([("numba", "vector"), ("numba", "scalar")] if jit_enabled() else []))
+def test_backends_identical_multilabel(backend, kernels):
     pytest.importorskip("faiss") if backend == "faiss" else None
     rng = np.random.default_rng(2)
     q, d = rng.integers(0, 2, (50, 40)), rng.integers(0, 2, (900, 40))
     ql, dl = (rng.random((50, 6)) < 0.2).astype(int), (rng.random((900, 6)) < 0.2).astype(int)
     ref = evaluate(q, d, ql, dl, k=100, backend="numpy")
-    res = evaluate(q, d, ql, dl, k=100, backend=backend, memory_budget=1 << 20)
+    res = evaluate(q, d, ql, dl, k=100, backend=backend, memory_budget=1 << 20, kernels=kernels)
     assert res.metrics == pytest.approx(ref.metrics, abs=1e-12)
     for name, curve in ref.curves.items():
         for key, vals in curve.items():

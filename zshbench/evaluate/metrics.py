@@ -48,7 +48,8 @@ class MetricSpec:
         rank = "Ranking by ascending Hamming distance; relevant = shares at least one label with the query; "
         if self.kind == "map" and self.ties == "stable":
             return (rank + f"ties broken by database index. Mean over all queries of AP over {cut}: sum of "
-                    "precision@i at relevant positions i divided by the number of relevant items retrieved (0 if none).")
+                    "precision@i at relevant positions i divided by the number of relevant items retrieved "
+                    "(0 if none).")
         if self.kind == "map":
             most, kind, where, verb = _BOUND_TEXT[self.ties]
             return (rank + f"AP over {cut} as in map (normalised by the relevant items retrieved). Per query the "
