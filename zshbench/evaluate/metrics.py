@@ -9,13 +9,16 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from zshbench.errors import UnknownNameError, UserError
 
 from . import ranking
-from .kernels import BlockStats
+
+if TYPE_CHECKING:  # the kernels import numba; reading METRIC_VERSION must not
+    from .kernels import BlockStats
 
 __all__ = ["METRIC_VERSION", "DEFAULT_METRICS", "TIES", "MetricSpec", "parse_metrics", "Accumulator", "n_grid"]
 

@@ -9,7 +9,6 @@ The derivations are in ``docs/metrics.md``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
 __all__ = ["harmonic_diff", "run_sum", "group_sum", "cut_point", "bound_ap", "tie_aware_ap", "expected_rel_at",
            "radius_pr"]
@@ -191,6 +190,8 @@ def bound_ap(hist_all: np.ndarray, hist_rel: np.ndarray, k: int, relevant_first:
 
 
 def _log_comb(n, k):
+    from scipy.special import gammaln  # here, not at the top: importing the package stays light
+
     return gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
 
 
