@@ -169,10 +169,10 @@ def _cli_child(tmp: Path, env_extra: dict) -> subprocess.CompletedProcess:
     for name, arr in dict(q=rng.integers(0, 2, (6, 32)), d=rng.integers(0, 2, (50, 32)), lq=rng.integers(0, 2, 6),
                           ld=rng.integers(0, 2, 50)).items():
         np.save(tmp / f"{name}.npy", arr)
-    code = ("import sys; from zshbench.cli import main; rc = main(['evaluate', '--codes-query', sys.argv[1] + '/q.npy', "
-            "'--codes-db', sys.argv[1] + '/d.npy', '--labels-query', sys.argv[1] + '/lq.npy', '--labels-db', "
-            "sys.argv[1] + '/ld.npy', '--k', '10']); print('TORCH_IMPORTED' if 'torch' in sys.modules else "
-            "'NO_TORCH'); sys.exit(rc)")
+    code = ("import sys; from zshbench.cli import main; d = sys.argv[1]; rc = main(['evaluate', '--codes-query', "
+            "d + '/q.npy', '--codes-db', d + '/d.npy', '--labels-query', d + '/lq.npy', '--labels-db', "
+            "d + '/ld.npy', '--k', '10']); print('TORCH_IMPORTED' if 'torch' in sys.modules else 'NO_TORCH'); "
+            "sys.exit(rc)")
     env = dict(os.environ, **env_extra)
     return subprocess.run([sys.executable, "-c", code, str(tmp)], env=env, capture_output=True, text=True,
                           timeout=300, cwd=REPO)
