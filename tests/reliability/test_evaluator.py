@@ -142,6 +142,13 @@ def test_c1_70_71_pickles_never_loaded(ev, capsys, no_work, kind):
     assert "allow_pickle" not in msg and "pickle.load" not in msg
 
 
+@pytest.mark.parametrize("flags, match", [(["--k", "0"], "k must be a positive integer"),  # C1-81
+                                          (["--n-bits", "0"], "--n-bits must be a positive")])  # C1-87
+def test_c1_81_87_bad_numbers_refused_before_loading(ev, capsys, no_work, flags, match):
+    assert ev(*flags, q=ev.dir / "missing.npy") == 2  # the options are checked before the files
+    assert match in _one_paragraph_error(capsys)
+
+
 def test_bad_kernel_variable_refused_first(ev, capsys, monkeypatch, no_work):
     monkeypatch.setenv("ZSHBENCH_EVAL_KERNELS", "simd")
     assert ev() == 2

@@ -181,9 +181,13 @@ def run(args) -> int:
     from rich.table import Table
 
     from . import evaluate
+    from .inputs import check_k
     from .kernels import requested_kernels
 
     requested_kernels(args.kernels)  # a bad $ZSHBENCH_EVAL_KERNELS is refused before any work
+    check_k(args.k)
+    if args.n_bits is not None and args.n_bits <= 0:
+        raise UserError(f"--n-bits must be a positive number of bits, got {args.n_bits}.")
     target = check_json_target(args.json)
     arrays = [load_npy(path, flag) for path, flag in ((args.codes_query, "--codes-query"),
                                                      (args.codes_db, "--codes-db"),
