@@ -148,7 +148,8 @@ def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | No
         ties: tie order for ``map@k``/``map@all``: "stable", "relevant_first" or "relevant_last" (non-stable
             names get a ``:ties`` suffix).
         device: "cpu", "cuda", "cuda:N" or a torch.device; CUDA selects the torch path.
-        backend: "auto" (numba if installed, else numpy; torch on CUDA), "numba", "numpy", "torch" or "faiss".
+        backend: "auto" (numba if installed and not disabled by ``NUMBA_DISABLE_JIT``, else numpy; torch on
+            CUDA), "numba", "numpy", "torch" or "faiss".
         memory_budget: bytes of extra working memory; the query block size is derived from it.
         n_threads: threads to use (default 1), restored afterwards.
         kernels: compiled kernels of the numba and faiss backends: "vector" (vector kernels for codes of at
@@ -223,8 +224,8 @@ def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | No
             step = -(-(e - s) // n_threads)
             parts = list(pool.map(lambda a: run_one(a, min(e, a + step)), range(s, e, step)))
             return kern.BlockStats(*(None if getattr(parts[0], f) is None else
-                                        np.concatenate([getattr(p, f) for p in parts])
-                                        for f in ("hist_all", "hist_rel", "ap_k", "ap_all")))
+                                     np.concatenate([getattr(p, f) for p in parts])
+                                     for f in ("hist_all", "hist_rel", "ap_k", "ap_all")))
 
     pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
     try:
