@@ -121,3 +121,11 @@ def test_map_all_bounds_are_the_plain_orders():
         for name, first in (("map@all:relevant_first", True), ("map@all:relevant_last", False)):
             exp = np.mean([_plain(dist[i].tolist(), rel[i].tolist(), 150, first) for i in range(20)])
             assert m[name] == pytest.approx(exp, abs=1e-12)
+
+
+def test_fast_harmonic_difference_of_the_bisection():
+    # the bisection compares with a loop-free psi expansion; it must agree with harmonic_diff everywhere
+    rng = np.random.default_rng(4)
+    s = np.concatenate([rng.integers(0, 200, 500), rng.integers(64, 10**7, 500)])
+    c = np.concatenate([rng.integers(0, 70, 500), rng.integers(0, 10**5, 500)])
+    np.testing.assert_allclose(ranking._harmonic_diff_fast(s, c), ranking.harmonic_diff(s, c), rtol=1e-14, atol=0)

@@ -54,13 +54,30 @@ def harmonic_diff(s, c) -> np.ndarray:
         out[small] = _harmonic_big(s[small] + c[small]) - _H_SMALL[s[small].astype(np.int64)]
     big = ~short & ~small
     if big.any():
-        # psi(a + c) - psi(a), a = s + 1 >= 65, with every difference written without cancellation
-        a, cc = s[big] + 1.0, c[big]
-        el = np.log1p(cc / a)
-        val = el + cc / (2.0 * a * (a + cc))
-        for coef, p in ((-1 / 12, 2), (1 / 120, 4), (-1 / 252, 6), (1 / 240, 8)):
-            val += coef * a ** (-p) * np.expm1(-p * el)
-        out[big] = val
+        out[big] = _psi_diff(s[big] + 1.0, c[big])
+    return out
+
+
+def _psi_diff(a: np.ndarray, cc: np.ndarray) -> np.ndarray:
+    """psi(a + c) - psi(a) for a >= 65 (asymptotic expansion, every difference written without cancellation);
+    accurate for any c >= 0, short sums included."""
+    el = np.log1p(cc / a)
+    val = el + cc / (2.0 * a * (a + cc))
+    for coef, p in ((-1 / 12, 2), (1 / 120, 4), (-1 / 252, 6), (1 / 240, 8)):
+        val += coef * a ** (-p) * np.expm1(-p * el)
+    return val
+
+
+def _harmonic_diff_fast(s: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """`harmonic_diff` without the term-by-term loop wherever s >= 64 (`_psi_diff` is as accurate there), for
+    the comparisons of the bisection in `bound_ap`; no reported value is computed with it."""
+    s = np.asarray(s, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    out = np.zeros(s.shape)
+    far = s >= _SMALL
+    out[far] = _psi_diff(s[far] + 1.0, c[far])
+    if not far.all():
+        out[~far] = harmonic_diff(s[~far], c[~far])
     return out
 
 
@@ -145,7 +162,8 @@ def bound_ap(hist_all: np.ndarray, hist_rel: np.ndarray, k: int, relevant_first:
         c = np.where(before, m, np.where(at, np.minimum(r[:, None], m), 0))
     else:
         c = np.where(before, m, np.where(at, np.maximum(0, r[:, None] - (n - m)), 0))
-    total = run_sum(rb, s, c).sum(axis=1)
+    terms = run_sum(rb, s, c)
+    total = terms.sum(axis=1)
     n_rel = c.sum(axis=1)
     plain = _ratio(total, n_rel)  # relevant first (last) in every group, the cut group included
     rows = np.arange(n.shape[0])
@@ -154,8 +172,7 @@ def bound_ap(hist_all: np.ndarray, hist_rel: np.ndarray, k: int, relevant_first:
     sel = np.nonzero(lo < hi)[0]  # queries with a choice in the cut group
     if sel.size == 0:
         return plain
-    bs = before[sel]
-    s_before = np.where(bs, run_sum(rb[sel], s[sel], np.where(bs, m[sel], 0)), 0.0).sum(axis=1)
+    s_before = np.where(before[sel], terms[sel], 0.0).sum(axis=1)  # the groups wholly inside the top k'
     lo, hi, r, ac, rbc = lo[sel], hi[sel], r[sel], ac[sel], rbc[sel]
     out = plain.copy()
     if relevant_first:  # plain is f(hi); the other candidate is f(lo)
@@ -163,10 +180,6 @@ def bound_ap(hist_all: np.ndarray, hist_rel: np.ndarray, k: int, relevant_first:
         out[sel] = np.where(f_lo > plain[sel], f_lo, plain[sel])
         return out
     t_end = ac + r
-
-    def g(x):
-        return _ratio(s_before + run_sum(rbc, t_end - x, x), rbc + x)
-
     # bisection for the first x in [lo, hi] where g rises, g(x + 1) >= g(x), i.e. where the increment of the
     # numerator reaches g(x) (hi if none); only the rows still open are evaluated
     left, right = lo.copy(), hi.copy()
@@ -175,16 +188,19 @@ def bound_ap(hist_all: np.ndarray, hist_rel: np.ndarray, k: int, relevant_first:
         lft, rgt = left[open_], right[open_]
         mid = (lft + rgt) // 2
         sb, rc, te = s_before[open_], rbc[open_], t_end[open_]
-        h = harmonic_diff(te - mid, mid)
+        h = _harmonic_diff_fast(te - mid, mid)
         g_mid = _ratio(sb + mid - (te - mid - rc) * h, rc + mid)
         up = (rc + 1.0) / (te - mid) + h >= g_mid
         right[open_] = np.where(up, mid, rgt)
         left[open_] = np.where(up, lft, mid + 1)
         open_ = open_[left[open_] < right[open_]]
-    best = np.full(sel.size, np.inf)
-    for x in (left - 1, left, left + 1):  # the neighbours guard against rounding in the bisection test
-        ok = (x > lo) & (x <= hi)  # x = lo is `plain`, kept as computed there
-        best = np.where(ok, np.minimum(best, g(np.clip(x, lo, hi))), best)
+    # g at the point found and its neighbours (a guard against rounding in the comparisons), in one call;
+    # x = lo is `plain`, kept as computed there
+    xs = np.stack([left - 1, left, left + 1])
+    ok = (xs > lo) & (xs <= hi)
+    xs = np.clip(xs, lo, hi)
+    g = _ratio(s_before + run_sum(rbc, t_end - xs, xs), rbc + xs)
+    best = np.where(ok, g, np.inf).min(axis=0)
     out[sel] = np.where(best < plain[sel], best, plain[sel])
     return out
 
