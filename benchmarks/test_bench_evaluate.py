@@ -16,6 +16,8 @@ all default metrics, the DeepHash-style stable-sort reference (`zshbench.evaluat
 (d) on 20 queries, extrapolated linearly) and a lower bound: one fused XOR + popcount pass over every pair.
 `test_kernel_pass` (slow) times each compiled pass alone, the old scalar kernels against the vector kernels of
 `zshbench.evaluate.simd`, on 256 queries of size (d); ``extra_info["ns_per_pair"]`` is the min per pair.
+``map@5000`` and all metrics are also timed end to end with ``kernels="scalar"`` (the ``ZSHBENCH_EVAL_KERNELS``
+switch) at sizes (a)-(c); ``extra_info["kernels"]`` records what ran.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pytest
 
 from zshbench.codes import to_pm1
 from zshbench.evaluate import evaluate
-from zshbench.evaluate.kernels import HAVE_NUMBA
+from zshbench.evaluate.kernels import jit_enabled
 from zshbench.evaluate.reference import calc_top_map
 
 SIZES = {"a": (200, 55_800, 64), "b": (1_000, 32_000, 64), "c": (1_000, 32_000, 128), "d": (10_000, 1_000_000, 64)}
@@ -43,8 +45,16 @@ def _data(n_query: int, n_db: int, n_bits: int, seed: int = 0):
     return np.packbits(q, axis=1), np.packbits(d, axis=1), ql, dl
 
 
+HAVE_NUMBA = jit_enabled()
+
+
 def _size_params():
     return [pytest.param(s, marks=pytest.mark.slow) if s == "d" else s for s in SIZES]
+
+
+def _size_kernel_params():
+    return [pytest.param(s, kern, marks=pytest.mark.slow) if s == "d" else (s, kern)
+            for s in SIZES for kern in ("vector", "scalar") if not (s == "d" and kern == "scalar")]
 
 
 @pytest.fixture(scope="module")
@@ -63,24 +73,26 @@ def _rounds(size):
     return 1 if size == "d" else 3
 
 
-@pytest.mark.parametrize("size", _size_params())
-def test_map_at_k(benchmark, datasets, size):
+@pytest.mark.parametrize("size, kernels", _size_kernel_params())
+def test_map_at_k(benchmark, datasets, size, kernels):
     q, d, ql, dl = datasets(size)
-    evaluate(q[:2], d[:1000], ql[:2], dl[:1000], metrics=["map@k"])  # numba compile / cache load
+    evaluate(q[:2], d[:1000], ql[:2], dl[:1000], metrics=["map@k"], kernels=kernels)  # compile / cache load
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    res = benchmark.pedantic(evaluate, args=(q, d, ql, dl), kwargs=dict(metrics=["map@k"]), rounds=_rounds(size),
-                             iterations=1)
-    benchmark.extra_info.update(map=res.metrics["map@5000"], backend=res.info["backend"],
+    res = benchmark.pedantic(evaluate, args=(q, d, ql, dl), kwargs=dict(metrics=["map@k"], kernels=kernels),
+                             rounds=_rounds(size), iterations=1)
+    benchmark.extra_info.update(map=res.metrics["map@5000"], backend=res.info["backend"], kernels=res.info["kernels"],
                                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                                 rss_before_mb=before / 1024)
 
 
-@pytest.mark.parametrize("size", _size_params())
-def test_all_metrics(benchmark, datasets, size):
+@pytest.mark.parametrize("size, kernels", _size_kernel_params())
+def test_all_metrics(benchmark, datasets, size, kernels):
     q, d, ql, dl = datasets(size)
-    evaluate(q[:2], d[:1000], ql[:2], dl[:1000])
-    res = benchmark.pedantic(evaluate, args=(q, d, ql, dl), rounds=_rounds(size), iterations=1)
+    evaluate(q[:2], d[:1000], ql[:2], dl[:1000], kernels=kernels)
+    res = benchmark.pedantic(evaluate, args=(q, d, ql, dl), kwargs=dict(kernels=kernels), rounds=_rounds(size),
+                             iterations=1)
     benchmark.extra_info.update({k: round(v, 6) for k, v in res.metrics.items()})
+    benchmark.extra_info["kernels"] = res.info["kernels"]
     benchmark.extra_info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -10,7 +10,7 @@ from zshbench.codes import pack_signs
 from zshbench.errors import UnknownNameError, UserError
 from zshbench.evaluate import DEFAULT_METRICS, METRIC_VERSION, EvalResult, evaluate
 from zshbench.evaluate import ranking
-from zshbench.evaluate.kernels import HAVE_NUMBA
+from zshbench.evaluate.kernels import jit_enabled
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +63,16 @@ def test_ties_argument_renames_and_matches_bounds(data):
     assert "map@all:relevant_first" in first
 
 
-@pytest.mark.parametrize("backend", ["numpy", "torch", "faiss"] + (["numba"] if HAVE_NUMBA else []))
-def test_backends_identical_multilabel(backend):
+@pytest.mark.parametrize("backend, kernels", [("numpy", None), ("torch", None), ("faiss", "vector"),
+                                              ("faiss", "scalar")]
+                         + ([("numba", "vector"), ("numba", "scalar")] if jit_enabled() else []))
+def test_backends_identical_multilabel(backend, kernels):
     pytest.importorskip("faiss") if backend == "faiss" else None
     rng = np.random.default_rng(2)
     q, d = rng.integers(0, 2, (50, 40)), rng.integers(0, 2, (900, 40))
     ql, dl = (rng.random((50, 6)) < 0.2).astype(int), (rng.random((900, 6)) < 0.2).astype(int)
     ref = evaluate(q, d, ql, dl, k=100, backend="numpy")
-    res = evaluate(q, d, ql, dl, k=100, backend=backend, memory_budget=1 << 20)
+    res = evaluate(q, d, ql, dl, k=100, backend=backend, memory_budget=1 << 20, kernels=kernels)
     assert res.metrics == pytest.approx(ref.metrics, abs=1e-12)
     for name, curve in ref.curves.items():
         for key, vals in curve.items():
@@ -165,3 +167,28 @@ def test_tie_aware_on_one_big_group_matches_closed_form():
             s = sum(Fraction(x, r) * (1 + Fraction((j - 1) * (x - 1), r - 1)) / j for j in range(1, r + 1))
             total += p * s / x
     assert ranking.tie_aware_ap(h_all, h_rel, r)[0] == pytest.approx(float(total), abs=1e-14)
+
+
+def test_uint8_zero_one_codes_need_n_bits(data):
+    h_q, h_d, ql, dl = data
+    q, d = (h_q >= 0).astype(np.uint8), (h_d >= 0).astype(np.uint8)  # unpacked 0/1 columns, 20 bits
+    with pytest.raises(UserError, match=r"only 0 and 1 .* unpacked 0/1 codes of 20 bits or packed codes of 160 "
+                                        r"bits.*Pass n_bits \(zshbench evaluate: --n-bits\): 20"):
+        evaluate(q, d, ql, dl, k=50)
+    res = evaluate(q, d, ql, dl, k=50, n_bits=20)
+    assert res.info["n_bits"] == 20
+    # packed codes whose bytes are all 0 or 1 are the same ambiguity (all-zero codes, for instance)
+    with pytest.raises(UserError, match="only 0 and 1"):
+        evaluate(np.zeros((3, 2), np.uint8), np.zeros((9, 2), np.uint8), ql[:3], dl[:9])
+    assert evaluate(np.zeros((3, 2), np.uint8), np.zeros((9, 2), np.uint8), ql[:3], dl[:9],
+                    n_bits=16).info["n_bits"] == 16
+    # not ambiguous: one side has bytes above 1, so both are packed
+    packed = evaluate(pack_signs(h_q), pack_signs(h_d), ql, dl, k=50)
+    assert packed.info["n_bits"] == 24
+
+
+def test_torch_bfloat16_codes(data):
+    h_q, h_d, ql, dl = data
+    pm1 = (torch.from_numpy(np.where(h_q >= 0, 1.0, -1.0)), torch.from_numpy(np.where(h_d >= 0, 1.0, -1.0)))
+    base = evaluate(*pm1, ql, dl, k=50).metrics
+    assert evaluate(pm1[0].bfloat16(), pm1[1].bfloat16(), ql, dl, k=50).metrics == base

@@ -6,15 +6,24 @@ from sklearn.metrics import average_precision_score
 
 from zshbench.evaluate import evaluate
 from zshbench.evaluate import reference as ref
-from zshbench.evaluate.kernels import HAVE_NUMBA
+from zshbench.evaluate.kernels import jit_enabled
 
-BACKENDS = ["numpy", "torch"] + (["numba"] if HAVE_NUMBA else [])
+# "numba" runs the vector kernels (codes of <= 64 bits), "numba-scalar" the scalar ones
+BACKENDS = ["numpy", "torch"] + (["numba", "numba-scalar"] if jit_enabled() else [])
 try:
     import faiss  # noqa: F401
 
-    BACKENDS.append("faiss")
+    BACKENDS += ["faiss", "faiss-scalar"]
 except ImportError:  # pragma: no cover
     pass
+
+
+def _run(*args, backend, **kwargs):
+    name, _, kern = backend.partition("-")
+    res = evaluate(*args, backend=name, kernels=kern or None, **kwargs)
+    if name in ("numba", "faiss") and jit_enabled():
+        assert res.info["kernels"] == (kern or "vector")
+    return res
 
 ALL = ["map@k", "map@all", "tie_aware_map@k", "tie_aware_map@all", "map@k:relevant_first", "map@k:relevant_last",
        "map@all:relevant_first", "map@all:relevant_last", "precision@hamming{r}", "pr_auc"]
@@ -37,9 +46,9 @@ def _check(res, expected, k, r):
     m = res.metrics
     pairs = {
         f"map@{k}": expected["map@k"], "map@all": expected["map@all"], f"tie_aware_map@{k}": expected["tie@k"],
-        "tie_aware_map@all": expected["tie@all"], f"map@{k}:relevant_first": expected["first@k"],
-        f"map@{k}:relevant_last": expected["last@k"], "map@all:relevant_first": expected["first@all"],
-        "map@all:relevant_last": expected["last@all"], f"precision@hamming{r}": expected["p@r"],
+        "tie_aware_map@all": expected["tie@all"], f"map@{k}:relevant_first": expected["max@k"],
+        f"map@{k}:relevant_last": expected["min@k"], "map@all:relevant_first": expected["max@all"],
+        "map@all:relevant_last": expected["min@all"], f"precision@hamming{r}": expected["p@r"],
     }
     for name, value in pairs.items():
         assert m[name] == pytest.approx(value, abs=1e-12), name
@@ -55,7 +64,7 @@ def test_all_metrics_match_brute_force(backend):
         r = min(2, q.shape[1])
         expected = ref.brute_force(q, d, ql, dl, k, radius=r)
         names = [n.format(r=r) for n in ALL]
-        res = evaluate(q * 2 - 1, d * 2 - 1, ql, dl, k=k, metrics=names, backend=backend)
+        res = _run(q * 2 - 1, d * 2 - 1, ql, dl, k=k, metrics=names, backend=backend)
         _check(res, expected, k, r)
 
 
@@ -110,7 +119,7 @@ def test_calc_top_map_reference_agrees_on_medium_case():
     for k in (1, 37, 300, 700, 5000):
         expected = ref.calc_top_map(q * 2 - 1, d * 2 - 1, onehot[ql], onehot[dl], k)
         for backend in BACKENDS:
-            res = evaluate(q, d, ql, dl, k=k, metrics=["map@k"], backend=backend)
+            res = _run(q, d, ql, dl, k=k, metrics=["map@k"], backend=backend)
             assert res.metrics[f"map@{k}"] == pytest.approx(expected, abs=1e-12), (backend, k)
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from zshbench.evaluate import evaluate, kernels, simd
 
-pytestmark = pytest.mark.skipif(not (kernels.HAVE_NUMBA and simd.HAVE_SIMD), reason="needs numba")
+pytestmark = pytest.mark.skipif(not (kernels.jit_enabled() and simd.HAVE_SIMD), reason="needs numba (JIT on)")
 
 
 def _words(bits: np.ndarray) -> np.ndarray:
@@ -98,10 +98,12 @@ def test_grouped_histogram_carries():
     assert fast.hist_all[1, 64] >= 35_000 and fast.hist_rel[0, 0] == 35_000
 
 
-def test_two_threads_give_identical_values():
+def test_two_threads_and_both_kernel_sets_give_identical_values():
     rng = np.random.default_rng(3)
     q, d = rng.integers(0, 2, (600, 48)), rng.integers(0, 2, (5000, 48))
     ql, dl = rng.integers(0, 5, 600), rng.integers(0, 5, 5000)
     one = evaluate(q, d, ql, dl, k=300)
-    two = evaluate(q, d, ql, dl, k=300, n_threads=2)
-    assert one.metrics == two.metrics and one.curves == two.curves
+    assert one.info["kernels"] == "vector"
+    for kw in (dict(n_threads=2), dict(kernels="scalar"), dict(kernels="scalar", n_threads=2)):
+        other = evaluate(q, d, ql, dl, k=300, **kw)
+        assert one.metrics == other.metrics and one.curves == other.curves, kw

@@ -13,7 +13,7 @@ import numpy as np
 
 from zshbench.errors import UserError
 
-from . import kernels
+from . import kernels as kern
 from .inputs import check_choice, check_k, prepare_labels, prepare_pair
 from .metrics import METRIC_VERSION, TIES, Accumulator, parse_metrics
 
@@ -62,7 +62,7 @@ def _resolve_device(device):
 def _resolve_backend(backend: str, device) -> tuple[str, object]:
     check_choice(backend, BACKENDS, "backend")
     if str(device) == "cpu" and backend != "torch":
-        dev = None
+        dev = None  # torch is imported only for the torch backend or a CUDA device
     else:
         dev = _resolve_device(device)
     if dev is not None and dev.type == "cuda":
@@ -71,9 +71,12 @@ def _resolve_backend(backend: str, device) -> tuple[str, object]:
                             "or 'auto' for a CUDA device, or device='cpu'.")
         return "torch", dev
     if backend == "auto":
-        return ("numba" if kernels.HAVE_NUMBA else "numpy"), None
-    if backend == "numba" and not kernels.HAVE_NUMBA:
+        return ("numba" if kern.jit_enabled() else "numpy"), None
+    if backend == "numba" and not kern.HAVE_NUMBA:
         raise UserError("backend='numba' needs the numba package (pip install numba); use backend='numpy'.")
+    if backend == "numba" and not kern.jit_enabled():
+        raise UserError("backend='numba' cannot run with NUMBA_DISABLE_JIT=1 (its kernels exist only compiled); "
+                        "unset NUMBA_DISABLE_JIT, or use backend='auto' or 'numpy' (the same results).")
     if backend == "faiss":
         try:
             import faiss  # noqa: F401
@@ -85,10 +88,12 @@ def _resolve_backend(backend: str, device) -> tuple[str, object]:
 @contextlib.contextmanager
 def _threads(n_threads: int, backend: str):
     """Limit BLAS/OpenMP/torch/faiss threads for the duration of the call, restoring them afterwards."""
-    import torch
     from threadpoolctl import threadpool_limits
 
-    old_torch = torch.get_num_threads()
+    if backend == "torch":
+        import torch
+
+        old_torch = torch.get_num_threads()
     faiss_mod = None
     if backend == "faiss":
         import faiss as faiss_mod
@@ -124,7 +129,7 @@ def _faiss_ap_k(q_packed, db_packed, dbg, qrel, k):
 
 def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | None = None, k: int = 5000,
              metrics: Iterable[str] | None = None, ties: str = "stable", device="cpu", backend: str = "auto",
-             memory_budget: int = 1 << 30, n_threads: int = 1,
+             memory_budget: int = 1 << 30, n_threads: int = 1, kernels: str | None = None,
              progress: Callable[[int], None] | None = None) -> EvalResult:
     """Evaluate retrieval of ``db`` items by Hamming ranking for every query.
 
@@ -143,9 +148,15 @@ def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | No
         ties: tie order for ``map@k``/``map@all``: "stable", "relevant_first" or "relevant_last" (non-stable
             names get a ``:ties`` suffix).
         device: "cpu", "cuda", "cuda:N" or a torch.device; CUDA selects the torch path.
-        backend: "auto" (numba if installed, else numpy; torch on CUDA), "numba", "numpy", "torch" or "faiss".
+        backend: "auto" (numba if installed and not disabled by ``NUMBA_DISABLE_JIT``, else numpy; torch on
+            CUDA), "numba", "numpy", "torch" or "faiss".
         memory_budget: bytes of extra working memory; the query block size is derived from it.
         n_threads: threads to use (default 1), restored afterwards.
+        kernels: compiled kernels of the numba and faiss backends: "vector" (vector kernels for codes of at
+            most 64 bits, scalar ones above) or "scalar" (scalar kernels only); ``None`` = the
+            ``ZSHBENCH_EVAL_KERNELS`` environment variable, else "vector". Same results either way; a set
+            that fails its first-use check falls back to the next (vector -> scalar -> numpy) with one
+            warning per process. ``info["kernels"]`` says what ran.
         progress: optional callable receiving the number of queries done after each block.
 
     Returns:
@@ -161,6 +172,7 @@ def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | No
         raise UserError(f"n_threads must be a positive integer, got {n_threads!r}.")
     if not isinstance(memory_budget, (int, np.integer)) or memory_budget <= 0:
         raise UserError(f"memory_budget must be a positive number of bytes, got {memory_budget!r}.")
+    want_kernels = kern.requested_kernels(kernels)
     backend, dev = _resolve_backend(backend, device)
     q, d = prepare_pair(query_codes, db_codes, n_bits)
     nb = q.n_bits
@@ -175,18 +187,21 @@ def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | No
     if backend == "torch":
         from .torch_backend import TORCH_BYTES_PER_PAIR, TorchRunner
 
+        used = "torch"
         runner = TorchRunner(q.packed, d.packed, dbg, nb, dev, memory_budget)
         block = max(1, min(n_query, memory_budget // (TORCH_BYTES_PER_PAIR * n_db)))
 
         def run(s, e):
             return runner.block(s, e, labels.relevance(s, e), k, need_ap, need_all)
     else:
-        if backend in ("numba", "faiss") and kernels.HAVE_NUMBA:
-            kernel = functools.partial(kernels.block_stats_numba,
-                                       sorted_db=kernels.SortedDB(dbw, dbg, labels.n_groups))
+        used = kern.select_kernels(want_kernels, nb) if backend in ("numba", "faiss") else "numpy"
+        if used != "numpy":
+            vector = used == "vector"
+            kernel = functools.partial(kern.block_stats_numba, use_simd=vector,
+                                       sorted_db=kern.SortedDB(dbw, dbg, labels.n_groups, vector=vector))
             per_pair = 0
         else:
-            kernel, per_pair = kernels.block_stats_numpy, kernels.NUMPY_BYTES_PER_PAIR
+            kernel, per_pair = kern.block_stats_numpy, kern.NUMPY_BYTES_PER_PAIR
         use_faiss = backend == "faiss"
         if per_pair:
             block = max(1, min(n_query, memory_budget // (per_pair * n_db)))
@@ -208,9 +223,9 @@ def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | No
                 return run_one(s, e)
             step = -(-(e - s) // n_threads)
             parts = list(pool.map(lambda a: run_one(a, min(e, a + step)), range(s, e, step)))
-            return kernels.BlockStats(*(None if getattr(parts[0], f) is None else
-                                        np.concatenate([getattr(p, f) for p in parts])
-                                        for f in ("hist_all", "hist_rel", "ap_k", "ap_all")))
+            return kern.BlockStats(*(None if getattr(parts[0], f) is None else
+                                     np.concatenate([getattr(p, f) for p in parts])
+                                     for f in ("hist_all", "hist_rel", "ap_k", "ap_all")))
 
     pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
     try:
@@ -224,6 +239,6 @@ def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | No
         if pool is not None:
             pool.shutdown()
     info = {"n_query": n_query, "n_db": n_db, "n_bits": nb, "k": k, "ties": ties, "backend": backend,
-            "device": str(dev) if dev is not None else "cpu", "seconds": time.perf_counter() - t0,
+            "kernels": used, "device": str(dev) if dev is not None else "cpu", "seconds": time.perf_counter() - t0,
             "metric_version": METRIC_VERSION}
     return EvalResult(acc.metrics(), acc.curves(), {s.name: s.convention() for s in specs}, info)

@@ -19,7 +19,11 @@ __all__ = ["Codes", "Labels", "prepare_codes", "prepare_pair", "prepare_labels",
 
 def _to_numpy(x, what: str) -> np.ndarray:
     if hasattr(x, "detach"):  # torch tensor on any device
-        x = x.detach().cpu().numpy()
+        t = x.detach().cpu()
+        try:
+            x = t.numpy()
+        except (TypeError, RuntimeError):  # dtypes numpy lacks (bfloat16, float8): +-1 and 0/1 are exact in float32
+            x = t.float().numpy()
     try:
         return np.asarray(x)
     except Exception as exc:  # pragma: no cover - exotic inputs
@@ -114,8 +118,31 @@ def prepare_codes(x, n_bits: int | None, what: str) -> Codes:
     return Codes(words=buf.view(np.uint64), packed=packed, n_bits=nb)
 
 
+def _check_unambiguous(query: np.ndarray, db: np.ndarray) -> None:
+    """Refuse uint8 codes holding only 0 and 1 when ``n_bits`` is not given: such arrays can be unpacked 0/1
+    codes (one bit per column) or packed codes whose every byte happens to be 0 or 1 (e.g. all-zero codes),
+    and the two readings give different code lengths."""
+    if not all(a.dtype == np.uint8 and a.ndim == 2 and a.size for a in (query, db)):
+        return
+    if int(query.max()) <= 1 and int(db.max()) <= 1:
+        cols = query.shape[1]
+        raise UserError(f"query_codes and db_codes are uint8 arrays holding only 0 and 1 (shapes {query.shape} and "
+                        f"{db.shape}), so they can be unpacked 0/1 codes of {cols} bits or packed codes of "
+                        f"{8 * cols} bits whose bytes happen to be 0 or 1. Pass n_bits (zshbench evaluate: "
+                        f"--n-bits): {cols} if each column is one bit, or the packed length (up to {8 * cols}) if "
+                        "they come from np.packbits / zshbench.codes.pack_signs.")
+
+
 def prepare_pair(query, db, n_bits: int | None) -> tuple[Codes, Codes]:
-    """Normalise query and database codes and check they have the same length."""
+    """Normalise query and database codes and check they have the same length.
+
+    Raises:
+        UserError: as `prepare_codes`, on different code lengths, and on uint8 codes holding only 0 and 1
+            without ``n_bits`` (unpacked or packed cannot be told apart).
+    """
+    query, db = _to_numpy(query, "query_codes"), _to_numpy(db, "db_codes")
+    if n_bits is None:
+        _check_unambiguous(query, db)
     q = prepare_codes(query, n_bits, "query_codes")
     d = prepare_codes(db, n_bits, "db_codes")
     if q.n_bits != d.n_bits:

@@ -17,13 +17,26 @@ histograms, a vector filter up to the exact cut distance for AP@k, a branch-free
 the whole ranking), which give the same integers and the same floating-point sums as the scalar kernels here;
 the scalar kernels remain for longer codes and as the reference of the vector ones. `block_stats_numpy` is the
 pure-numpy reference and fallback (O(B * N) memory).
+
+Which kernels run (`select_kernels`): ``"vector"`` (default) or ``"scalar"``, chosen by the ``kernels=``
+argument of `zshbench.evaluate.evaluate` or the ``ZSHBENCH_EVAL_KERNELS`` environment variable. The first use
+of a compiled kernel set in a process runs it on a small fixed case against `block_stats_numpy` (every vector
+or scalar kernel, 20- and 64-bit codes, well under a second with numba's cache); if compiling or running it
+raises, or a count differs, the evaluator warns once (`KernelFallbackWarning`) and uses the next set: vector
+-> scalar -> numpy. With ``NUMBA_DISABLE_JIT=1`` (the kernels cannot run as Python) the numpy path is used.
+A crash inside LLVM itself aborts the process and cannot be caught: ``ZSHBENCH_EVAL_KERNELS=scalar`` avoids
+the vector IR entirely.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+
+from zshbench.errors import UserError
 
 from . import simd
 
@@ -34,9 +47,13 @@ try:  # optional compiled path
 except ImportError:  # pragma: no cover - exercised only without numba
     numba = None
 
-__all__ = ["BlockStats", "HAVE_NUMBA", "SortedDB", "block_stats_numba", "block_stats_numpy", "NUMPY_BYTES_PER_PAIR"]
+__all__ = ["BlockStats", "HAVE_NUMBA", "KERNELS", "KERNELS_ENV", "KernelFallbackWarning", "SortedDB",
+           "block_stats_numba", "block_stats_numpy", "jit_enabled", "requested_kernels", "select_kernels",
+           "NUMPY_BYTES_PER_PAIR"]
 
-HAVE_NUMBA = numba is not None
+HAVE_NUMBA = numba is not None  # importable; `jit_enabled` says whether its kernels can run compiled
+KERNELS = ("vector", "scalar")
+KERNELS_ENV = "ZSHBENCH_EVAL_KERNELS"
 NUMPY_BYTES_PER_PAIR = 48
 _MIN_SEGMENT = 256  # bit-sliced histograms when label groups hold this many items on average
 
@@ -152,16 +169,17 @@ class SortedDB:
 
     For codes of at most 64 bits it also holds what the `simd` kernels read: the zero-padded single-word
     columns in index order (``col``) and sorted by group (``scol``; ``None`` when groups are too small on
-    average for the bit-sliced histogram), and the padded group ids (``groups``); else all three are ``None``.
+    average for the bit-sliced histogram), and the padded group ids (``groups``); else, or with
+    ``vector=False``, all three are ``None``.
     """
 
-    def __init__(self, dbw: np.ndarray, dbg: np.ndarray, n_groups: int):
+    def __init__(self, dbw: np.ndarray, dbg: np.ndarray, n_groups: int, vector: bool = True):
         order = np.argsort(dbg, kind="stable")
         self.words = np.ascontiguousarray(dbw[order])
         self.group_size = np.bincount(dbg, minlength=n_groups).astype(np.int64)
         self.seg = np.concatenate([[0], np.cumsum(self.group_size)]).astype(np.int64)
         self.scol = self.col = self.groups = None
-        if simd.HAVE_SIMD and dbw.shape[1] == 1:
+        if vector and simd.HAVE_SIMD and dbw.shape[1] == 1:
             self.col = simd.padded_column(dbw)
             self.groups = simd.padded_groups(dbg)
             if n_groups <= max(1, dbw.shape[0] // _MIN_SEGMENT):  # short segments: scalar kernel is better
@@ -187,7 +205,7 @@ def block_stats_numba(qw, dbw, dbg, qrel, n_bits: int, k: int, need_ap: bool, ne
     """
     nq = qw.shape[0]
     if sorted_db is None:
-        sorted_db = SortedDB(dbw, dbg, qrel.shape[1])
+        sorted_db = SortedDB(dbw, dbg, qrel.shape[1], vector=use_simd)
     n_rel_groups = qrel.sum(axis=1)
     if sorted_db.scol is not None and use_simd:
         rel_total = qrel.astype(np.int64) @ sorted_db.group_size
@@ -283,3 +301,105 @@ def block_stats_numpy(qw, dbw, dbg, qrel, n_bits: int, k: int, need_ap: bool, ne
     nrel_k = np.bincount(r_hit[in_k], minlength=nq)
     ap_k, ap_all = _finish_ap(sum_k, nrel_k, sum_all, hist_rel)
     return BlockStats(hist_all, hist_rel, ap_k, ap_all if need_all else None)
+
+
+# ----------------------------------------------------------------------------------------------- kernel choice
+class KernelFallbackWarning(RuntimeWarning):
+    """A compiled kernel set failed its first-use check; the evaluator uses the next one (same results)."""
+
+
+def jit_enabled() -> bool:
+    """numba is installed and compiles (``NUMBA_DISABLE_JIT`` unset): the numba kernels can run."""
+    return HAVE_NUMBA and not numba.config.DISABLE_JIT
+
+
+def requested_kernels(value: str | None = None) -> str:
+    """The kernel set asked for: ``value``, else ``$ZSHBENCH_EVAL_KERNELS``, else ``"vector"``.
+
+    Raises:
+        UserError: a value other than "vector" or "scalar".
+    """
+    source = "kernels="
+    if value is None:
+        value, source = os.environ.get(KERNELS_ENV) or "vector", f"{KERNELS_ENV}="
+    if value in KERNELS:
+        return value
+    fix = (f"unset {KERNELS_ENV} or set it to vector or scalar" if source != "kernels=" else
+           "pass kernels='vector', kernels='scalar' or kernels=None (the environment variable, else vector)")
+    raise UserError(f"Unknown evaluator kernel set {source}{value!r}: expected 'vector' (the default: vector "
+                    f"kernels for codes of at most 64 bits, scalar ones above) or 'scalar' (the scalar numba "
+                    f"kernels only; the same results, slower). To fix it, {fix}.")
+
+
+_CHECKED: dict[str, str | None] = {}  # kernel set -> None (works) or why it failed, once per process
+
+
+def _check_case(n_bits: int, many_groups: bool):
+    """A small fixed case: 5 queries x 700 items with tie groups at distance 0 and n_bits; two large label
+    groups (the group-sorted vector histogram; one query relevant to both) or 300 small ones (the index-order
+    one; each query relevant to one group at most), and a query with no relevant item."""
+    rng = np.random.default_rng(n_bits)
+    n_groups = 300 if many_groups else 2
+    q = rng.integers(0, 2, (5, n_bits)).astype(bool)
+    d = rng.integers(0, 2, (700, n_bits)).astype(bool)
+    d[:90] = q[0]  # a large tie group at distance 0 from query 0
+    d[90:100] = ~q[0]  # and one at distance n_bits (bin 64 of 64-bit codes)
+    words = [np.zeros((len(x), 8), np.uint8) for x in (q, d)]
+    for w, x in zip(words, (q, d)):
+        packed = np.packbits(x, axis=1)
+        w[:, : packed.shape[1]] = packed
+    dbg = (np.arange(700) % n_groups).astype(np.int32)
+    qrel = np.zeros((5, n_groups), np.uint8)
+    qrel[0, 0] = qrel[1, 1] = 1
+    qrel[3, 1 if many_groups else slice(None)] = 1  # query 2: no relevant item
+    return words[0].view(np.uint64), words[1].view(np.uint64), dbg, qrel
+
+
+def _self_check(kind: str) -> str | None:
+    """Run the ``kind`` kernels on `_check_case` against `block_stats_numpy`; None when they agree."""
+    try:
+        for n_bits in (20, 64):
+            for many_groups in (False, True):
+                qw, dw, dbg, qrel = _check_case(n_bits, many_groups)
+                sdb = SortedDB(dw, dbg, qrel.shape[1], vector=kind == "vector")
+                if kind == "vector" and (sdb.col is None or (sdb.scol is None) != many_groups):
+                    return "the vector kernels do not apply to the check case"  # pragma: no cover - defensive
+                for k, need_all in ((60, False), (60, True)):
+                    got = block_stats_numba(qw, dw, dbg, qrel, n_bits, k, True, need_all, sdb,
+                                            use_simd=kind == "vector")
+                    ref = block_stats_numpy(qw, dw, dbg, qrel, n_bits, k, True, need_all)
+                    same = (np.array_equal(got.hist_all, ref.hist_all) and np.array_equal(got.hist_rel, ref.hist_rel)
+                            and np.allclose(got.ap_k, ref.ap_k, rtol=0, atol=1e-12)
+                            and (not need_all or np.allclose(got.ap_all, ref.ap_all, rtol=0, atol=1e-12)))
+                    if not same:
+                        return (f"their results differ from the numpy reference ({n_bits}-bit codes, "
+                                f"{'many' if many_groups else 'few'} label groups)")
+    except Exception as exc:  # noqa: BLE001 - any failure to compile or run means: do not use them
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+    return None
+
+
+def _works(kind: str) -> bool:
+    if kind not in _CHECKED:
+        why = _CHECKED[kind] = _self_check(kind)
+        if why is not None:
+            nxt = "scalar numba kernels" if kind == "vector" else "numpy path"
+            warnings.warn(f"zshbench.evaluate: the {kind} kernels failed their first-use check on this machine "
+                          f"({why}); using the {nxt} instead (same results, slower). Set {KERNELS_ENV}=scalar "
+                          "to skip the vector kernels, and please report this with your CPU model and numba "
+                          "version.", KernelFallbackWarning, stacklevel=4)
+    return _CHECKED[kind] is None
+
+
+def select_kernels(requested: str, n_bits: int) -> str:
+    """The kernels that will run for the numba and faiss backends: "vector", "scalar" or "numpy".
+
+    "vector" applies to codes of at most 64 bits (longer codes use the scalar kernels); a set that fails its
+    first-use check (see the module docstring) falls back to the next, with one `KernelFallbackWarning` per
+    process and set.
+    """
+    if not jit_enabled():
+        return "numpy"
+    if requested == "vector" and n_bits <= 64 and simd.HAVE_SIMD and _works("vector"):
+        return "vector"
+    return "scalar" if _works("scalar") else "numpy"

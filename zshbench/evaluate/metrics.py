@@ -9,27 +9,29 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from zshbench.errors import UnknownNameError, UserError
 
 from . import ranking
-from .kernels import BlockStats
+
+if TYPE_CHECKING:  # the kernels import numba; reading METRIC_VERSION must not
+    from .kernels import BlockStats
 
 __all__ = ["METRIC_VERSION", "DEFAULT_METRICS", "TIES", "MetricSpec", "parse_metrics", "Accumulator", "n_grid"]
 
-METRIC_VERSION = "1"
+METRIC_VERSION = "2"  # 2: map@k:relevant_first / :relevant_last are the true bounds over tie orders
 TIES = ("stable", "relevant_first", "relevant_last")
 DEFAULT_METRICS = ("map@k", "map@all", "tie_aware_map@k", "tie_aware_map@all", "map@k:relevant_first",
                    "map@k:relevant_last", "precision@hamming2", "pr_auc")
 _KNOWN = DEFAULT_METRICS + ("map@k:stable", "map@all:relevant_first", "map@all:relevant_last",
                             "precision@hamming<r>")
 
-_TIE_TEXT = {
-    "stable": "ties broken by database index",
-    "relevant_first": "relevant items first inside each tie group (optimistic bound)",
-    "relevant_last": "relevant items last inside each tie group (pessimistic bound)",
+_BOUND_TEXT = {
+    "relevant_first": ("largest", "optimistic", "first", "maximise"),
+    "relevant_last": ("smallest", "pessimistic", "last", "minimise"),
 }
 
 
@@ -47,9 +49,16 @@ class MetricSpec:
         """One-line definition stored with result records."""
         cut = "the whole ranking" if self.cutoff is None else f"the top {self.cutoff} (whole db if smaller)"
         rank = "Ranking by ascending Hamming distance; relevant = shares at least one label with the query; "
+        if self.kind == "map" and self.ties == "stable":
+            return (rank + f"ties broken by database index. Mean over all queries of AP over {cut}: sum of "
+                    "precision@i at relevant positions i divided by the number of relevant items retrieved "
+                    "(0 if none).")
         if self.kind == "map":
-            return (rank + f"{_TIE_TEXT[self.ties]}. Mean over all queries of AP over {cut}: sum of precision@i "
-                    "at relevant positions i divided by the number of relevant items retrieved (0 if none).")
+            most, kind, where, verb = _BOUND_TEXT[self.ties]
+            return (rank + f"AP over {cut} as in map (normalised by the relevant items retrieved). Per query the "
+                    f"{most} AP over every order of the items inside tie groups ({kind} bound): relevant items "
+                    f"{where} inside each tie group, except in the group cut by the cut-off, where the number of "
+                    f"relevant items admitted is chosen to {verb} AP. Mean over all queries.")
         if self.kind == "tie_aware_map":
             return (rank + f"exact expectation of AP over {cut} (as in map) when every tie group is ordered "
                     "uniformly at random (He et al., CVPR 2018; hypergeometric sum at the cut-off).")

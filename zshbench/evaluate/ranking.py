@@ -9,7 +9,6 @@ The derivations are in ``docs/metrics.md``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
 __all__ = ["harmonic_diff", "run_sum", "group_sum", "cut_point", "bound_ap", "tie_aware_ap", "expected_rel_at",
            "radius_pr"]
@@ -55,13 +54,30 @@ def harmonic_diff(s, c) -> np.ndarray:
         out[small] = _harmonic_big(s[small] + c[small]) - _H_SMALL[s[small].astype(np.int64)]
     big = ~short & ~small
     if big.any():
-        # psi(a + c) - psi(a), a = s + 1 >= 65, with every difference written without cancellation
-        a, cc = s[big] + 1.0, c[big]
-        el = np.log1p(cc / a)
-        val = el + cc / (2.0 * a * (a + cc))
-        for coef, p in ((-1 / 12, 2), (1 / 120, 4), (-1 / 252, 6), (1 / 240, 8)):
-            val += coef * a ** (-p) * np.expm1(-p * el)
-        out[big] = val
+        out[big] = _psi_diff(s[big] + 1.0, c[big])
+    return out
+
+
+def _psi_diff(a: np.ndarray, cc: np.ndarray) -> np.ndarray:
+    """psi(a + c) - psi(a) for a >= 65 (asymptotic expansion, every difference written without cancellation);
+    accurate for any c >= 0, short sums included."""
+    el = np.log1p(cc / a)
+    val = el + cc / (2.0 * a * (a + cc))
+    for coef, p in ((-1 / 12, 2), (1 / 120, 4), (-1 / 252, 6), (1 / 240, 8)):
+        val += coef * a ** (-p) * np.expm1(-p * el)
+    return val
+
+
+def _harmonic_diff_fast(s: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """`harmonic_diff` without the term-by-term loop wherever s >= 64 (`_psi_diff` is as accurate there), for
+    the comparisons of the bisection in `bound_ap`; no reported value is computed with it."""
+    s = np.asarray(s, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    out = np.zeros(s.shape)
+    far = s >= _SMALL
+    out[far] = _psi_diff(s[far] + 1.0, c[far])
+    if not far.all():
+        out[~far] = harmonic_diff(s[~far], c[~far])
     return out
 
 
@@ -113,24 +129,85 @@ def _prefix(hist: np.ndarray) -> np.ndarray:
     return np.cumsum(hist, axis=1) - hist
 
 
+def _ratio(num, den):
+    return np.where(den > 0, num / np.maximum(den, 1), 0.0)
+
+
 def bound_ap(hist_all: np.ndarray, hist_rel: np.ndarray, k: int, relevant_first: bool) -> np.ndarray:
-    """AP@k when relevant items come first (optimistic) or last (pessimistic) inside every tie group."""
+    """Largest (``relevant_first``) or smallest AP@k over every order of the items inside the tie groups.
+
+    Inside a tie group wholly within the top k' = min(k, N), relevant items first (last) is optimal whatever
+    the other groups do: it maximises (minimises) the precision at each of the group's relevant items and
+    changes nothing else. In the group cut by k, ``r`` positions are admitted and the number ``x`` of relevant
+    items among them can range over ``[lo, hi] = [max(0, r - (n* - m*)), min(r, m*)]``; with the hashing
+    normaliser (relevant items retrieved) admitting a relevant item at a low precision *lowers* AP@k, so the
+    bound is an optimum over ``x``, with relevant first (last) inside the admitted part:
+
+    * max: ``f(x) = (S_first + run_sum(Rb*, A*, x)) / (Rb* + x)``, whose increments ``(Rb* + x + 1)/(A* + x + 1)``
+      do not decrease, so ``f`` falls then rises and its maximum is at ``lo`` or ``hi``;
+    * min: ``g(x) = (S_last + run_sum(Rb*, T - x, x)) / (Rb* + x)`` with ``T = A* + r``, whose numerator has
+      non-decreasing increments ``(Rb* + 1)/(T - x) + sum_{T-x < i <= T} 1/i``, so ``g`` falls then rises
+      and its minimum is the first ``x`` where the increment reaches ``g(x)`` (bisection).
+
+    When the cut does not split a group (k on a group boundary, k >= N) ``lo == hi`` and the value is the
+    plain relevant-first (relevant-last) order, computed exactly as before the search was added. See
+    ``docs/metrics.md``; ``tests/evaluate`` checks the bounds against enumeration of every order.
+    """
     n, m = hist_all.astype(np.int64), hist_rel.astype(np.int64)
     dstar, r, before = cut_point(n, k)
     at = np.arange(n.shape[1])[None, :] == dstar[:, None]
     a, rb = _prefix(n), _prefix(m)
+    s = a if relevant_first else a + n - m
     if relevant_first:
-        s = a
         c = np.where(before, m, np.where(at, np.minimum(r[:, None], m), 0))
     else:
-        s = a + n - m
         c = np.where(before, m, np.where(at, np.maximum(0, r[:, None] - (n - m)), 0))
-    total = run_sum(rb, s, c).sum(axis=1)
+    terms = run_sum(rb, s, c)
+    total = terms.sum(axis=1)
     n_rel = c.sum(axis=1)
-    return np.where(n_rel > 0, total / np.maximum(n_rel, 1), 0.0)
+    plain = _ratio(total, n_rel)  # relevant first (last) in every group, the cut group included
+    rows = np.arange(n.shape[0])
+    nc, mc, ac, rbc = n[rows, dstar], m[rows, dstar], a[rows, dstar], rb[rows, dstar]
+    lo, hi = np.maximum(0, r - (nc - mc)), np.minimum(r, mc)
+    sel = np.nonzero(lo < hi)[0]  # queries with a choice in the cut group
+    if sel.size == 0:
+        return plain
+    s_before = np.where(before[sel], terms[sel], 0.0).sum(axis=1)  # the groups wholly inside the top k'
+    lo, hi, r, ac, rbc = lo[sel], hi[sel], r[sel], ac[sel], rbc[sel]
+    out = plain.copy()
+    if relevant_first:  # plain is f(hi); the other candidate is f(lo)
+        f_lo = _ratio(s_before + run_sum(rbc, ac, lo), rbc + lo)
+        out[sel] = np.where(f_lo > plain[sel], f_lo, plain[sel])
+        return out
+    t_end = ac + r
+    # bisection for the first x in [lo, hi] where g rises, g(x + 1) >= g(x), i.e. where the increment of the
+    # numerator reaches g(x) (hi if none); only the rows still open are evaluated
+    left, right = lo.copy(), hi.copy()
+    open_ = np.nonzero(left < right)[0]
+    while open_.size:
+        lft, rgt = left[open_], right[open_]
+        mid = (lft + rgt) // 2
+        sb, rc, te = s_before[open_], rbc[open_], t_end[open_]
+        h = _harmonic_diff_fast(te - mid, mid)
+        g_mid = _ratio(sb + mid - (te - mid - rc) * h, rc + mid)
+        up = (rc + 1.0) / (te - mid) + h >= g_mid
+        right[open_] = np.where(up, mid, rgt)
+        left[open_] = np.where(up, lft, mid + 1)
+        open_ = open_[left[open_] < right[open_]]
+    # g at the point found and its neighbours (a guard against rounding in the comparisons), in one call;
+    # x = lo is `plain`, kept as computed there
+    xs = np.stack([left - 1, left, left + 1])
+    ok = (xs > lo) & (xs <= hi)
+    xs = np.clip(xs, lo, hi)
+    g = _ratio(s_before + run_sum(rbc, t_end - xs, xs), rbc + xs)
+    best = np.where(ok, g, np.inf).min(axis=0)
+    out[sel] = np.where(best < plain[sel], best, plain[sel])
+    return out
 
 
 def _log_comb(n, k):
+    from scipy.special import gammaln  # here, not at the top: importing the package stays light
+
     return gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
 
 

@@ -2,8 +2,8 @@
 
 * `calc_top_map`: the DeepHash-pytorch ``CalcTopMap`` convention (per query: +-1 inner-product Hamming
   distance, full argsort, relevance over the whole database), here with a *stable* sort.
-* `brute_force`: every metric of `zshbench.evaluate` in pure Python on unpacked codes; tie-aware AP by
-  exhaustive enumeration of all orderings inside tie groups (tiny cases only).
+* `brute_force`: every metric of `zshbench.evaluate` in pure Python on unpacked codes; tie-aware AP and the
+  optimistic / pessimistic bounds by exhaustive enumeration of all orderings inside tie groups (tiny cases only).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["calc_top_map", "stable_order", "ap_at_k", "tie_aware_ap_enumerate", "brute_force",
-           "expected_rel_at_n"]
+__all__ = ["calc_top_map", "stable_order", "ap_at_k", "tie_aware_ap_enumerate", "ap_range_enumerate",
+           "brute_force", "expected_rel_at_n"]
 
 
 def calc_top_map(q_pm1: np.ndarray, db_pm1: np.ndarray, q_labels: np.ndarray, db_labels: np.ndarray,
@@ -90,6 +90,33 @@ def tie_aware_ap_enumerate(dists, rels, k: int) -> float:
     return float(total / count)
 
 
+def ap_range_enumerate(dists, rels, k: int) -> tuple[float, float]:
+    """(max, min) of AP@k over ALL orderings of the items inside every tie group (exact, exponential cost).
+
+    AP depends only on where the relevant items sit, so each group contributes its C(n, m) placements of
+    relevant items rather than its n! orders.
+    """
+    groups = {}
+    for j, d in enumerate(dists):
+        groups.setdefault(d, []).append(bool(rels[j]))
+    layouts = []
+    for d in sorted(groups):
+        n, m = len(groups[d]), sum(groups[d])
+        layouts.append([[i in pos for i in range(n)] for pos in itertools.combinations(range(n), m)])
+    best, worst = None, None
+    for combo in itertools.product(*layouts):
+        seq = [r for part in combo for r in part]
+        hits, s = 0, Fraction(0)
+        for i, r in enumerate(seq[:k], start=1):
+            if r:
+                hits += 1
+                s += Fraction(hits, i)
+        ap = s / hits if hits else Fraction(0)
+        best = ap if best is None else max(best, ap)
+        worst = ap if worst is None else min(worst, ap)
+    return float(best), float(worst)
+
+
 def brute_force(q_bits, db_bits, q_labels, db_labels, k: int, radius: int = 2, enumerate_ties: bool = True):
     """All metrics in pure Python.
 
@@ -98,15 +125,18 @@ def brute_force(q_bits, db_bits, q_labels, db_labels, k: int, radius: int = 2, e
         q_labels, db_labels: 1-D classes or 2-D 0/1 matrices.
         k: map@k cut-off.
         radius: Hamming radius of precision@hamming.
-        enumerate_ties: also compute tie-aware AP by enumeration (skip for big tie groups).
+        enumerate_ties: also compute tie-aware AP and the bounds by enumeration (skip for big tie groups).
 
     Returns:
-        dict with per-metric means and the per-radius precision/recall curves.
+        dict with per-metric means and the per-radius precision/recall curves: ``map@k``/``map@all`` (stable),
+        ``first@k``/``last@k``/``first@all``/``last@all`` (the relevant-first / relevant-last orders),
+        ``max@k``/``min@k``/``max@all``/``min@all`` (the bounds over all orders), ``tie@k``/``tie@all``,
+        ``p@r``, ``prec_r`` and ``rec_r``.
     """
     n_bits = len(q_bits[0])
     n_db = len(db_bits)
-    out = {key: 0.0 for key in ("map@k", "map@all", "first@k", "last@k", "first@all", "last@all", "tie@k",
-                                "tie@all", "p@r")}
+    out = {key: 0.0 for key in ("map@k", "map@all", "first@k", "last@k", "first@all", "last@all", "max@k", "min@k",
+                                "max@all", "min@all", "tie@k", "tie@all", "p@r")}
     prec_r = [0.0] * (n_bits + 1)
     rec_r = [0.0] * (n_bits + 1)
     nq = len(q_bits)
@@ -126,6 +156,10 @@ def brute_force(q_bits, db_bits, q_labels, db_labels, k: int, radius: int = 2, e
         if enumerate_ties:
             out["tie@k"] += tie_aware_ap_enumerate(dists, rels, k)
             out["tie@all"] += tie_aware_ap_enumerate(dists, rels, n_db)
+            for cut, name in ((k, "@k"), (n_db, "@all")):
+                hi, lo = ap_range_enumerate(dists, rels, cut)
+                out["max" + name] += hi
+                out["min" + name] += lo
         n_rel = sum(rels)
         for r in range(n_bits + 1):
             got = [j for j in range(n_db) if dists[j] <= r]
