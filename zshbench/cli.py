@@ -566,13 +566,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         handlers["evaluate"] = eval_cli.run
     import warnings
 
-    def _show(message, category, filename, lineno, file=None, line=None):  # one paragraph, no source line
+    def _format(message, category, filename, lineno, line=None):  # one paragraph, no source line
         msg = " ".join(str(message).split())
-        sys.stderr.write("warning: " + textwrap.fill(msg, width=100, subsequent_indent="  ",
-                                                     break_on_hyphens=False, break_long_words=False) + "\n")
+        return "warning: " + textwrap.fill(msg, width=100, subsequent_indent="  ", break_on_hyphens=False,
+                                           break_long_words=False) + "\n"
 
-    old_show = warnings.showwarning
-    warnings.showwarning = _show
+    old_format = warnings.formatwarning
+    warnings.formatwarning = _format
     try:
         return int(handlers[args.command](args) or 0)
     except UserError as exc:
@@ -584,7 +584,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("interrupted; records written so far are complete, rerun to resume.\n")
         return 130
     finally:
-        warnings.showwarning = old_show
+        warnings.formatwarning = old_format
 
 
 if __name__ == "__main__":  # pragma: no cover

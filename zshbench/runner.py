@@ -395,6 +395,10 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
     from zshbench.train import distributed as _dist
 
     _ckpt.check_every(checkpoint_every)
+    if (checkpoint_every or resume) and prep.method_cls.requires.inputs != "images":
+        flags = " and ".join(f for f, on in (("--checkpoint-every", checkpoint_every), ("--resume", resume)) if on)
+        raise UserError(f"{flags} apply to deep methods, whose training takes minutes to hours; method "
+                        f"'{prep.method_cls.name}' fits in one pass and has nothing to checkpoint. Drop {flags}.")
     session = _dist.start(prep.method_cls, prep.device)
     if session.idle:  # torchrun with a method that does not train with DDP: rank 0 runs it alone
         return []

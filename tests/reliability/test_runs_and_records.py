@@ -77,6 +77,32 @@ def test_a_copied_weights_file_keeps_the_identity_and_a_changed_one_does_not(tmp
     assert _features_identity("timm:resnet10t", str(a)) != _features_identity("timm:resnet10t", str(b))
 
 
+def _pets(root: Path, classes: str, per_class: int) -> Path:
+    from PIL import Image
+
+    for ci, c in enumerate(classes):
+        (root / "pets" / c).mkdir(parents=True)
+        for i in range(per_class):
+            Image.new("RGB", (8, 8), (ci * 50 + 10, i * 20 + 5, 7)).save(root / "pets" / c / f"{i}.png")
+    return root / "pets"
+
+
+def test_two_folders_of_one_name_and_two_image_sizes_are_two_experiments_F_16_F_17(tmp_path, capsys):
+    res = tmp_path / "res"
+    a, b = _pets(tmp_path / "x1", "abc", 6), _pets(tmp_path / "x2", "abcd", 7)
+    flags = ["--method", "lsh", "--unseen", "c", "--train-per-class", "3", "--query-per-class", "2", "--bits", "8",
+             "--results", str(res)]
+    assert _run("--dataset", f"folder:{a}", *flags) == 0
+    assert _run("--dataset", f"folder:{b}", *flags) == 0
+    assert _run("--dataset", f"folder:{b}", *flags, "--image-size", "16") == 0
+    out = capsys.readouterr().out
+    assert out.count("1 new record(s), 0 skipped") == 3
+    recs = _records(res)
+    assert len(recs) == 3 and {r.dataset for r in recs} == {"folder-pets"}
+    assert len({r.identity["dataset"]["content"] for r in recs}) == 2
+    assert sorted(r.identity["dataset"]["image_size"] for r in recs) == [8, 8, 16]
+
+
 def test_duplicate_bits_and_seeds_run_once_C1_19_C1_20(tmp_path, capsys):
     assert _run("--method", "lsh", "--dataset", "digits", "--bits", "16,16", "--seeds", "0,0",
                 "--results", str(tmp_path)) == 0
@@ -133,6 +159,13 @@ def test_protocol_and_adhoc_flags_conflict_C1_90(tmp_path, capsys):
     assert _run("--method", "lsh", "--dataset", "folder:x", "--protocol", "p.toml", "--unseen", "a",
                 "--train-per-class", "2", "--query-per-class", "1", "--results", str(tmp_path)) == 2
     assert "both define the protocol" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", [["--resume"], ["--checkpoint-every", "5"]])
+def test_checkpoint_flags_on_a_shallow_method_are_refused_C1_89(tmp_path, capsys, flag):
+    assert _run("--method", "lsh", "--dataset", "digits", "--bits", "16", *flag, "--results", str(tmp_path)) == 2
+    assert "apply to deep methods" in " ".join(capsys.readouterr().err.split())
+    assert not list(tmp_path.rglob("*.json"))
 
 
 def test_empty_protocol_name_C1_06(tmp_path, capsys):

@@ -158,6 +158,7 @@ def check_json_target(path: str | None) -> Path | None:
     if p.exists() and not p.is_file():
         raise UserError(f"--json {path!r} exists and is not a regular file (a pipe or device); name a file.")
     check_writable_dir(p.parent if str(p.parent) else ".", "--json's folder")
+    p.parent.mkdir(parents=True, exist_ok=True)  # checked writable above; missing folders are created
     if p.exists() and not os.access(p, os.W_OK):
         raise UserError(f"--json {path!r} exists and is not writable; choose another file or fix its permissions.")
     return p
