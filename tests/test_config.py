@@ -27,7 +27,7 @@ def test_parse_types():
 @pytest.mark.parametrize(
     "pair, fragment",
     [("n=1.5", "expected int"), ("flag=maybe", "true or false"), ("mode=z", "'x' | 'y'"), ("lr=abc", "float"),
-     ("nn=1", "Did you mean 'n'"), ("n", "expected key=value")],
+     ("nn=1", "Did you mean: n?"), ("n", "expected key=value")],
 )
 def test_parse_errors_name_the_problem(pair, fragment):
     with pytest.raises(UserError) as e:

@@ -163,11 +163,11 @@ def measure_complexity(hasher: Any, sample: Any) -> dict[str, Any]:
     Example:
         >>> measure_complexity(fitted_lsh, features[:1])["flops_per_image"]  # 2 * D * n_bits
     """
-    x = hasher._prepare_inputs(sample)[0:1] if hasattr(hasher, "_prepare_inputs") else sample
+    x = hasher._prepare_inputs(sample)[0:1]
     out: dict[str, Any] | None = None
-    hook = getattr(hasher, "complexity", None)
-    if callable(hook):
-        out = dict(hook(x))
+    counted = hasher.complexity(x)  # the method's own count (Hasher.complexity), None when it has none
+    if counted is not None:
+        out = dict(counted)
         out.setdefault("counter", "hook")
     elif getattr(hasher, "model_", None) is not None and hasattr(hasher.model_, "parameters"):
         try:

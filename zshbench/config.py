@@ -166,10 +166,9 @@ def parse_overrides(config_cls: type, pairs: list[str] | dict[str, Any], *, owne
     out: dict[str, Any] = {}
     for k, v in items:
         if k not in types_:
-            import difflib
+            from zshbench.errors import close_matches
 
-            close = difflib.get_close_matches(k, list(types_), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
+            hint = close_matches(k, types_, n=1)
             raise UserError(
                 f"Unknown config key '{k}' for this {owner}.{hint} Valid keys: {', '.join(types_)}. "
                 "Set one with --set key=value."

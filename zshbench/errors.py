@@ -43,3 +43,19 @@ class RecordError(UserError):
         text = "; ".join(problems)
         n = len(problems)
         return cls(f"{where}: {n} problem{'s' if n > 1 else ''}: {text}.", problems, where)
+
+
+def did_you_mean(name: str, available, kind: str) -> str:
+    """The message for an unknown ``name`` of a ``kind`` ("method", "metric", "config key", ...): close matches
+    first, then everything available. The one implementation every "unknown name" message uses."""
+    available = [str(a) for a in available]
+    return f"Unknown {kind} '{name}'.{close_matches(name, available)} Available: {', '.join(sorted(available)) or '(none)'}."
+
+
+def close_matches(name: str, choices, n: int = 3, cutoff: float = 0.5) -> str:
+    """" Did you mean: a, b?" for the choices close to ``name`` ("" when none is close): the hint of every
+    "unknown name" message (`did_you_mean` adds the list of everything available)."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=n, cutoff=cutoff)
+    return f" Did you mean: {', '.join(close)}?" if close else ""

@@ -35,7 +35,7 @@ import numpy as np
 
 from zshbench.codes import n_bytes, pack_signs
 from zshbench.config import check_types, config_hash, config_to_dict, parse_overrides
-from zshbench.data import ImageView, TrainSet, as_feature_array, as_image_array
+from zshbench.trainset import ImageView, TrainSet, as_feature_array, as_image_array
 from zshbench.errors import NotFittedError, UserError
 
 __all__ = ["Hasher", "HasherConfig", "Requirements", "MIN_BITS", "MAX_BITS", "MAX_SEED", "resolve_device"]
@@ -119,6 +119,21 @@ class Hasher:
     variant_of: ClassVar[str | None] = None
     # config keys whose values may name files (weights, word vectors): the run identity holds the files' sha256
     file_params: ClassVar[tuple[str, ...]] = ()
+    # config overrides that make the conformance kit fast (e.g. one epoch); they never change what is checked
+    conformance_params: ClassVar[dict[str, Any]] = {}
+    # conformance checks this method is known to fail: check name -> the reason (pytest xfails them, strictly)
+    expected_failed_checks: ClassVar[dict[str, str]] = {}
+
+    def run_info(self) -> dict[str, Any]:
+        """JSON-able facts about the fitted run that go into the record's ``extras`` (training statistics, the
+        profile used, the weights' label set, ...). Default: none."""
+        return {}
+
+    def complexity(self, sample: Any) -> dict[str, Any] | None:
+        """Parameters and FLOPs per encoded item, when the method counts them itself (shallow methods count
+        their projection analytically); None lets `zshbench.complexity` measure the network with torch's
+        FlopCounterMode (deep methods) or report "not measured"."""
+        return None
 
     def __init__(self, config: HasherConfig | None = None, *, device: str = "cpu", **params: Any):
         base = config if config is not None else self.Config()
@@ -196,7 +211,7 @@ class Hasher:
         """
         if not isinstance(train, TrainSet):
             raise TypeError(
-                f"{type(self).__name__}.fit expects a zshbench.data.TrainSet, got {type(train).__name__}. "
+                f"{type(self).__name__}.fit expects a zshbench.trainset.TrainSet, got {type(train).__name__}. "
                 "Build one with TrainSet.from_arrays(labels, features=...) or let the runner build it."
             )
         self.validate_config()
@@ -205,7 +220,9 @@ class Hasher:
         if self.requires.inputs == "images" and train.images is None:
             raise UserError(f"Method '{self.name}' needs images, but the TrainSet has none.")
         self._device = resolve_device(self.device)
-        self._fit(train)
+        if self.requires.inputs == "features":
+            self.n_features_in_ = int(as_feature_array(train.features, what="training features").shape[1])
+        self._fit(train.visible_to(self.requires))
         self.fitted_ = True
         return self
 
@@ -227,7 +244,13 @@ class Hasher:
         if self.requires.inputs == "features":
             if isinstance(x, ImageView):
                 raise UserError(f"Method '{self.name}' encodes feature vectors, not images.")
-            return as_feature_array(x)
+            arr = as_feature_array(x)
+            d = getattr(self, "n_features_in_", None)
+            if d is not None and arr.shape[1] != d:
+                raise UserError(
+                    f"{self.name} was fitted on {d}-d features but got {arr.shape[1]}-d features to encode. Encode "
+                    "features from the same extractor (and image size) as the training features.")
+            return arr
         if isinstance(x, ImageView):
             return x
         return ImageView.from_array(as_image_array(x))
@@ -277,7 +300,10 @@ class Hasher:
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to encode again: method, version, config and the learned state."""
         self._check_fitted()
-        return {"method": self.name, "version": self.version, "config": self.get_params(), "state": self._get_state()}
+        sd = {"method": self.name, "version": self.version, "config": self.get_params(), "state": self._get_state()}
+        if getattr(self, "n_features_in_", None) is not None:
+            sd["n_features_in"] = int(self.n_features_in_)
+        return sd
 
     def load_state_dict(self, sd: dict[str, Any]) -> "Hasher":
         if sd.get("method") != self.name:
@@ -289,6 +315,8 @@ class Hasher:
             )
         self.config = dataclasses.replace(self.Config(), **parse_overrides(self.Config, sd["config"]))
         self._device = resolve_device(self.device)
+        if sd.get("n_features_in") is not None:
+            self.n_features_in_ = int(sd["n_features_in"])
         self._set_state(sd["state"])
         self.fitted_ = True
         return self
@@ -312,19 +340,42 @@ class Hasher:
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> "Hasher":
-        """Load a hasher saved with `save` (``weights_only=True``: no code is executed)."""
-        import torch
+        """Load a hasher of this class saved with `save` (``weights_only=True``: no code is executed). To load a
+        saved hasher of any method, use `zshbench.registry.load_hasher`.
 
-        from zshbench.registry import get_method
-
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-        klass = cls if cls is not Hasher else get_method(sd["method"])
-        kinds = sd.pop("kinds", {})
-        sd["state"] = {k: (v.numpy() if kinds.get(k) == "numpy" else v) for k, v in sd["state"].items()}
-        return klass(device=device).load_state_dict(sd)
+        Raises:
+            UserError: the file was saved by another method, or is not a saved hasher.
+        """
+        if cls is Hasher:
+            raise UserError("Hasher.load needs a concrete method class (e.g. ITQHasher.load(path)); to load a saved "
+                            "hasher of any method use zshbench.load_hasher(path).")
+        return cls(device=device).load_state_dict(read_saved_state(path))
 
     def __repr__(self) -> str:
         defaults = config_to_dict(self.Config())
         changed = {k: v for k, v in self.get_params().items() if defaults.get(k) != v}
         args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
         return f"{type(self).__name__}({args})"
+
+
+def read_saved_state(path: str | Path) -> dict[str, Any]:
+    """The state dict of a file written by `Hasher.save` (numpy arrays restored), read with
+    ``torch.load(weights_only=True)``.
+
+    Raises:
+        UserError: the file is missing or is not a saved hasher.
+    """
+    import torch
+
+    try:
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise UserError(f"No saved hasher at {path}.") from None
+    except Exception as exc:  # noqa: BLE001 - a bad file raises many types
+        raise UserError(f"{path} is not a hasher saved by zshbench ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''}).") from None
+    if not isinstance(sd, dict) or not {"method", "state"} <= set(sd):
+        raise UserError(f"{path} is not a hasher saved by zshbench (no method and state entries).")
+    kinds = sd.pop("kinds", {})
+    sd["state"] = {k: (v.numpy() if kinds.get(k) == "numpy" else v) for k, v in sd["state"].items()}
+    return sd

@@ -17,14 +17,15 @@ Entry points are loaded lazily, on the first lookup or listing, so installing a 
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import importlib
 import warnings
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, Callable
 
-from zshbench.errors import UnknownNameError, UserError
+from zshbench.errors import UnknownNameError, UserError, did_you_mean
+from zshbench.hasher import Hasher
 
 __all__ = [
     "Registry",
@@ -37,14 +38,9 @@ __all__ = [
     "get_method",
     "get_dataset",
     "create_hasher",
+    "load_hasher",
+    "did_you_mean",
 ]
-
-
-def did_you_mean(name: str, available: list[str], kind: str) -> str:
-    """The message for an unknown ``name``: close matches first, then everything available."""
-    close = difflib.get_close_matches(name, available, n=3, cutoff=0.5)
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    return f"Unknown {kind} '{name}'.{hint} Available: {', '.join(sorted(available)) or '(none)'}."
 
 
 class Registry:
@@ -54,12 +50,15 @@ class Registry:
         kind: what is registered ("method", "dataset"), used in messages.
         group: the entry-point group scanned on first lookup.
         builtin_modules: modules imported on first lookup so that their decorators run.
+        base_cls: when given, every registered object must be a subclass of it (checked at registration and
+            when an entry point is loaded), as lm-eval's ``Registry(base_cls=...)``.
     """
 
-    def __init__(self, kind: str, group: str, builtin_modules: tuple[str, ...] = ()):
+    def __init__(self, kind: str, group: str, builtin_modules: tuple[str, ...] = (), base_cls: type | None = None):
         self.kind = kind
         self.group = group
         self.builtin_modules = builtin_modules
+        self.base_cls = base_cls
         self._items: dict[str, Any] = {}
         self._lazy: dict[str, Any] = {}  # name -> EntryPoint, loaded when asked for
         self._sources: dict[str, str] = {}
@@ -71,6 +70,11 @@ class Registry:
 
         def _add(o: Any) -> Any:
             key = name.lower()
+            if self.base_cls is not None and not (isinstance(o, type) and issubclass(o, self.base_cls)):
+                raise UserError(
+                    f"The {self.kind} '{key}' ({source}) resolves to {o!r}, which is not a "
+                    f"{self.base_cls.__module__}.{self.base_cls.__name__} subclass; a {self.kind} plugin's entry "
+                    "point must name such a class.")
             if key in self._items and self._items[key] is not o:
                 warnings.warn(
                     f"{self.kind} '{key}' is registered twice ({self._sources.get(key)} and {source}); "
@@ -112,8 +116,7 @@ class Registry:
                 f"The {self.kind} plugin '{key}' (entry point '{ep.value}' in group '{self.group}') failed to "
                 f"load: {type(exc).__name__}: {exc}. Fix or uninstall the plugin package."
             ) from exc
-        self.register(key, obj, source=f"entry point {ep.value}")
-        return obj
+        return self.register(key, obj, source=f"entry point {ep.value}")
 
     # -- lookup -----------------------------------------------------------------------------------------
     def names(self, pattern: str | None = None) -> list[str]:
@@ -142,13 +145,12 @@ class Registry:
         return name.lower() in self._items or name.lower() in self._lazy
 
 
-METHODS = Registry("method", "zshbench.methods", ("zshbench.methods",))
+METHODS = Registry("method", "zshbench.methods", ("zshbench.methods",), base_cls=Hasher)
 DATASETS = Registry("dataset", "zshbench.datasets", ("zshbench.datasets",))
 
 
 def register_method(name: str) -> Callable[[type], type]:
     """Class decorator: register a `Hasher` subclass under ``name``."""
-    from zshbench.hasher import Hasher
 
     def deco(cls: type) -> type:
         if not (isinstance(cls, type) and issubclass(cls, Hasher)):
@@ -173,18 +175,8 @@ def list_datasets(pattern: str | None = None) -> list[str]:
 
 
 def get_method(name: str) -> type:
-    """The Hasher class registered as ``name`` (checks that an entry-point plugin really is a Hasher)."""
-    from zshbench.hasher import Hasher
-
-    cls = METHODS.get(name)
-    if not (isinstance(cls, type) and issubclass(cls, Hasher)):
-        raise UserError(
-            f"The method plugin '{name}' resolves to {cls!r}, which is not a zshbench.hasher.Hasher subclass. "
-            "A method plugin's entry point must name its Hasher class."
-        )
-    if not getattr(cls, "name", None) or cls.name == "hasher":
-        cls.name = name.lower()
-    return cls
+    """The Hasher class registered as ``name`` (an entry-point plugin is checked to be a Hasher when loaded)."""
+    return METHODS.get(name)
 
 
 def get_dataset(name: str) -> Any:
@@ -192,6 +184,21 @@ def get_dataset(name: str) -> Any:
     return DATASETS.get(name)
 
 
-def create_hasher(name: str, **params: Any):
-    """Build the method ``name`` with config overrides ``params`` (like ``timm.create_model``)."""
-    return get_method(name)(**params)
+def create_hasher(name: str, *, device: str = "cpu", **params: Any) -> Hasher:
+    """Build the method ``name`` with config overrides ``params`` (like ``timm.create_model``).
+
+    Example:
+        >>> create_hasher("itq", n_bits=64, seed=0)
+        ITQHasher(n_bits=64)
+    """
+    return get_method(name)(device=device, **params)
+
+
+def load_hasher(path: str | Path, device: str = "cpu") -> Hasher:
+    """A fitted hasher saved with `Hasher.save`, whatever its method: the saved method name picks the class
+    (``torch.load(weights_only=True)``: no code is executed). For a known class, ``Cls.load(path)`` does the
+    same."""
+    from zshbench.hasher import read_saved_state
+
+    sd = read_saved_state(path)
+    return get_method(sd["method"])(device=device).load_state_dict(sd)

@@ -543,7 +543,7 @@ def run_one(slot: Slot | Hasher, prep: Prepared, train: TrainSet, q_in, db_in, *
         from zshbench.features import describe
 
         feat_info = describe(prep.feature_spec, weights)
-    extras = dict(hasher.run_info()) if hasattr(hasher, "run_info") else {}
+    extras = dict(hasher.run_info())
     params = hasher.get_params()
     defaults = type(hasher)(n_bits=hasher.n_bits, seed=int(hasher.config.seed)).get_params()
     non_default = {k: v for k, v in params.items() if k not in RUN_KEYS and defaults.get(k, object()) != v}

@@ -62,10 +62,9 @@ def _check_model_name(name: str) -> None:
     if not name:
         raise UserError("Feature spec 'timm:' lacks a model name; e.g. --features timm:resnet50.")
     if not timm.is_model(name):
-        import difflib
+        from zshbench.errors import close_matches
 
-        close = difflib.get_close_matches(name, timm.list_models(), n=3, cutoff=0.6)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        hint = close_matches(name, timm.list_models(), cutoff=0.6)
         raise UnknownNameError(
             f"Unknown timm model '{name}' in --features timm:{name}.{hint} List models with "
             "`python -c \"import timm; print(timm.list_models('resnet*'))\"`."
