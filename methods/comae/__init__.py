@@ -53,7 +53,8 @@ class COMAEConfig(HasherConfig):
     n_negatives: k negatives sampled per (attribute, anchor). pair_similarity: "dot" or "cosine".
     pair_form: "printed" (eq. 4 as printed) or "per-positive" (comae version 1's form).
     point_reduction: "mean" (the text's MSE) or "sum" (eq. 2 as printed: summed over the attributes).
-    theta: "mlp" (the paper's non-linear Theta of eq. 1) or "dot" (linear). theta_hidden: Theta's hidden width.
+    theta: "hadamard" (the paper's non-linear Theta of eq. 1, our architecture) or "dot" (linear, APN).
+        theta_hidden: the hadamard Theta's hidden width.
     am_scale, am_margin: s and m of the hash loss.
     attribute_norm: "zscore" (each class row to mean 0, std 1), "zscore-attributes" (each attribute column over
         the seen classes), "max" (divide by the largest absolute value), "l2" (unit rows) or "none" (raw).
@@ -78,7 +79,7 @@ class COMAEConfig(HasherConfig):
     pair_similarity: Literal["dot", "cosine"] | None = None
     pair_form: Literal["printed", "per-positive"] | None = None
     point_reduction: Literal["mean", "sum"] | None = None
-    theta: Literal["mlp", "dot"] | None = None
+    theta: Literal["hadamard", "dot"] | None = None
     theta_hidden: int | None = None
     am_scale: float | None = None
     am_margin: float | None = None

@@ -4,8 +4,10 @@ Equations are the paper's (Li et al., arXiv 2402.16424); see README.md for the f
 
 * `COMAENet.features`: uint8 images -> the backbone's last feature map f(x) (B, C, H, W) (spatial extent kept);
 * `COMAENet.attribute_maps` (eq. 1): M^k_ij = Theta(p_k, f_ij) for one prototype p_k in R^C per attribute;
-  Theta = the paper's "non-linear network" (default): a two-layer perceptron on the concatenation [f_ij; p_k],
-  ``v^T LeakyReLU(U f_ij + V p_k + b) + c``, or (option) the linear dot product p_k . f_ij of APN;
+  Theta = the paper's "non-linear network" (default ``theta="hadamard"``): a perceptron on the Hadamard product
+  of the two projections, ``v^T LeakyReLU((U f_ij + b) * (V p_k + b')) + c`` (low-rank bilinear pooling; with
+  an identity activation it is a low-rank bilinear form p_k^T M f_ij, the family of APN's dot product), or
+  (option ``theta="dot"``) the linear dot product p_k . f_ij of APN;
 * `COMAENet.predict_attributes` (eq. 1): a_hat_k = max_ij M^k_ij (max pooling);
 * g(x) = global average pooling of f(x); `COMAENet.relaxed_code`: h = tanh(W_h g(x) + b_h) (eq. 6 as the text
   of Sec. 3.5 reads it; sign at encoding);
@@ -68,15 +70,15 @@ class COMAENet(nn.Module):
         c = int(self.backbone.num_features)
         s, a = class_attr.shape
         self.register_buffer("class_attr", class_attr.float().clone())
-        # p_k, one per attribute (eq. 1)
-        self.prototypes = nn.Parameter(torch.randn(a, c) * float(p["prototype_init_gain"]) / c**0.5)
+        # p_k, one per attribute (eq. 1). dot Theta: N(0, (gain / sqrt(C))^2), so that p_k . f_ij is at the scale of
+        # f; hadamard Theta: N(0, std^2), so that V p_k starts at the scale of U f_ij (their product is the signal)
         self.theta_net: nn.Module | None = None
-        if p["theta"] == "mlp":
-            # Theta(p_k, f_ij) = v^T LeakyReLU(W_1 [f_ij; p_k] + b) + c, W_1 = [U V]: a two-layer perceptron on
-            # the concatenation, computed as U f + V p so that the (B, A, HW, hidden) tensor is formed once
+        if p["theta"] == "hadamard":
+            self.prototypes = nn.Parameter(torch.randn(a, c) * float(p["prototype_init_std_hadamard"]))
             hid = int(p["theta_hidden"])
-            self.theta_net = nn.ModuleDict({"U": nn.Linear(c, hid), "V": nn.Linear(c, hid, bias=False),
-                                            "v": nn.Linear(hid, 1)})
+            self.theta_net = nn.ModuleDict({"U": nn.Linear(c, hid), "V": nn.Linear(c, hid), "v": nn.Linear(hid, 1)})
+        else:
+            self.prototypes = nn.Parameter(torch.randn(a, c) * float(p["prototype_init_gain"]) / c**0.5)
         # eq. 5: g(x)^T W a_c; the variant without the class-wise term has no W (nothing would train it)
         self.W = nn.Parameter(torch.randn(c, a) * float(p["w_init_gain"]) / c**0.5) if "class" in self.terms \
             else None
@@ -106,7 +108,7 @@ class COMAENet(nn.Module):
             return torch.einsum("kc,bcn->bkn", self.prototypes.to(f.dtype), f)
         u = self.theta_net["U"](f.transpose(1, 2))  # (B, HW, hid)
         v = self.theta_net["V"](self.prototypes.to(u.dtype))  # (A, hid)
-        z = F.leaky_relu(u.unsqueeze(1) + v[None, :, None, :], float(self.p["theta_negative_slope"]))
+        z = F.leaky_relu(u.unsqueeze(1) * v[None, :, None, :], float(self.p["theta_negative_slope"]))
         return self.theta_net["v"](z).squeeze(-1)  # (B, A, HW)
 
     @staticmethod

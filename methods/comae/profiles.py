@@ -33,10 +33,13 @@ _COMMON: dict[str, Any] = {
     # (mean 0, std 1), the scale of the published code's AWA2/CUB loaders, on which epsilon = 0.9 was set
     "attribute_norm": "zscore",
     # --- eq. 1 (Sec. 3.2): Theta is "a non-linear network" between p_k and f_ij
-    "theta": "mlp",  # paper: non-linear; "dot" (APN's linear p_k . f_ij) is an option
-    "theta_hidden": 64,  # NOT IN PAPER: hidden width of Theta(p, f) = v^T act(U f + V p + b) + c
-    "theta_negative_slope": 0.2,  # NOT IN PAPER: LeakyReLU slope of Theta (CE-GZSL's relation network)
-    "prototype_init_gain": 1.0,  # NOT IN PAPER: p_k ~ N(0, (gain / sqrt(C))^2)
+    # paper: non-linear. Its architecture is NOT IN PAPER: v^T LeakyReLU((U f + b) * (V p + b')) + c ("hadamard");
+    # "dot" (APN's linear p_k . f_ij) is an option
+    "theta": "hadamard",
+    "theta_hidden": 64,  # NOT IN PAPER: hidden width of the hadamard Theta
+    "theta_negative_slope": 0.2,  # NOT IN PAPER: LeakyReLU slope of the hadamard Theta
+    "prototype_init_std_hadamard": 1.0,  # NOT IN PAPER: p_k ~ N(0, std^2) with the hadamard Theta
+    "prototype_init_gain": 1.0,  # NOT IN PAPER: p_k ~ N(0, (gain / sqrt(C))^2) with the dot Theta
     # --- eq. 2: L_point; "mean" = the text's "MSE" (mean over images and attributes), "sum" = printed eq. 2
     "point_reduction": "mean",  # NOT IN PAPER as a number (text and eq. 2 disagree; README.md)
     # --- eq. 3-4 (Sec. 3.3)

@@ -14,7 +14,7 @@ from zshbench.methods.comae.model import COMAENet
 from zshbench.methods.comae.profiles import resolve_profile
 
 
-def _net(variant="full", theta="mlp", n_bits=16, s=4, a=5, seed=0):
+def _net(variant="full", theta="hadamard", n_bits=16, s=4, a=5, seed=0):
     torch.manual_seed(seed)
     p = resolve_profile("tiny", {"theta": theta, "theta_hidden": 8})
     attr = (torch.rand(s, a) > 0.5).float()
@@ -60,9 +60,9 @@ def test_attribute_maps_are_prototype_dot_features_and_a_hat_is_their_max():
     assert a_hat[0, k] > maps[0, k].mean() * 2
 
 
-def test_mlp_theta_is_a_two_layer_perceptron_on_feature_and_prototype():
-    """Theta(p_k, f_ij) = v^T LeakyReLU(U f_ij + V p_k + b) + c, checked position by position."""
-    net, p = _net(theta="mlp")
+def test_hadamard_theta_is_a_perceptron_on_the_product_of_the_projections():
+    """Theta(p_k, f_ij) = v^T LeakyReLU((U f_ij + b) * (V p_k + b')) + c, checked position by position."""
+    net, p = _net(theta="hadamard")
     torch.manual_seed(1)
     fmap = torch.randn(2, net.prototypes.shape[1], 4, 4)
     maps = net.attribute_maps(fmap)
@@ -72,35 +72,52 @@ def test_mlp_theta_is_a_two_layer_perceptron_on_feature_and_prototype():
     slope = p["theta_negative_slope"]
     for b, k, (i, j) in [(0, 0, (0, 0)), (1, 3, (2, 1)), (0, 4, (3, 3))]:
         f, pk = fmap[b, :, i, j], net.prototypes[k]
-        z = U.weight @ f + U.bias + V.weight @ pk
+        z = (U.weight @ f + U.bias) * (V.weight @ pk + V.bias)
         z = torch.where(z > 0, z, slope * z)
         expected = v.weight[0] @ z + v.bias[0]
         torch.testing.assert_close(maps[b, k, i * 4 + j], expected, rtol=1e-5, atol=1e-5)
 
 
-def test_mlp_theta_is_not_linear_in_the_features():
-    net, _ = _net(theta="mlp")
+def test_hadamard_theta_is_not_linear_in_the_features():
+    net, _ = _net(theta="hadamard")
     torch.manual_seed(2)
     f = torch.randn(1, net.prototypes.shape[1], 4, 4)
-    m1, m2, m12 = net.attribute_maps(f), net.attribute_maps(-f), net.attribute_maps(torch.zeros_like(f))
+    m1, m2, m0 = net.attribute_maps(f), net.attribute_maps(-f), net.attribute_maps(torch.zeros_like(f))
     # a linear (dot-product) Theta would give M(f) + M(-f) = 2 M(0) = 0
-    assert (m1 + m2 - 2 * m12).abs().max() > 1e-3
+    assert (m1 + m2 - 2 * m0).abs().max() > 1e-3
     dot, _ = _net(theta="dot")
     torch.testing.assert_close(dot.attribute_maps(f) + dot.attribute_maps(-f), torch.zeros(1, 5, 16))
+
+
+def test_hadamard_theta_with_identity_activation_is_a_bilinear_form():
+    """Slope 1 (identity activation), no biases: Theta(p, f) = sum_h v_h (U f)_h (V p)_h = p^T (V^T diag(v) U) f,
+    the low-rank bilinear family that contains APN's dot product."""
+    net, p = _net(theta="hadamard")
+    net.p["theta_negative_slope"] = 1.0
+    with torch.no_grad():
+        for name in ("U", "V", "v"):
+            net.theta_net[name].bias.zero_()
+    torch.manual_seed(3)
+    f = torch.randn(2, net.prototypes.shape[1], 4, 4)
+    M = net.theta_net["V"].weight.t() @ torch.diag(net.theta_net["v"].weight[0]) @ net.theta_net["U"].weight
+    expected = torch.einsum("kc,cd,bdn->bkn", net.prototypes, M, f.flatten(2))
+    torch.testing.assert_close(net.attribute_maps(f), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_both_profiles_use_the_non_linear_theta_by_default():
     from zshbench.methods.comae.profiles import PROFILES
 
-    assert PROFILES["paper"]["theta"] == PROFILES["tiny"]["theta"] == "mlp"
+    assert PROFILES["paper"]["theta"] == PROFILES["tiny"]["theta"] == "hadamard"
     h = COMAEHasher(n_bits=16, max_steps=1, batch_size=12).fit(_train_set())
-    assert h.model_.theta_net is not None and h.run_info()["hyper"]["theta"] == "mlp"
+    assert h.model_.theta_net is not None and h.run_info()["hyper"]["theta"] == "hadamard"
+    with pytest.raises(UserError, match="theta"):
+        COMAEHasher(n_bits=16, max_steps=1, theta="mlp").fit(_train_set())
 
 
 # -- every trainable module learns -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("variant,theta", [("full", "mlp"), ("full", "dot"), ("v1", "mlp"), ("v2", "mlp"),
-                                           ("v3", "mlp")])
+@pytest.mark.parametrize("variant,theta", [("full", "hadamard"), ("full", "dot"), ("v1", "hadamard"),
+                                           ("v2", "hadamard"), ("v3", "hadamard")])
 def test_every_parameter_gets_a_gradient_and_is_in_the_optimizer(variant, theta):
     net, p = _net(variant, theta)
     imgs, labels = _batch()
