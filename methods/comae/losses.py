@@ -46,8 +46,9 @@ def point_loss(a_hat: torch.Tensor, a_true: torch.Tensor, reduction: str = "mean
     ``"sum"``: the printed ``sum_i (1/N) ||a_i - a_hat_i||^2`` (summed over the attributes)."""
     if reduction not in ("mean", "sum"):
         raise ValueError(f"point_loss: reduction must be 'mean' or 'sum', got {reduction!r}")
-    se = (a_hat.float() - a_true.float()).pow(2)
-    return se.mean() if reduction == "mean" else se.sum(-1).mean()
+    if reduction == "mean":
+        return F.mse_loss(a_hat.float(), a_true.float())
+    return (a_hat.float() - a_true.float()).pow(2).sum(-1).mean()
 
 
 def pair_masks(a_true: torch.Tensor, epsilon: float) -> tuple[torch.Tensor, torch.Tensor]:
