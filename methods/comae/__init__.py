@@ -15,7 +15,8 @@ Summary
 * interpretation: L_point as the text's MSE (eq. 2 prints a sum over attributes); eq. 5's typo'd denominator
   read as the sum over the seen classes; eq. 6's FC on the pooled g(x) (the text) rather than the flattened map.
 * our choice (the paper is silent): the attribute scale (``zscore`` rows, the published code's, on which
-  epsilon = 0.9 is meaningful), Theta's architecture, tau, k, L_hash's weight in eq. 7 and its s and m, inits.
+  epsilon = 0.9 is meaningful), Theta's architecture (a perceptron on the Hadamard product of the projections
+  of f_ij and p_k), tau, k, L_hash's weight in eq. 7 and its s and m, inits.
 * the ``tiny`` profile (default) is a benchmark profile for CPUs: resnet10t (output stride 8) at 32 x 32 from
   scratch.
 

@@ -124,8 +124,8 @@ def test_every_parameter_gets_a_gradient_and_is_in_the_optimizer(variant, theta)
     gen = torch.Generator().manual_seed(0)
     opt = build_optimizer(net, {**p, "lr": 1e-3})
     # two steps: timm's ResNet zero-initialises the last BN scale of each residual block (zero_init_last), so at
-    # the first step the convolutions and BNs INSIDE the residual branches get no gradient (the stem, the
-    # shortcuts and the heads do); from the second step on, everything must receive one
+    # the first step conv1, bn1 and conv2 of every block get no gradient (the stem, the shortcuts, the last BNs
+    # and the heads do); from the second step on, everything must receive one
     for _ in range(2):
         opt.zero_grad()
         loss, parts = net.train_losses(imgs, labels, gen)
