@@ -4,9 +4,13 @@ Equations are the paper's (Li et al., arXiv 2402.16424); see README.md for the f
 
 * `COMAENet.features`: uint8 images -> the backbone's last feature map f(x) (B, C, H, W) (spatial extent kept);
 * `COMAENet.attribute_maps` (eq. 1): M^k_ij = Theta(p_k, f_ij) for one prototype p_k in R^C per attribute;
-  Theta = dot product (default) or a small non-linear network ``v^T relu(U f_ij + V p_k + b)``;
+  Theta = the paper's "non-linear network" (default ``theta="hadamard"``): a perceptron on the Hadamard product
+  of the two projections, ``v^T LeakyReLU((U f_ij + b) * (V p_k + b')) + c`` (low-rank bilinear pooling; with
+  an identity activation it is a low-rank bilinear form p_k^T M f_ij, the family of APN's dot product), or
+  (option ``theta="dot"``) the linear dot product p_k . f_ij of APN;
 * `COMAENet.predict_attributes` (eq. 1): a_hat_k = max_ij M^k_ij (max pooling);
-* g(x) = global average pooling of f(x); `COMAENet.hash`: h = tanh(W_h g(x) + b_h) (eq. 6; sign at encoding);
+* g(x) = global average pooling of f(x); `COMAENet.relaxed_code`: h = tanh(W_h g(x) + b_h) (eq. 6 as the text
+  of Sec. 3.5 reads it; sign at encoding);
 * ``W`` (C, A): the class-wise map of eq. 5; ``centres`` (S, n_bits): the hash loss's seen-class centres;
 * ``class_attr`` (S, A) buffer: the (normalised) attribute rows of the SEEN classes only;
 * `COMAENet.train_losses`: one training step's losses for the full model and the variants V1 / V2 / V3.
@@ -18,6 +22,8 @@ from typing import Any
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from zshbench.methods.comae import losses as L
 from zshbench.train.images import prepare_images
@@ -41,10 +47,8 @@ def build_backbone(p: dict[str, Any]) -> nn.Module:
     """
     import timm
 
-    kw: dict[str, Any] = {"pretrained": False, "num_classes": 0, "global_pool": ""}
-    if int(p.get("output_stride", 32)) != 32:
-        kw["output_stride"] = int(p["output_stride"])
-    return timm.create_model(p["backbone"], **kw)
+    return timm.create_model(p["backbone"], pretrained=False, num_classes=0, global_pool="",
+                             output_stride=int(p["output_stride"]))
 
 
 class COMAENet(nn.Module):
@@ -66,18 +70,24 @@ class COMAENet(nn.Module):
         c = int(self.backbone.num_features)
         s, a = class_attr.shape
         self.register_buffer("class_attr", class_attr.float().clone())
-        self.prototypes = nn.Parameter(torch.randn(a, c) / c**0.5)  # p_k, one per attribute (eq. 1)
+        # p_k, one per attribute (eq. 1). dot Theta: N(0, (gain / sqrt(C))^2), so that p_k . f_ij is at the scale of
+        # f; hadamard Theta: N(0, std^2), so that V p_k starts at the scale of U f_ij (their product is the signal)
         self.theta_net: nn.Module | None = None
-        if p["theta"] == "mlp":
+        if p["theta"] == "hadamard":
+            self.prototypes = nn.Parameter(torch.randn(a, c) * float(p["prototype_init_std_hadamard"]))
             hid = int(p["theta_hidden"])
-            self.theta_net = nn.ModuleDict({"U": nn.Linear(c, hid), "V": nn.Linear(c, hid, bias=False),
-                                            "v": nn.Linear(hid, 1)})
+            self.theta_net = nn.ModuleDict({"U": nn.Linear(c, hid), "V": nn.Linear(c, hid), "v": nn.Linear(hid, 1)})
+        else:
+            self.prototypes = nn.Parameter(torch.randn(a, c) * float(p["prototype_init_gain"]) / c**0.5)
         # eq. 5: g(x)^T W a_c; the variant without the class-wise term has no W (nothing would train it)
-        self.W = nn.Parameter(torch.randn(c, a) / c**0.5) if "class" in self.terms else None
-        self.hash_layer = nn.Linear(c, n_bits)  # eq. 6
-        self.centres = nn.Parameter(torch.randn(s, n_bits))  # hash-loss centres of the SEEN classes
+        self.W = nn.Parameter(torch.randn(c, a) * float(p["w_init_gain"]) / c**0.5) if "class" in self.terms \
+            else None
+        self.hash_layer = nn.Linear(c, n_bits, bias=bool(p["hash_bias"]))  # eq. 6 (on g(x), see README.md)
+        # hash-loss centres of the SEEN classes
+        self.centres = nn.Parameter(torch.randn(s, n_bits) * float(p["centre_init_std"]))
+        # input normalisation: the backbone's own (timm's pretrained_cfg; ImageNet's when it has none)
         cfg = getattr(self.backbone, "pretrained_cfg", {}) or {}
-        mean, std = cfg.get("mean", (0.485, 0.456, 0.406)), cfg.get("std", (0.229, 0.224, 0.225))
+        mean, std = cfg.get("mean", IMAGENET_DEFAULT_MEAN), cfg.get("std", IMAGENET_DEFAULT_STD)
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
 
@@ -97,9 +107,9 @@ class COMAENet(nn.Module):
         if self.theta_net is None:
             return torch.einsum("kc,bcn->bkn", self.prototypes.to(f.dtype), f)
         u = self.theta_net["U"](f.transpose(1, 2))  # (B, HW, hid)
-        v = self.theta_net["V"](self.prototypes.to(f.dtype))  # (A, hid)
-        z = torch.relu(u.unsqueeze(1) + v[None, :, None, :])  # (B, A, HW, hid)
-        return self.theta_net["v"](z).squeeze(-1)
+        v = self.theta_net["V"](self.prototypes.to(u.dtype))  # (A, hid)
+        z = F.leaky_relu(u.unsqueeze(1) * v[None, :, None, :], float(self.p["theta_negative_slope"]))
+        return self.theta_net["v"](z).squeeze(-1)  # (B, A, HW)
 
     @staticmethod
     def predict_attributes(maps: torch.Tensor) -> torch.Tensor:
@@ -111,19 +121,19 @@ class COMAENet(nn.Module):
         """g(x): global average pooling (B, C)."""
         return fmap.mean(dim=(2, 3))
 
-    def hash(self, g: torch.Tensor) -> torch.Tensor:
-        """Eq. 6 relaxed: h = tanh(W_h g + b_h)."""
+    def relaxed_code(self, g: torch.Tensor) -> torch.Tensor:
+        """Eq. 6 relaxed (Sec. 3.5): h = tanh(W_h g + b_h)."""
         return torch.tanh(self.hash_layer(g))
 
     @torch.no_grad()
     def encode(self, images_uint8: torch.Tensor) -> torch.Tensor:
         """Inference: h (B, n_bits) in float32 (the hasher takes the sign)."""
-        return self.hash(self.pool(self.features(images_uint8))).float()
+        return self.relaxed_code(self.pool(self.features(images_uint8))).float()
 
     # -- training --------------------------------------------------------------------------------------
     def train_losses(self, images_uint8: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | None,
                      ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Losses of one step: L = lambda_1 L_point + lambda_2 L_pair + lambda_3 L_class + L_hash.
+        """Losses of one step: L = lambda_1 L_point + lambda_2 L_pair + lambda_3 L_class + lambda_hash L_hash.
 
         Args:
             images_uint8: (B, H, W, C) uint8 images.
@@ -141,13 +151,13 @@ class COMAENet(nn.Module):
         if "point" in self.terms or "pair" in self.terms:
             a_hat = self.predict_attributes(self.attribute_maps(fmap))
             if "point" in self.terms:
-                parts["point"] = L.point_loss(a_hat, a_true)
+                parts["point"] = L.point_loss(a_hat, a_true, p["point_reduction"])
             if "pair" in self.terms:
                 pos, neg = L.pair_masks(a_true, p["epsilon"])
                 neg_k = L.sample_negatives(neg, p["n_negatives"], generator)
-                parts["pair"] = L.pair_loss(a_hat, pos, neg_k, p["tau"], p["pair_similarity"])
+                parts["pair"] = L.pair_loss(a_hat, pos, neg_k, p["tau"], p["pair_similarity"], p["pair_form"])
         if "class" in self.terms:
             parts["class"] = L.class_loss(g, self.W, self.class_attr, labels)
-        parts["hash"] = L.hash_loss(self.hash(g), self.centres, labels, p["am_scale"], p["am_margin"])
-        total = L.total_loss(parts, (p["lambda_point"], p["lambda_pair"], p["lambda_class"]))
+        parts["hash"] = L.hash_loss(self.relaxed_code(g), self.centres, labels, p["am_scale"], p["am_margin"])
+        total = L.total_loss(parts, (p["lambda_point"], p["lambda_pair"], p["lambda_class"]), p["lambda_hash"])
         return total, {k: v.detach() for k, v in parts.items()}

@@ -14,7 +14,7 @@ from zshbench.methods.comae.model import COMAENet
 from zshbench.methods.comae.profiles import resolve_profile
 
 
-def _net(variant="full", theta="dot", n_bits=16, s=4, a=5, seed=0):
+def _net(variant="full", theta="hadamard", n_bits=16, s=4, a=5, seed=0):
     torch.manual_seed(seed)
     p = resolve_profile("tiny", {"theta": theta, "theta_hidden": 8})
     attr = (torch.rand(s, a) > 0.5).float()
@@ -42,7 +42,7 @@ def _train_set(n_per_class=6, s=4, a=17, hw=32, c=3, seed=0):
 # -- eq. 1: maps and max pooling ---------------------------------------------------------------------------
 
 def test_attribute_maps_are_prototype_dot_features_and_a_hat_is_their_max():
-    net, _ = _net()
+    net, _ = _net(theta="dot")
     c = net.prototypes.shape[1]
     fmap = torch.zeros(1, c, 4, 4)
     k = 3
@@ -60,23 +60,72 @@ def test_attribute_maps_are_prototype_dot_features_and_a_hat_is_their_max():
     assert a_hat[0, k] > maps[0, k].mean() * 2
 
 
-def test_mlp_theta_maps_shape():
-    net, _ = _net(theta="mlp")
-    maps = net.attribute_maps(torch.randn(2, net.prototypes.shape[1], 4, 4))
+def test_hadamard_theta_is_a_perceptron_on_the_product_of_the_projections():
+    """Theta(p_k, f_ij) = v^T LeakyReLU((U f_ij + b) * (V p_k + b')) + c, checked position by position."""
+    net, p = _net(theta="hadamard")
+    torch.manual_seed(1)
+    fmap = torch.randn(2, net.prototypes.shape[1], 4, 4)
+    maps = net.attribute_maps(fmap)
     assert maps.shape == (2, net.prototypes.shape[0], 16)
+    U, V, v = net.theta_net["U"], net.theta_net["V"], net.theta_net["v"]
+    assert U.out_features == V.out_features == p["theta_hidden"] == 8 and v.out_features == 1
+    slope = p["theta_negative_slope"]
+    for b, k, (i, j) in [(0, 0, (0, 0)), (1, 3, (2, 1)), (0, 4, (3, 3))]:
+        f, pk = fmap[b, :, i, j], net.prototypes[k]
+        z = (U.weight @ f + U.bias) * (V.weight @ pk + V.bias)
+        z = torch.where(z > 0, z, slope * z)
+        expected = v.weight[0] @ z + v.bias[0]
+        torch.testing.assert_close(maps[b, k, i * 4 + j], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_hadamard_theta_is_not_linear_in_the_features():
+    net, _ = _net(theta="hadamard")
+    torch.manual_seed(2)
+    f = torch.randn(1, net.prototypes.shape[1], 4, 4)
+    m1, m2, m0 = net.attribute_maps(f), net.attribute_maps(-f), net.attribute_maps(torch.zeros_like(f))
+    # a linear (dot-product) Theta would give M(f) + M(-f) = 2 M(0) = 0
+    assert (m1 + m2 - 2 * m0).abs().max() > 1e-3
+    dot, _ = _net(theta="dot")
+    torch.testing.assert_close(dot.attribute_maps(f) + dot.attribute_maps(-f), torch.zeros(1, 5, 16))
+
+
+def test_hadamard_theta_with_identity_activation_is_a_bilinear_form():
+    """Slope 1 (identity activation), no biases: Theta(p, f) = sum_h v_h (U f)_h (V p)_h = p^T (V^T diag(v) U) f,
+    the low-rank bilinear family that contains APN's dot product."""
+    net, p = _net(theta="hadamard")
+    net.p["theta_negative_slope"] = 1.0
+    with torch.no_grad():
+        for name in ("U", "V", "v"):
+            net.theta_net[name].bias.zero_()
+    torch.manual_seed(3)
+    f = torch.randn(2, net.prototypes.shape[1], 4, 4)
+    M = net.theta_net["V"].weight.t() @ torch.diag(net.theta_net["v"].weight[0]) @ net.theta_net["U"].weight
+    expected = torch.einsum("kc,cd,bdn->bkn", net.prototypes, M, f.flatten(2))
+    torch.testing.assert_close(net.attribute_maps(f), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_both_profiles_use_the_non_linear_theta_by_default():
+    from zshbench.methods.comae.profiles import PROFILES
+
+    assert PROFILES["paper"]["theta"] == PROFILES["tiny"]["theta"] == "hadamard"
+    h = COMAEHasher(n_bits=16, max_steps=1, batch_size=12).fit(_train_set())
+    assert h.model_.theta_net is not None and h.run_info()["hyper"]["theta"] == "hadamard"
+    with pytest.raises(UserError, match="theta"):
+        COMAEHasher(n_bits=16, max_steps=1, theta="mlp").fit(_train_set())
 
 
 # -- every trainable module learns -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("variant,theta", [("full", "dot"), ("full", "mlp"), ("v1", "dot"), ("v2", "dot"),
-                                           ("v3", "dot")])
+@pytest.mark.parametrize("variant,theta", [("full", "hadamard"), ("full", "dot"), ("v1", "hadamard"),
+                                           ("v2", "hadamard"), ("v3", "hadamard")])
 def test_every_parameter_gets_a_gradient_and_is_in_the_optimizer(variant, theta):
     net, p = _net(variant, theta)
     imgs, labels = _batch()
     gen = torch.Generator().manual_seed(0)
     opt = build_optimizer(net, {**p, "lr": 1e-3})
-    # two steps: timm's ResNet zero-initialises the last BN scale of each block (zero_init_last), so the first
-    # step sends no gradient into the layers before it; from the second step on, everything must receive one
+    # two steps: timm's ResNet zero-initialises the last BN scale of each residual block (zero_init_last), so at
+    # the first step conv1, bn1 and conv2 of every block get no gradient (the stem, the shortcuts, the last BNs
+    # and the heads do); from the second step on, everything must receive one
     for _ in range(2):
         opt.zero_grad()
         loss, parts = net.train_losses(imgs, labels, gen)
@@ -131,7 +180,7 @@ def test_fit_sees_only_seen_class_attributes_and_labels(monkeypatch):
     m = h.model_
     assert m.class_attr.shape == (n_seen, ds.class_attributes.shape[1])
     np.testing.assert_allclose(m.class_attr.cpu().numpy(), normalise_attributes(
-        ds.class_attributes[split.seen_classes], "max"))
+        ds.class_attributes[split.seen_classes], "zscore"), rtol=1e-6, atol=1e-6)
     assert m.centres.shape == (n_seen, 16), "hash-loss centres must number exactly the seen classes"
     assert m.W.shape[1] == m.class_attr.shape[1] and m.prototypes.shape[0] == m.class_attr.shape[1]
     labels = torch.cat(seen_labels)
@@ -139,13 +188,60 @@ def test_fit_sees_only_seen_class_attributes_and_labels(monkeypatch):
 
 
 def test_attribute_normalisation_modes():
-    m = np.array([[0.0, 50.0], [100.0, 25.0]])
+    m = np.array([[0.0, 50.0, 100.0], [100.0, 25.0, 25.0], [7.0, 7.0, 7.0]])
+    # zscore: each class row to mean 0, std 1 (row 0: mean 50, std 40.82; a constant row becomes 0)
+    sd0 = np.sqrt(5000.0 / 3.0)
+    np.testing.assert_allclose(normalise_attributes(m, "zscore")[0], [-50 / sd0, 0.0, 50 / sd0], rtol=1e-6)
+    np.testing.assert_allclose(normalise_attributes(m, "zscore")[2], 0.0)
+    z = normalise_attributes(m[:2], "zscore")
+    np.testing.assert_allclose(z.mean(1), 0.0, atol=1e-6)
+    np.testing.assert_allclose(z.std(1), 1.0, rtol=1e-6)
+    za = normalise_attributes(m, "zscore-attributes")
+    np.testing.assert_allclose(za.mean(0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(za.std(0), 1.0, rtol=1e-6)
     np.testing.assert_allclose(normalise_attributes(m, "max"), m / 100.0)
     np.testing.assert_allclose(np.linalg.norm(normalise_attributes(m, "l2"), axis=1), 1.0, rtol=1e-6)
     np.testing.assert_allclose(normalise_attributes(m, "none"), m)
+    with pytest.raises(UserError, match="attribute_norm"):
+        normalise_attributes(m, "minmax")
     train = _train_set()
     h = COMAEHasher(n_bits=16, max_steps=1, batch_size=12).fit(train)
-    assert float(h.model_.class_attr.max()) == pytest.approx(1.0)  # 0-100 -> 0-1 by default
+    ca = h.model_.class_attr.cpu().numpy()  # zscore by default: every seen-class row has mean 0 and std 1
+    np.testing.assert_allclose(ca.mean(1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(ca.std(1), 1.0, rtol=1e-5)
+
+
+def _same_value_masks(m):
+    b = torch.from_numpy(m).float().t()
+    same = b[:, :, None] == b[:, None, :]
+    return same & ~torch.eye(m.shape[0], dtype=torch.bool), ~same
+
+
+def test_zscore_positives_of_binary_attributes():
+    """Binary attributes: eq. 3's positives are the items with the same value when every class row has the same
+    number of ones (shapes: one value per attribute group), for "zscore"; for any binary matrix with
+    "zscore-attributes" (values 1 and 0 of attribute d differ by 1 / std_d >= 2 > 0.9)."""
+    from zshbench.methods.comae import losses as L
+
+    rng = np.random.default_rng(0)
+    groups = [5, 6, 4, 2]  # shapes' attribute groups
+    m = np.zeros((12, sum(groups)))
+    for r in range(12):
+        start = 0
+        for g in groups:
+            m[r, start + rng.integers(g)] = 1.0
+            start += g
+    pos, neg = L.pair_masks(torch.from_numpy(normalise_attributes(m, "zscore")), 0.9)
+    exp_pos, exp_neg = _same_value_masks(m)
+    assert torch.equal(pos, exp_pos) and torch.equal(neg, exp_neg)
+    free = (rng.random((12, 17)) > 0.7).astype(np.float64)
+    free[:, 0] = 1.0 - free[:, 1]
+    pos, neg = L.pair_masks(torch.from_numpy(normalise_attributes(free, "zscore-attributes")), 0.9)
+    exp_pos, exp_neg = _same_value_masks(free)
+    assert torch.equal(pos, exp_pos) and torch.equal(neg, exp_neg)
+    # with rows of different densities, "zscore" puts the ones of a sparse row far from those of a dense row
+    pos, neg = L.pair_masks(torch.from_numpy(normalise_attributes(free, "zscore")), 0.9)
+    assert bool((neg & ~exp_neg).any())
 
 
 # -- variants, inputs, config, weights ---------------------------------------------------------------------
@@ -207,3 +303,54 @@ def test_weights_from_path(tmp_path):
     torch.save({"x": torch.zeros(1)}, bad)
     with pytest.raises(UserError, match="missing key"):
         COMAEHasher(n_bits=16, max_steps=1, weights=str(bad)).fit(_train_set())
+
+
+# -- saved models are rebuilt from their own settings --------------------------------------------------------
+
+def test_restore_uses_the_saved_settings_not_the_current_profile(tmp_path, monkeypatch):
+    """Fit and save with one profile setting (input size 24, Theta hidden width 12), change the profile, load:
+    the network is rebuilt as it was trained and encodes identically."""
+    from zshbench.hasher import Hasher
+    from zshbench.methods.comae import profiles
+
+    train = _train_set()
+    monkeypatch.setitem(profiles.PROFILES["tiny"], "img_size", 24)
+    monkeypatch.setitem(profiles.PROFILES["tiny"], "theta_hidden", 12)
+    h = COMAEHasher(n_bits=16, seed=1, max_steps=2, batch_size=12).fit(train)
+    codes = h.encode(train.images)
+    path = tmp_path / "comae.pt"
+    h.save(path)
+    monkeypatch.setitem(profiles.PROFILES["tiny"], "img_size", 32)  # the current profile differs now
+    monkeypatch.setitem(profiles.PROFILES["tiny"], "theta_hidden", 64)
+    loaded = Hasher.load(path)
+    assert loaded.model_.p["img_size"] == 24 and loaded.model_.theta_net["U"].out_features == 12
+    np.testing.assert_array_equal(loaded.encode(train.images), codes)
+    assert loaded.run_info()["hyper"] == h.run_info()["hyper"]
+
+
+def test_restore_without_saved_settings_is_refused():
+    h = COMAEHasher(n_bits=16, max_steps=1, batch_size=12).fit(_train_set())
+    sd = h.state_dict()
+    sd["state"]["run_info_json"] = "{}"
+    with pytest.raises(UserError, match="hyper"):
+        COMAEHasher().load_state_dict(sd)
+
+
+# -- which label set the backbone weights were trained on --------------------------------------------------
+
+def test_run_info_records_the_weights_label_set(tmp_path):
+    from zshbench.methods.comae.weights import weights_label_set
+
+    h = COMAEHasher(n_bits=16, max_steps=1, batch_size=12).fit(_train_set())
+    assert h.run_info()["weights_label_set"] == "random init"
+    net, _ = _net()
+    path = tmp_path / "backbone.pth"
+    torch.save(net.backbone.state_dict(), path)
+    h = COMAEHasher(n_bits=16, max_steps=1, batch_size=12, weights=str(path)).fit(_train_set())
+    assert h.run_info()["weights_label_set"] == "user file: unknown"
+    # pretrained timm weights (no download needed to name them)
+    assert weights_label_set({"weights": "pretrained", "backbone": "resnet101.tv_in1k"}) == "imagenet-1k"
+    assert weights_label_set(resolve_profile("paper", {})) == "imagenet-1k"
+    assert weights_label_set({"weights": "pretrained", "backbone": "resnet10t"}) == "imagenet-1k"  # c3_in1k
+    assert weights_label_set({"weights": "pretrained", "backbone": "resnet50.fb_swsl_ig1b_ft_in1k"}).startswith(
+        "unknown")
