@@ -1,11 +1,9 @@
-import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-import zshbench
 from zshbench.cli import main
 from zshbench.leaderboard import aggregate, conflicts, cost_summary, cost_tables, report_files
 from zshbench.leaderboard.figures import HAMMING_PANEL_INCHES

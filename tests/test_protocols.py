@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from zshbench import get_dataset
-from zshbench.datasets import shapes
 from zshbench.datasets.base import ArrayDataset
 from zshbench.errors import DataError, UnknownNameError, UserError
 from zshbench.protocols import list_protocols, load_protocol, resolve

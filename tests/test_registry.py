@@ -1,4 +1,3 @@
-import warnings
 from dataclasses import dataclass
 
 import numpy as np

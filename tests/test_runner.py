@@ -75,10 +75,9 @@ def test_bad_inputs_fail_before_any_record(tmp_path, kw, fragment):
 
 
 def test_image_method_on_feature_only_dataset_refused(tmp_path):
-    from dataclasses import dataclass
 
     from zshbench.datasets.base import ArrayDataset
-    from zshbench.hasher import Hasher, HasherConfig, Requirements
+    from zshbench.hasher import Hasher, Requirements
     from zshbench.registry import DATASETS, METHODS, register_dataset, register_method
 
     @register_method("tmp-img")

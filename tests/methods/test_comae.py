@@ -310,8 +310,8 @@ def test_weights_from_path(tmp_path):
 def test_restore_uses_the_saved_settings_not_the_current_profile(tmp_path, monkeypatch):
     """Fit and save with one profile setting (input size 24, Theta hidden width 12), change the profile, load:
     the network is rebuilt as it was trained and encodes identically."""
-    from zshbench.hasher import Hasher
     from zshbench.methods.comae import profiles
+    from zshbench.registry import load_hasher
 
     train = _train_set()
     monkeypatch.setitem(profiles.PROFILES["tiny"], "img_size", 24)
@@ -322,7 +322,7 @@ def test_restore_uses_the_saved_settings_not_the_current_profile(tmp_path, monke
     h.save(path)
     monkeypatch.setitem(profiles.PROFILES["tiny"], "img_size", 32)  # the current profile differs now
     monkeypatch.setitem(profiles.PROFILES["tiny"], "theta_hidden", 64)
-    loaded = Hasher.load(path)
+    loaded = load_hasher(path)
     assert loaded.model_.p["img_size"] == 24 and loaded.model_.theta_net["U"].out_features == 12
     np.testing.assert_array_equal(loaded.encode(train.images), codes)
     assert loaded.run_info()["hyper"] == h.run_info()["hyper"]
