@@ -48,7 +48,7 @@ def recall_at_hamming():
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_registered_metric_matches_brute_force(recall_at_hamming, backend):
+def test_recall_at_hamming_matches_brute_force(recall_at_hamming, backend):
     rng = np.random.default_rng(9)
     for _ in range(40):
         q, d, ql, dl, k = _case(rng)
