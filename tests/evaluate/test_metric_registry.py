@@ -172,6 +172,7 @@ def test_registration_errors():
 
     cases = [
         (dict(pattern="x@{n}"), ValueError, r"unknown placeholder \{n\}"),
+        (dict(pattern="x@{k}-{k}"), ValueError, r"placeholder \{k\} appears twice"),
         (dict(pattern="x@{k}", needs=("ranks",)), ValueError, "each need must be one of histograms, stable_ap"),
         (dict(pattern="x", needs=("stable_ap",)), ValueError, r"put \{k\} in the pattern"),
         (dict(pattern="x@{k}", needs=("curves", "histograms")), ValueError, r"needs=\('curves',\) alone"),
@@ -226,3 +227,13 @@ def test_headline_cutoff_is_written_once():
         found += [f"{path.name}:{node.lineno}" for node in ast.walk(tree) if isinstance(node, ast.Constant)
                   and id(node) not in docs and (node.value == 5000 or "5000" in str(node.value))]
     assert len(found) == 1 and found[0].startswith("__init__.py:"), found  # HEADLINE_K = 5000
+
+
+def test_builtins_come_first_whoever_registers_first():
+    code = ("from zshbench.evaluate import register_metric, list_metrics\n"
+            "register_metric('mine@{k}', convention='c')(lambda stats, k: stats.hist_all[:, 0])\n"
+            "print(list_metrics())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(["map@{k}", "tie_aware_map@{k}", "map@{k}:relevant_first",
+                                      "map@{k}:relevant_last", "precision@hamming{r}", "pr_auc", "mine@{k}"])

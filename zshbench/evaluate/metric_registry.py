@@ -52,7 +52,7 @@ import numpy as np
 from zshbench.errors import UnknownNameError, UserError
 
 __all__ = ["NEEDS", "PLACEHOLDERS", "Metric", "MetricSpec", "QueryStats", "register_metric", "unregister_metric",
-           "list_metrics", "get_metric", "resolve_metric", "known_names"]
+           "list_metrics", "get_metric", "resolve_metric", "known_names", "unknown_metric"]
 
 NEEDS = ("histograms", "stable_ap", "curves")
 _BUILTINS = "zshbench.evaluate.metrics"  # imported on first use, so that its decorators run
@@ -208,7 +208,7 @@ def _fields(pattern: str) -> tuple[str, ...]:
 
 
 def _compile(pattern: str) -> re.Pattern:
-    parts = []
+    parts, seen = [], set()
     for literal, name, spec, conv in string.Formatter().parse(pattern):
         parts.append(re.escape(literal))
         if name is None:
@@ -216,6 +216,9 @@ def _compile(pattern: str) -> re.Pattern:
         if name not in PLACEHOLDERS or spec or conv:
             raise ValueError(f"Metric pattern {pattern!r}: unknown placeholder {{{name}}}; the placeholders are "
                              f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}.")
+        if name in seen:
+            raise ValueError(f"Metric pattern {pattern!r}: placeholder {{{name}}} appears twice.")
+        seen.add(name)
         parts.append(f"(?P<{name}>{PLACEHOLDERS[name].regex})")
     return re.compile("".join(parts))
 
@@ -229,7 +232,8 @@ def register_metric(pattern: str, *, convention: str | Callable[..., str], needs
         pattern: the metric's name, with placeholders ``{k}`` (cut-off) or ``{r}`` (Hamming radius), e.g.
             ``"map@{k}"``, ``"precision@hamming{r}"``, ``"pr_auc"``.
         convention: the one-line definition stored in records: a string formatted with the placeholder values
-            (``"... within Hamming distance <= {r}"``), or a function of them returning the string.
+            (``"... within Hamming distance <= {r}"``), or a function of them returning the string (needed
+            when the text for ``k=None``, the whole ranking, is not just the value).
         needs: what the function reads: "histograms" (the default), "stable_ap", "curves" (see module docstring).
         higher_is_better: whether a larger value is better (for leaderboards).
         follows_ties: the ``ties=`` argument of `evaluate` applies to the name: with ``ties="relevant_last"``,
@@ -267,6 +271,7 @@ def register_metric(pattern: str, *, convention: str | Callable[..., str], needs
                          "needs=('curves',) alone.")
 
     def add(fn: Callable) -> Callable:
+        _ensure_builtins()  # the built-in metrics come first, whatever registers first
         try:
             inspect.signature(fn).bind(None, **{f: None for f in fields})
         except TypeError as exc:
