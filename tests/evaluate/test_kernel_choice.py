@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from zshbench.errors import UserError
-from zshbench.evaluate import evaluate, kernels, simd
+from zshbench.evaluate import evaluate, kernels
+from zshbench.evaluate._accel import simd
 
 needs_jit = pytest.mark.skipif(not (kernels.jit_enabled() and simd.HAVE_SIMD), reason="needs numba (JIT on)")
 

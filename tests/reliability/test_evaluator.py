@@ -16,7 +16,8 @@ import pytest
 
 import zshbench.evaluate
 from zshbench.cli import main
-from zshbench.evaluate import evaluate, kernels, simd
+from zshbench.evaluate import evaluate, kernels
+from zshbench.evaluate._accel import simd
 
 REPO = Path(__file__).resolve().parents[2]
 

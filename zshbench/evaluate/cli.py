@@ -20,6 +20,8 @@ import numpy as np
 
 from zshbench.errors import UserError
 
+from . import HEADLINE_K
+
 __all__ = ["add_parser", "run", "load_npy", "check_json_target"]
 
 _NPY_MAGIC = b"\x93NUMPY"
@@ -37,7 +39,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--n-bits", type=int, default=None,
                    help="code length: needed for packed codes whose length is not a multiple of 8, and for uint8 "
                         "codes holding only 0 and 1 (unpacked 0/1 columns, or packed bytes that happen to be 0/1)")
-    p.add_argument("--k", type=int, default=5000, help="cut-off of map@k (default 5000)")
+    p.add_argument("--k", type=int, default=HEADLINE_K, help=f"cut-off of map@k (default {HEADLINE_K})")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--kernels", choices=["vector", "scalar"], default=None,
                    help="compiled CPU kernels (default: $ZSHBENCH_EVAL_KERNELS, else vector); same results")

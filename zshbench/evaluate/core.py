@@ -13,9 +13,11 @@ import numpy as np
 
 from zshbench.errors import UserError
 
+from . import HEADLINE_K
 from . import kernels as kern
+from .aggregate import Accumulator
 from .inputs import check_choice, check_k, prepare_labels, prepare_pair
-from .metrics import METRIC_VERSION, TIES, Accumulator, parse_metrics
+from .metrics import METRIC_VERSION, TIES, parse_metrics
 
 __all__ = ["evaluate", "EvalResult", "BACKENDS"]
 
@@ -127,7 +129,7 @@ def _faiss_ap_k(q_packed, db_packed, dbg, qrel, k):
     return np.where(cum[:, -1] > 0, prec / np.maximum(cum[:, -1], 1), 0.0)
 
 
-def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | None = None, k: int = 5000,
+def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | None = None, k: int = HEADLINE_K,
              metrics: Iterable[str] | None = None, ties: str = "stable", device="cpu", backend: str = "auto",
              memory_budget: int = 1 << 30, n_threads: int = 1, kernels: str | None = None,
              progress: Callable[[int], None] | None = None) -> EvalResult:
@@ -143,8 +145,10 @@ def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | No
         query_labels: (n_query,) integer classes or (n_query, n_classes) 0/1 multi-label matrix.
         db_labels: (n_db,) or (n_db, n_classes), same kind as ``query_labels``.
         n_bits: code length; inferred when omitted (packed uint8: 8 * n_bytes).
-        k: cut-off of the ``map@k`` metrics; larger than the database means the whole database.
-        metrics: metric names (``None`` = `DEFAULT_METRICS`); ``k`` in a generic name is replaced by its value.
+        k: cut-off of the ``map@k`` metrics (default `HEADLINE_K`); larger than the database means the whole
+            database.
+        metrics: metric names (``None`` = `DEFAULT_METRICS`; any registered metric, see `register_metric`);
+            ``k`` in a generic name is replaced by its value.
         ties: tie order for ``map@k``/``map@all``: "stable", "relevant_first" or "relevant_last" (non-stable
             names get a ``:ties`` suffix).
         device: "cpu", "cuda", "cuda:N" or a torch.device; CUDA selects the torch path.

@@ -12,11 +12,12 @@ an item at distance ``d`` sits at rank ``A[d] + ca[d]`` and, if relevant, has pr
 the truncated tie group at the cut-off exactly (its first items by database index).
 
 `block_stats_numba` fuses XOR + popcount + counting in compiled loops over cache-sized database tiles and needs
-O(B * K) extra memory. For codes of at most 64 bits it uses the vector kernels of `simd` (bit-sliced
+O(B * K) extra memory. For codes of at most 64 bits it uses the vector kernels of `_accel.simd` (bit-sliced
 histograms, a vector filter up to the exact cut distance for AP@k, a branch-free index-order sweep for AP over
 the whole ranking), which give the same integers and the same floating-point sums as the scalar kernels here;
 the scalar kernels remain for longer codes and as the reference of the vector ones. `block_stats_numpy` is the
-pure-numpy reference and fallback (O(B * N) memory).
+pure-numpy reference and fallback (O(B * N) memory). The vector kernels, their LLVM IR and how to change them
+safely are described in ``zshbench/evaluate/_accel/README.md``.
 
 Which kernels run (`select_kernels`): ``"vector"`` (default) or ``"scalar"``, chosen by the ``kernels=``
 argument of `zshbench.evaluate.evaluate` or the ``ZSHBENCH_EVAL_KERNELS`` environment variable. The first use
@@ -38,7 +39,7 @@ import numpy as np
 
 from zshbench.errors import UserError
 
-from . import simd
+from ._accel import simd
 
 try:  # optional compiled path
     import numba
@@ -167,7 +168,7 @@ if HAVE_NUMBA:
 class SortedDB:
     """Database words sorted by label group (stable), with segment starts, for the histogram kernels.
 
-    For codes of at most 64 bits it also holds what the `simd` kernels read: the zero-padded single-word
+    For codes of at most 64 bits it also holds what the `_accel.simd` kernels read: the zero-padded single-word
     columns in index order (``col``) and sorted by group (``scol``; ``None`` when groups are too small on
     average for the bit-sliced histogram), and the padded group ids (``groups``); else, or with
     ``vector=False``, all three are ``None``.
@@ -200,7 +201,7 @@ def block_stats_numba(qw, dbw, dbg, qrel, n_bits: int, k: int, need_ap: bool, ne
         need_ap: compute stable AP@k (and AP@all when ``need_all``).
         need_all: compute stable AP over the whole ranking.
         sorted_db: `SortedDB` of ``dbw``/``dbg`` (built here when omitted; build it once for many blocks).
-        use_simd: use the `simd` kernels where they apply (codes of <= 64 bits); False forces the scalar
+        use_simd: use the `_accel.simd` kernels where they apply (codes of <= 64 bits); False forces the scalar
             kernels (same results; for tests and comparisons).
     """
     nq = qw.shape[0]

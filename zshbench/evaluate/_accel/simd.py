@@ -1,8 +1,8 @@
 """Compiled kernels for codes of at most 64 bits: bit-sliced histograms, a vector filter, an index-order sweep.
 
-All three produce exactly the numbers of the scalar kernels in `kernels` (same integer counts, same floating
-point operations in the same order); they are faster because they avoid one scattered counter increment per
-(query, item) pair wherever the result allows it.
+All three produce exactly the numbers of the scalar kernels in `zshbench.evaluate.kernels` (same integer
+counts, same floating point operations in the same order); they are faster because they avoid one scattered
+counter increment per (query, item) pair wherever the result allows it.
 
 * `bitsliced_hist`: per query, the histograms of distances over the relevant and non-relevant items. Eight
   items at a time (one 512-bit vector of database words) are XORed with the query word and popcounted; each
@@ -23,7 +23,8 @@ point operations in the same order); they are faster because they avoid one scat
   the later items of the chunk at the same distance (byte compare + popcount).
 
 The vector code is generic LLVM IR emitted by the intrinsics of `vector_ir` (``<8 x i64>`` popcount, compare,
-shifts), so it compiles on any CPU numba supports; AVX-512 (VPOPCNTQ) makes it fastest.
+shifts), so it compiles on any CPU numba supports; AVX-512 (VPOPCNTQ) makes it fastest. The algorithm and how
+to change it safely: ``README.md`` in this folder.
 """
 
 from __future__ import annotations
