@@ -13,6 +13,7 @@ import textwrap
 from typing import Sequence
 
 from zshbench.errors import UserError
+from zshbench.evaluate import HEADLINE_K, HEADLINE_METRIC
 
 EPILOG = """\
 examples:
@@ -85,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--train-per-class", type=int, default=None, help="folder:PATH datasets: train items per seen class")
     r.add_argument("--query-per-class", type=int, default=None, help="folder:PATH datasets: query items per unseen class")
     r.add_argument("--results", default="results", help="results directory (default: ./results)")
-    r.add_argument("--k", type=int, default=5000, help="cut-off of map@k (default 5000)")
+    r.add_argument("--k", type=int, default=HEADLINE_K, help=f"cut-off of map@k (default {HEADLINE_K})")
     r.add_argument("--force", action="store_true", help="rerun even where a record exists")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
@@ -137,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lb = sub.add_parser("leaderboard", help="tables of mean ± std over seeds from result records")
     lb.add_argument("--results", default="results")
-    lb.add_argument("--metric", default="map@5000")
+    lb.add_argument("--metric", default=HEADLINE_METRIC)
     lb.add_argument("--format", choices=["rich", "md", "csv", "json"], default="rich")
     lb.add_argument("--check", action="store_true",
                     help="regenerate from the records and fail when --out differs, or a record is invalid, stale or in conflict")
@@ -265,7 +266,7 @@ def cmd_protocol_show(args) -> int:
 def _summary_table(records: list, statuses: dict[str, str]):
     from rich.table import Table
 
-    ks = sorted({r.k for r in records}) or [5000]
+    ks = sorted({r.k for r in records}) or [HEADLINE_K]
     key = f"map@{ks[0]}" if len(ks) == 1 else "map@k"
     t = Table(title="zshbench run")
     for col in ("method", "dataset", "protocol", "bits", "seed", key, "tie-aware " + key, "map@all", "fit s",

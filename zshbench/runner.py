@@ -23,6 +23,7 @@ from zshbench import __version__
 from zshbench.config import parse_overrides
 from zshbench.data import TrainSet
 from zshbench.errors import RecordError, UserError
+from zshbench.evaluate import HEADLINE_K
 from zshbench.hasher import RUN_KEYS, Hasher, resolve_device
 from zshbench.records import (
     Record,
@@ -38,7 +39,7 @@ from zshbench.registry import get_dataset, get_method
 
 __all__ = ["run", "run_one", "build_trainset", "prepare", "Prepared", "Slot", "Lookup", "load_dataset", "seed_everything"]
 
-DEFAULT_K = 5000
+DEFAULT_K = HEADLINE_K
 
 
 def seed_everything(seed: int, torch_too: bool = False) -> None:
@@ -261,7 +262,7 @@ def prepare(method: str, dataset: str, *, protocol: str | None = None, bits: Seq
         for s in seeds:
             method_cls(n_bits=int(b), seed=int(s), **ov).validate_config()
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
-        raise UserError(f"k must be a positive integer (the map@k cut-off, e.g. --k 5000), got {k!r}.")
+        raise UserError(f"k must be a positive integer (the map@k cut-off, e.g. --k {HEADLINE_K}), got {k!r}.")
     if protocol is not None and not str(protocol).strip():
         raise UserError("--protocol is empty: give a protocol name (zshbench list protocols) or a .toml file, or "
                         "leave the flag out to use the dataset's default protocol.")

@@ -47,3 +47,17 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(__all__))
+
+
+class _CallablePackage(type(importlib)):
+    """``zshbench.evaluate`` is both this package and, for the public API (``zshbench.evaluate(...)``), the
+    function `evaluate`: Python binds a sub-package to its parent's attribute of the same name, so the package
+    itself forwards calls to the function."""
+
+    def __call__(self, *args, **kwargs):
+        return self.evaluate(*args, **kwargs)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallablePackage

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zshbench.evaluate import HEADLINE_METRIC
+
 __all__ = ["write_figures", "hamming_figure", "FIGURE_BITS", "HAMMING_PANEL_INCHES", "HAMMING_COLS"]
 
 FIGURE_BITS = 64
@@ -143,12 +145,12 @@ def write_figures(records: list, out: str | Path, bits: int = FIGURE_BITS) -> li
         for m in sorted(by_method):
             per_bits: dict[int, list[float]] = defaultdict(list)
             for r in by_method[m]:
-                if "map@5000" in r.metrics:
-                    per_bits[r.n_bits].append(r.metrics["map@5000"])
+                if HEADLINE_METRIC in r.metrics:
+                    per_bits[r.n_bits].append(r.metrics[HEADLINE_METRIC])
             if per_bits:
                 xs = sorted(per_bits)
                 ax.plot(xs, [np.mean(per_bits[x]) for x in xs], marker="o", label=m)
-        ax.set(xlabel="code length (bits)", ylabel="map@5000")
+        ax.set(xlabel="code length (bits)", ylabel=HEADLINE_METRIC)
         ax.set_title(f"{ds} / {proto}: mAP vs code length", fontsize=9)
         ax.legend(fontsize=8)
         written.append(_save(fig, inside(out, f"map_vs_bits_{slug(ds)}_{slug(proto)}.png")))

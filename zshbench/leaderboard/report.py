@@ -17,6 +17,7 @@ from zshbench.leaderboard.tables import (
     long_table,
     row_labels,
 )
+from zshbench.evaluate import HEADLINE_METRIC
 from zshbench.records import Record
 
 __all__ = ["config_notes", "HEADLINE_START", "HEADLINE_END", "headline_markdown", "sync_headline", "report_files",
@@ -52,7 +53,7 @@ HEADLINE_START = "<!-- zshbench:leaderboard-headline:start -->"
 HEADLINE_END = "<!-- zshbench:leaderboard-headline:end -->"
 
 
-def headline_markdown(records: Sequence[Record], metric: str = "map@5000") -> str:
+def headline_markdown(records: Sequence[Record], metric: str = HEADLINE_METRIC) -> str:
     """The block a project README shows between `HEADLINE_START` and `HEADLINE_END`: ``metric`` per dataset."""
     return render_markdown(aggregate(records, metric), heading="####").rstrip() + "\n"
 

@@ -14,6 +14,7 @@ import csv
 import io
 from collections import Counter, defaultdict
 
+from zshbench.evaluate import HEADLINE_METRIC
 from zshbench.leaderboard.tables import mean_std as _mean_std
 from zshbench.leaderboard.tables import row_labels as _labels
 from zshbench.records import Record
@@ -22,7 +23,7 @@ __all__ = ["reported_csvs", "comparisons", "protocol_differences", "reported_mar
            "measured_value"]
 
 # column order of a table that prints several metrics (the order the papers print them); others follow by name
-_METRIC_ORDER = {"map@5000": 0, "map_paper": 1, "auc_paper": 2, "params": 3, "flops": 4,
+_METRIC_ORDER = {HEADLINE_METRIC: 0, "map_paper": 1, "auc_paper": 2, "params": 3, "flops": 4,
                  "train_time_per_epoch": 5, "inference_time_per_epoch": 6}
 _LAST = 10 ** 9
 

@@ -14,13 +14,14 @@ import math
 from collections import defaultdict
 from typing import Iterable, Sequence
 
+from zshbench.evaluate import HEADLINE_K, HEADLINE_METRIC
 from zshbench.records import Record
 
 __all__ = ["Table", "Entry", "DEFAULT_METRICS", "COST_COLUMNS", "SUMMARY_BITS", "long_table", "pivot", "aggregate",
            "cost_tables", "cost_summary", "table_keys", "row_labels", "features_label", "mean_std"]
 
 # the retrieval metrics the report tabulates
-DEFAULT_METRICS = ("map@5000", "tie_aware_map@5000", "map@all")
+DEFAULT_METRICS = (HEADLINE_METRIC, f"tie_aware_map@{HEADLINE_K}", "map@all")
 # cost quantities: (block of the record, key, name in tables, number format); lower is better
 COST_COLUMNS = (
     ("timings", "fit_s", "fit seconds", "float"),
@@ -185,7 +186,7 @@ def pivot(entries: Iterable[Entry], quantity: str, *, higher_is_better: bool = T
     return tables
 
 
-def aggregate(records: Sequence[Record] | list[Entry], metric: str = "map@5000") -> list[Table]:
+def aggregate(records: Sequence[Record] | list[Entry], metric: str = HEADLINE_METRIC) -> list[Table]:
     """One `Table` per (dataset, protocol) for the retrieval ``metric``."""
     entries = records if records and isinstance(records[0], Entry) else long_table(records)  # type: ignore[index]
     return pivot(entries, metric)
