@@ -1,4 +1,4 @@
-"""The submitit sweep launcher (zshbench.launchers_submitit), with submitit's local executor: no Slurm needed."""
+"""The submitit sweep launcher (zshbench.sweep.submitit), with submitit's local executor: no Slurm needed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from zshbench.sweep import Grid, Job, LaunchOptions, make_launcher, sweep
 
 submitit = pytest.importorskip("submitit", reason="optional extra zshbench[slurm] not installed")
 
-from zshbench import launchers_submitit as ls  # noqa: E402
+from zshbench.sweep import submitit as ls  # noqa: E402
 
 
 def test_local_executor_sweep_writes_records_then_submits_nothing(tmp_path):

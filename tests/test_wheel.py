@@ -25,11 +25,18 @@ def _expected() -> set[str]:
 
 
 def test_wheel_holds_every_module_and_data_file(tmp_path):
+    import shutil
+
+    src = tmp_path / "src"  # a copy, so the build's scratch folders never land in the checkout
+    for folder in TREES:
+        shutil.copytree(REPO / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for f in ("setup.py", "setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(REPO / f, src / f)
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-                           "--disable-pip-version-check", "-w", str(tmp_path), str(REPO)],
+                           "--disable-pip-version-check", "-w", str(tmp_path / "dist"), str(src)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    (wheel,) = tmp_path.glob("zshbench-*.whl")
+    (wheel,) = (tmp_path / "dist").glob("zshbench-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = _expected()
     missing = sorted(expected - names)

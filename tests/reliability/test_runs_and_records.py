@@ -319,7 +319,7 @@ def test_worker_dies_when_its_sweep_is_killed_K_08(tmp_path):
     pidfile = tmp_path / "worker.pid"
     code = (
         "import subprocess, sys, time\n"
-        "from zshbench.sweep import _die_with_parent\n"
+        "from zshbench.sweep.local import _die_with_parent\n"
         "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], preexec_fn=_die_with_parent)\n"
         f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
         "p.wait()\n"

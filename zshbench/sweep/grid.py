@@ -1,0 +1,194 @@
+"""Grid files and their expansion into one `Job` per run (`load_grid`, `expand`); the format is in
+`zshbench.sweep`'s docstring."""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from pathlib import Path
+from typing import Any, Sequence
+
+from zshbench.errors import UserError
+from zshbench.sweep.plan import Job
+
+__all__ = ["Grid", "load_grid", "resolve_methods", "method_overrides", "expand"]
+
+
+@dataclasses.dataclass
+class Grid:
+    """Methods x datasets x bits x seeds, with per-method overrides (pattern -> ``["key=value", ...]``)."""
+
+    methods: list[str]
+    datasets: list[str]
+    bits: list[int]
+    seeds: list[int]
+    overrides: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    protocols: dict[str, str] = dataclasses.field(default_factory=dict)
+    exclude: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def excluded(self, method: str, dataset: str, bits: int, seed: int) -> bool:
+        """Whether an ``[[exclude]]`` entry removes this run from the grid."""
+        for rule in self.exclude:
+            if ("methods" not in rule or any(fnmatch.fnmatchcase(method, p) for p in rule["methods"])) and \
+                    ("datasets" not in rule or dataset in rule["datasets"]) and \
+                    ("bits" not in rule or bits in rule["bits"]) and ("seeds" not in rule or seed in rule["seeds"]):
+                return True
+        return False
+
+
+_GRID_KEYS = {"methods", "datasets", "bits", "seeds", "overrides", "protocols", "exclude"}
+_EXCLUDE_KEYS = {"methods", "datasets", "bits", "seeds", "reason"}
+
+
+def _int_list(value: Any, key: str, where: str) -> list[int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                            for v in value):
+        raise UserError(f"{where}: '{key}' must be a non-empty list of integers, e.g. {key} = [24, 48, 64, 128]; "
+                        f"got {value!r}.")
+    return list(dict.fromkeys(int(v) for v in value))  # in order, each once
+
+
+def _str_list(value: Any, key: str, where: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise UserError(f"{where}: '{key}' must be a non-empty list of strings, e.g. {key} = [\"shapes\"]; "
+                        f"got {value!r}.")
+    return list(dict.fromkeys(value))  # in order, each once
+
+
+def load_grid(path: str | Path) -> Grid:
+    """Read and check a grid TOML file (format in the module docstring)."""
+    import tomllib
+
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"Grid file {p} does not exist. Pass an existing .toml file (e.g. leaderboard/grid.toml) "
+                        "or give the grid on the command line with --methods, --datasets, --bits and --seeds.")
+    try:
+        data = tomllib.loads(p.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"Grid file {p} is not valid TOML ({exc}). Fix the syntax; the format is described in "
+                        "'zshbench sweep --help' and zshbench/sweep.py.") from None
+    unknown = sorted(set(data) - _GRID_KEYS)
+    if unknown:
+        raise UserError(f"Grid file {p} has unknown key(s) {', '.join(unknown)}; the keys are "
+                        f"{', '.join(sorted(_GRID_KEYS))}.")
+    missing = [k for k in ("methods", "datasets", "bits", "seeds") if k not in data]
+    if missing:
+        raise UserError(f"Grid file {p} lacks {', '.join(missing)}: a grid needs methods, datasets, bits and "
+                        "seeds (e.g. methods = \"all\", datasets = [\"shapes\"], bits = [64], seeds = [0]).")
+    where = f"Grid file {p}"
+    overrides = data.get("overrides", {})
+    if not isinstance(overrides, dict):
+        raise UserError(f"{where}: [overrides] must be a table of method pattern -> list of \"key=value\".")
+    protocols = data.get("protocols", {})
+    if not isinstance(protocols, dict) or not all(isinstance(v, str) for v in protocols.values()):
+        raise UserError(f"{where}: protocols must be a table of dataset -> protocol name.")
+    exclude = data.get("exclude", [])
+    if not isinstance(exclude, list) or not all(isinstance(e, dict) for e in exclude):
+        raise UserError(f"{where}: exclude must be a list of tables ([[exclude]] with methods/datasets/bits/seeds "
+                        "and a reason).")
+    rules = []
+    for i, e in enumerate(exclude):
+        bad = sorted(set(e) - _EXCLUDE_KEYS)
+        if bad or not isinstance(e.get("reason"), str) or not e["reason"].strip():
+            raise UserError(f"{where}: [[exclude]] entry {i + 1} " + (f"has unknown key(s) {', '.join(bad)}" if bad
+                            else "has no reason") + f"; its keys are {', '.join(sorted(_EXCLUDE_KEYS))}, and "
+                            "reason (why the runs are left out) is required.")
+        rule: dict[str, Any] = {"reason": e["reason"]}
+        for k in ("methods", "datasets"):
+            if k in e:
+                rule[k] = _str_list(e[k], f"exclude.{k}", where)
+        for k in ("bits", "seeds"):
+            if k in e:
+                rule[k] = _int_list(e[k], f"exclude.{k}", where)
+        rules.append(rule)
+    return Grid(methods=_str_list(data["methods"], "methods", where),
+                datasets=_str_list(data["datasets"], "datasets", where),
+                bits=_int_list(data["bits"], "bits", where), seeds=_int_list(data["seeds"], "seeds", where),
+                overrides={k: _str_list(v, f"overrides.{k}", where) for k, v in overrides.items()},
+                protocols=dict(protocols), exclude=rules)
+
+
+def resolve_methods(patterns: Sequence[str]) -> list[str]:
+    """Registered method names matching names or fnmatch patterns ("all" = every registered method), in the
+    order given, each once (``["razh*", "all"]`` puts RAZH and its variants first)."""
+    from zshbench.registry import METHODS, did_you_mean
+
+    names = METHODS.names()
+    out: list[str] = []
+    for pat in patterns:
+        if pat == "all":
+            hits = names
+        elif any(ch in pat for ch in "*?["):
+            hits = [n for n in names if fnmatch.fnmatchcase(n, pat)]
+        else:
+            hits = [pat] if pat in METHODS else []
+        if not hits:
+            if any(ch in pat for ch in "*?["):
+                raise UserError(f"No registered method matches the pattern '{pat}'. Available: "
+                                f"{', '.join(names)}. See 'zshbench list methods'.")
+            raise UserError(did_you_mean(pat, names, "method") + " See 'zshbench list methods'.")
+        out += [h for h in hits if h not in out]
+    return out
+
+
+def method_overrides(grid: Grid, method: str, extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """The grid's overrides that apply to ``method`` (in file order), then ``extra``: later keys win.
+
+    ``extra`` entries may be scoped to methods as ``PATTERN:key=value`` (e.g. ``razh*:max_steps=5``)."""
+    out: list[str] = []
+    for pat, values in grid.overrides.items():
+        if fnmatch.fnmatchcase(method, pat):
+            out += values
+    for item in extra:
+        head, sep, _ = item.partition("=")
+        if ":" in head:
+            pat, _, kv = item.partition(":")
+            if fnmatch.fnmatchcase(method, pat):
+                out.append(kv)
+        else:
+            out.append(item)
+    return tuple(out)
+
+
+def _check_override_patterns(grid: Grid, extra: Sequence[str]) -> None:
+    """A method pattern of an override that matches no registered method is a typo, not a no-op."""
+    from zshbench.registry import METHODS
+
+    names = METHODS.names()
+    pats = [(p, f"[overrides] \"{p}\"") for p in grid.overrides]
+    for item in extra:
+        head = item.partition("=")[0]
+        if ":" in head:
+            pats.append((item.partition(":")[0], f"--set {item}"))
+    for pat, where in pats:
+        if not any(fnmatch.fnmatchcase(m, pat) for m in names):
+            raise UserError(f"The override {where} is for methods matching '{pat}', but no registered method "
+                            f"matches it (registered: {', '.join(names)}). Fix the pattern: a typo would "
+                            "silently run the defaults.")
+
+
+def expand(grid: Grid, results: str | Path, *, extra_overrides: Sequence[str] = (), device: str = "auto",
+           data_root: str | None = None, checkpoint_every: int = 0, resume: bool = False) -> list[Job]:
+    """One single-run `Job` per (method, dataset, bits, seed) of the grid, in a fixed order (runs matched by an
+    ``[[exclude]]`` entry left out; repeated names or numbers count once)."""
+    from zshbench.registry import get_method
+
+    jobs = []
+    methods = resolve_methods(grid.methods)
+    _check_override_patterns(grid, extra_overrides)
+    for m in methods:
+        inputs = get_method(m).requires.inputs
+        ov = method_overrides(grid, m, extra_overrides)
+        for d in dict.fromkeys(grid.datasets):  # each once, in order
+            for b in dict.fromkeys(grid.bits):
+                for s in dict.fromkeys(grid.seeds):
+                    if grid.excluded(m, d, int(b), int(s)):
+                        continue
+                    jobs.append(Job(m, d, (int(b),), (int(s),), str(results), grid.protocols.get(d), ov, device,
+                                    data_root, inputs, checkpoint_every, resume))
+    return jobs
