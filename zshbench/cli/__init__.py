@@ -1,0 +1,93 @@
+"""The ``zshbench`` command line.
+
+Errors in what the user asked for (`UserError`) are printed as one paragraph without a traceback, with exit
+code 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from typing import Sequence
+
+from zshbench.cli import info, results, runs
+from zshbench.cli.common import Parser
+from zshbench.errors import UserError
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="zshbench", description="A comparative benchmark suite for zero-shot image hashing.",
+               epilog=runs.EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command", parser_class=Parser)
+    info.add_parsers(sub)
+    runs.add_parsers(sub)
+    results.add_parsers(sub)
+    from zshbench.evaluate import cli as eval_cli
+
+    eval_cli.add_parser(sub)
+    return p
+
+
+def _print_error(exc: BaseException) -> None:
+    msg = " ".join(str(exc).split())
+    sys.stderr.write("error: " + textwrap.fill(msg, width=100, subsequent_indent="  ", break_on_hyphens=False,
+                                               break_long_words=False) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        import zshbench
+
+        print(zshbench.__version__)
+        return 0
+    if not args.command:
+        parser.print_help()
+        return 2
+    handlers = {"list": info.cmd_list, "run": runs.cmd_run, "validate": info.cmd_validate,
+                "leaderboard": results.cmd_leaderboard, "report": results.cmd_report, "sweep": runs.cmd_sweep}
+    if args.command == "protocol":
+        handlers["protocol"] = {"show": info.cmd_protocol_show, "list": info.cmd_protocol_list}.get(args.action)
+        if handlers["protocol"] is None:
+            sys.stderr.write("zshbench protocol needs an action: show NAME or list.\n")
+            try:
+                parser.parse_args(["protocol", "--help"])
+            except SystemExit:
+                pass
+            return 2
+    if args.command == "evaluate":
+        from zshbench.evaluate import cli as eval_cli
+
+        handlers["evaluate"] = eval_cli.run
+    import warnings
+
+    def _format(message, category, filename, lineno, line=None):  # one paragraph, no source line
+        msg = " ".join(str(message).split())
+        return "warning: " + textwrap.fill(msg, width=100, subsequent_indent="  ", break_on_hyphens=False,
+                                           break_long_words=False) + "\n"
+
+    old_format = warnings.formatwarning
+    warnings.formatwarning = _format
+    try:
+        return int(handlers[args.command](args) or 0)
+    except UserError as exc:
+        if args.debug or os.environ.get("ZSHBENCH_DEBUG"):
+            raise
+        _print_error(exc)
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted; records written so far are complete, rerun to resume.\n")
+        return 130
+    finally:
+        warnings.formatwarning = old_format
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""``zshbench leaderboard`` and ``zshbench report``."""
+
+from __future__ import annotations
+
+import sys
+
+from zshbench.cli.common import console
+from zshbench.errors import UserError
+from zshbench.evaluate import HEADLINE_METRIC
+
+__all__ = ["add_parsers", "cmd_leaderboard", "cmd_report"]
+
+
+def add_parsers(sub) -> None:
+    lb = sub.add_parser("leaderboard", help="tables of mean ± std over seeds from result records")
+    lb.add_argument("--results", default="results")
+    lb.add_argument("--metric", default=HEADLINE_METRIC)
+    lb.add_argument("--format", choices=["rich", "md", "csv", "json"], default="rich")
+    lb.add_argument("--check", action="store_true",
+                    help="regenerate from the records and fail when --out differs, or a record is invalid, stale or in conflict")
+    lb.add_argument("--out", default="leaderboard", help="the report directory --check compares with")
+    lb.add_argument("--readme", default=None, metavar="PATH",
+                    help="with --check: also compare the headline table in this file (e.g. README.md)")
+    lb.add_argument("--reproduce", action="store_true",
+                    help="with --check: re-run every shallow-method record and the deep reference records "
+                         "(<out>/reference) and fail when a number changed without a new method version")
+    lb.add_argument("--reported", default=None,
+                    help="published numbers (source: paper records); default: leaderboard/reported when it exists")
+
+    rp = sub.add_parser("report", help="write README.md, CSVs and figures of the leaderboard")
+    rp.add_argument("--results", default="leaderboard/results")
+    rp.add_argument("--out", default="leaderboard")
+    rp.add_argument("--no-figures", action="store_true")
+    rp.add_argument("--readme", default=None, metavar="PATH",
+                    help="also rewrite the headline table between the zshbench markers in this file (e.g. README.md)")
+    rp.add_argument("--reported", default=None,
+                    help="published numbers (source: paper records); default: leaderboard/reported when it exists")
+
+
+
+def _load_results(path: str):
+    from pathlib import Path
+
+    from zshbench.records import load_records
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"--results {path} is a file, not a results folder; name the folder that 'zshbench run "
+                        "--results DIR' wrote into.")
+    if not p.is_dir():
+        raise UserError(f"Results directory '{path}' does not exist; run 'zshbench run ... --results {path}' first.")
+    return load_records(path, source="measured")
+
+
+def _load_reported(path: str | None):
+    """Published numbers: (records, errors); none when ``path`` is None and leaderboard/reported is absent."""
+    from pathlib import Path
+
+    from zshbench.records import load_records
+
+    if path is None:
+        path = "leaderboard/reported"
+        if not Path(path).is_dir():
+            return [], []
+    elif not Path(path).is_dir():
+        raise UserError(f"Reported-numbers directory '{path}' does not exist (expected source: paper records, "
+                        "e.g. leaderboard/reported/).")
+    return load_records(path, source="paper")
+
+
+def _warn_excluded(errors: list, what: str = "record") -> None:
+    for e in errors:
+        sys.stderr.write(f"warning: excluded {what}: {e}\n")
+    if errors:
+        sys.stderr.write(f"warning: {len(errors)} {what}(s) excluded as invalid; "
+                         "'zshbench leaderboard --check' fails on them.\n")
+
+
+def cmd_report(args) -> int:
+    from zshbench.leaderboard import conflicts, write_report
+    from zshbench.paths import check_writable_dir
+
+    check_writable_dir(args.out, "--out")
+    records, errors = _load_results(args.results)
+    if not records:
+        raise UserError(f"Results directory '{args.results}' holds no valid records"
+                        + (f" ({len(errors)} invalid: {errors[0]})" if errors else "") + "; nothing to report.")
+    reported, rep_errors = _load_reported(args.reported)
+    _warn_excluded(errors)
+    _warn_excluded(rep_errors, "reported record")
+    for c in conflicts(records):
+        sys.stderr.write(f"warning: {c}\n")
+    paths = write_report(records, args.out, figures=not args.no_figures, reported=reported)
+    print(f"wrote {len(paths)} file(s) under {args.out} from {len(records)} record(s)")
+    if args.readme:
+        from zshbench.leaderboard import sync_headline
+
+        msg = sync_headline(args.readme, records, write=True)
+        if msg:
+            raise UserError(msg)
+        print(f"updated the headline table in {args.readme}")
+    return 0
+
+
+def cmd_leaderboard(args) -> int:
+    from zshbench.leaderboard import aggregate, check, cost_tables, render_csv, render_json, render_markdown, render_rich
+    from zshbench.records import iter_metric_names
+
+    records, errors = _load_results(args.results)
+    reported, rep_errors = _load_reported(args.reported)
+    if not records and not errors and not args.check:
+        raise UserError(f"Results directory '{args.results}' holds no records (*.json); run 'zshbench run ... "
+                        f"--results {args.results}' first, or point --results at the folder your runs wrote into.")
+    if args.check:
+        problems = check(records, errors, args.out, reported=reported, reported_errors=rep_errors,
+                         readme=args.readme)
+        if args.reproduce:
+            problems += _reproduce(records, args.out)
+        for p in problems:
+            print(p)
+        print(f"leaderboard check: {len(problems)} problem(s) in {len(records)} record(s)"
+              + (f" and {len(reported)} reported record(s)" if reported or rep_errors else ""))
+        return 1 if problems else 0
+    _warn_excluded(errors)
+    _warn_excluded(rep_errors, "reported record")
+    known = iter_metric_names(records)
+    if records and args.metric not in known:
+        from zshbench.registry import did_you_mean
+
+        raise UserError(did_you_mean(args.metric, known, "metric"))
+    tables = aggregate(records, args.metric)
+    if args.format == "md":
+        from zshbench.leaderboard import reported_markdown
+
+        print(render_markdown(tables + cost_tables(records)))
+        if reported:
+            print(reported_markdown(reported, records))
+    elif args.format == "csv":
+        print("".join(render_csv(t) for t in tables), end="")
+    elif args.format == "json":
+        print(render_json(tables), end="")
+    else:
+        render_rich(tables + cost_tables(records), console())
+        if reported:
+            console().print(f"{len(reported)} published record(s) (source: paper) not shown here: use --format md "
+                             "or 'zshbench report' (section 'Reported in the papers').")
+    return 0
+
+
+def _reproduce(records: list, out: str) -> list[str]:
+    """``leaderboard --check --reproduce``: re-run the shallow records and the deep reference sample."""
+    import time
+    from pathlib import Path
+
+    from zshbench.leaderboard import stale
+    from zshbench.records import load_records
+    from zshbench.reproduce import reference_dir, reproduce, summarize
+
+    t0 = time.perf_counter()
+    problems = []
+    outcomes = reproduce(records)
+    ref_dir = reference_dir(out)
+    refs, ref_errors = load_records(ref_dir) if ref_dir.is_dir() else ([], [])
+    problems += [f"invalid reference record: {e}" for e in ref_errors]
+    problems += [p.replace("stale:", "stale reference:", 1) for p in stale(refs)]
+    if not refs:
+        problems.append(f"reproduce: no deep reference records under {ref_dir} (make leaderboard-reference)")
+    ref_outcomes = reproduce(refs, deep=True)
+    for o in outcomes + ref_outcomes:
+        if not o.ok:
+            problems.append(f"reproduce {o.status}: {o.path}: {o.message}")
+        elif o.status == "within-tolerance":
+            print(f"note: {Path(o.path).name}: {o.message}")
+    print(f"reproduce: {summarize(outcomes)} of {len(outcomes)} record(s); reference sample {summarize(ref_outcomes)}; "
+          f"{time.perf_counter() - t0:.0f} s")
+    return problems
