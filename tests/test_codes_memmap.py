@@ -155,7 +155,8 @@ def test_threshold_sources_and_validation(monkeypatch):
 
 
 def test_runner_memmap_path_gives_the_same_record(tmp_path, monkeypatch):
-    from zshbench.runner import _features, build_trainset, prepare, run_one
+    from zshbench.runner import build_trainset, prepare, run_one
+    from zshbench.runner.execute import _features
 
     monkeypatch.setenv("ZSHBENCH_CODES_DIR", str(tmp_path / "codes"))
     calls = []

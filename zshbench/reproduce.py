@@ -91,7 +91,8 @@ def reproduce(records: Iterable[Record], *, deep: bool = False, on_outcome: Call
 
     from zshbench.errors import UserError
     from zshbench.registry import METHODS, get_method
-    from zshbench.runner import _features, build_trainset, prepare, run_one
+    from zshbench.runner import build_trainset, prepare, run_one
+    from zshbench.runner.execute import _features
 
     records = list(records)
     outcomes: dict[int, Outcome] = {}

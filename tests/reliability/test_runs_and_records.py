@@ -65,7 +65,7 @@ def test_features_and_weights_are_part_of_the_identity_F_18(tmp_path, capsys):
 
 
 def test_a_copied_weights_file_keeps_the_identity_and_a_changed_one_does_not(tmp_path):
-    from zshbench.runner import _features_identity
+    from zshbench.runner.prepare import _features_identity
 
     a = tmp_path / "a.safetensors"
     a.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
