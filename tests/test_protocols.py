@@ -110,7 +110,7 @@ def test_edited_protocol_without_new_version_is_refused(tmp_path, monkeypatch):
     src = resolve_mod.PROTOCOL_DIR
     for f in src.glob("*"):
         (tmp_path / f.name).write_bytes(f.read_bytes())
-    monkeypatch.setattr(resolve_mod, "PROTOCOL_DIR", tmp_path)
+    monkeypatch.setattr(sys.modules["zshbench.protocols.model"], "PROTOCOL_DIR", tmp_path)
     load_protocol("digits-zsh")
     text = (tmp_path / "digits-zsh.toml").read_text().replace("query_per_class = 50", "query_per_class = 40")
     (tmp_path / "digits-zsh.toml").write_text(text)

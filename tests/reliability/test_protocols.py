@@ -144,7 +144,7 @@ def test_adhoc_protocols_are_never_pinned(tmp_path, monkeypatch):
 def test_unpinned_builtin_says_how_pins_are_made(tmp_path, monkeypatch):
     import sys
 
-    mod = sys.modules["zshbench.protocols.resolve"]
+    mod = sys.modules["zshbench.protocols.model"]
     for f in PROTOCOL_DIR.glob("*"):
         if f.is_file():
             (tmp_path / f.name).write_bytes(f.read_bytes())
