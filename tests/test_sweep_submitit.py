@@ -100,4 +100,4 @@ def test_checkpoint_requeues_the_same_command():
     again = delayed.function
     assert isinstance(again, ls.RunCommand) and again.threads == 4
     assert again.command[:6] == cmd.command
-    assert again.command[6:] == (["--resume"] if ls._run_supports_resume() else [])
+    assert again.command[6:] == ["--resume"]

@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from zshbench.codes import n_bytes, pack_signs
+from zshbench.device import resolve_device  # noqa: F401 - re-exported: zshbench.hasher.resolve_device
 from zshbench.config import check_types, config_hash, config_to_dict, parse_overrides
 from zshbench.trainset import ImageView, TrainSet, as_feature_array, as_image_array
 from zshbench.errors import NotFittedError, UserError
@@ -78,27 +79,6 @@ class Requirements:
     attributes: bool = False
     gpu_capable: bool = False
     supervised: bool = False
-
-
-def resolve_device(device: str | None) -> str:
-    """"auto" -> "cuda" when available else "cpu"; validate "cpu", "cuda", "cuda:N"."""
-    dev = (device or "cpu").lower()
-    if dev == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if dev == "cpu":
-        return "cpu"
-    if dev == "cuda" or dev.startswith("cuda:"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise UserError(
-                f"--device {device} was asked for, but no CUDA device is available on this machine "
-                "(torch.cuda.is_available() is False). Use --device cpu or --device auto."
-            )
-        return dev
-    raise UserError(f"Unknown device '{device}': expected auto, cpu, cuda or cuda:N.")
 
 
 class Hasher:

@@ -183,7 +183,7 @@ def extract_features(
     import timm
 
     from zshbench.features import backbone, store
-    from zshbench.hasher import resolve_device
+    from zshbench.device import resolve_device
 
     entry = meta = None
     if cache_key is not None:

@@ -13,7 +13,8 @@ import numpy as np
 from zshbench.config import parse_overrides
 from zshbench.errors import RecordError, UserError
 from zshbench.evaluate import HEADLINE_K
-from zshbench.hasher import RUN_KEYS, Hasher, resolve_device
+from zshbench.device import resolve_device
+from zshbench.hasher import RUN_KEYS, Hasher
 from zshbench.records import Record, identity_difference, identity_hash, load_record, record_path, run_identity
 from zshbench.registry import get_dataset, get_method
 from zshbench.trainset import TrainSet

@@ -66,17 +66,6 @@ def job_command(job: Job, gpus: int = 0, python: str | None = None) -> list[str]
     return [py, "-m", "zshbench", *job.argv()]
 
 
-def _run_supports_resume() -> bool:
-    """Whether ``zshbench run`` has a ``--resume`` option (added with checkpointing of deep methods)."""
-    try:
-        from zshbench.cli import build_parser
-
-        sub = next(a for a in build_parser()._actions if getattr(a, "choices", None) and "run" in a.choices)
-        return "--resume" in sub.choices["run"]._option_string_actions
-    except Exception:  # pragma: no cover - argparse internals changed
-        return False
-
-
 def _ignore_usr2() -> None:  # pragma: no cover - runs in the child between fork and exec
     # Slurm's pre-timeout signal is for the submitit process (it requeues the task), not for the run: the run
     # must not die of the signal itself (SIGUSR2's default action is to terminate) while submitit requeues.
@@ -113,7 +102,7 @@ class RunCommand:
         import submitit
 
         cmd = list(self.command)
-        if "--resume" not in cmd and _run_supports_resume():
+        if "--resume" not in cmd:
             cmd.append("--resume")
         return submitit.helpers.DelayedSubmission(RunCommand(cmd, self.threads))
 
