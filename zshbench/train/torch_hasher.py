@@ -15,7 +15,7 @@ A deep method declares its hyper-parameters and writes two hooks; the template d
         def build_network(self, p, data):         # an nn.Module with encode(uint8 (B, H, W, C)) -> (B, n_bits)
             return MyNet(self.n_bits, p)
         def loss(self, net, batch, p, generator): # batch = (uint8 images, labels) on the device
-            return total, {"part": value}
+            return total, {"part": value.detach()}
 
 **Profiles.** ``profiles`` maps a profile name to every hyper-parameter value; the config's ``profile`` field picks
 one (a Config without that field uses the first). A Config field whose name is a key of a profile overrides
@@ -119,7 +119,7 @@ class TorchHasher(Hasher):
         raise NotImplementedError
 
     def loss(self, net, batch, p: dict[str, Any], generator) -> tuple[Any, dict[str, Any]]:  # pragma: no cover
-        """One training step's ``(loss tensor, {name: value})`` on ``batch`` (what `train_batches` yields;
+        """One training step's ``(loss tensor, {name: float or detached tensor})`` on ``batch`` (what `train_batches` yields;
         default: (uint8 images, labels) on the device). Draw random numbers from ``generator`` only (it is
         checkpointed and reseeded per DDP rank). Runs under bf16 autocast on CUDA."""
         raise NotImplementedError
