@@ -1,5 +1,7 @@
 """Backbone weights, one set of rules for every place that loads them (timm features, RAZH, COMAE).
 
+A deep method's ``weights`` setting is loaded by `load_weights` (through `zshbench.train.TorchHasher.load_weights`):
+
 * pretrained: timm's pretrained weights when the model hub (or its local cache) can serve them; otherwise a
   `UserError` that names both alternatives. zshbench never falls back to random weights silently.
 * a file: ``.safetensors`` (safetensors) or ``.pth``/``.pt``/``.bin`` (``torch.load(weights_only=True)``, so no
@@ -17,16 +19,71 @@ that label set contains: `weights_label_set`, `timm_label_set`, `unseen_overlap`
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zshbench.errors import UserError
 from zshbench.pretraining import timm_label_set, unseen_overlap, weights_label_set
 
-__all__ = ["CHECKPOINT_SUFFIXES", "checkpoint_path", "read_checkpoint", "create_pretrained", "load_matching",
-           "timm_label_set", "weights_label_set", "unseen_overlap"]
+__all__ = ["CHECKPOINT_SUFFIXES", "WEIGHTS_FLAG", "LoadedWeights", "load_weights", "checkpoint_path", "read_checkpoint",
+           "create_pretrained", "load_matching", "timm_label_set", "weights_label_set", "unseen_overlap"]
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
+WEIGHTS_FLAG = "--set weights="  # how a method's weights are set (the feature stage uses "--weights ")
+
+
+@dataclass(frozen=True)
+class LoadedWeights:
+    """What `load_weights` did.
+
+    Attributes:
+        description: for the record ("none (random init)", "pretrained NAME (timm) (N unused keys)", "state dict
+            FILE (N unused keys)").
+        label_set: the label set the weights were trained on (`zshbench.pretraining.weights_label_set`).
+        pretrained_cfg: timm's ``pretrained_cfg`` of the pretrained source model (its input normalisation, ...);
+            empty for "none" and a file.
+    """
+
+    description: str
+    label_set: str
+    pretrained_cfg: dict[str, Any] = field(default_factory=dict)
+
+
+def load_weights(module, spec: str | None, *, timm_name: str | None = None, what: str = "the backbone",
+                 flag: str = WEIGHTS_FLAG, ignore_prefixes: tuple[str, ...] = ()) -> LoadedWeights:
+    """Load the weights ``spec`` asks for into ``module``: the weights policy of every deep method.
+
+    Args:
+        module: the ``torch.nn.Module`` that receives the weights (unused for "none").
+        spec: "none" (or None: random initialisation, nothing loaded), "pretrained" (timm's pretrained weights of
+            ``timm_name``, created without classifier) or the PATH of a .safetensors / .pth state dict.
+        timm_name: the timm model (and tag) of "pretrained".
+        what: the module in messages ("the resnet10t backbone").
+        flag: how the user sets ``spec`` (in messages).
+        ignore_prefixes: keys of ``module`` the weights need not have, and keys of the weights not counted as
+            unused (e.g. a ViT's ``head``).
+
+    Returns:
+        `LoadedWeights` (description, label set, timm's pretrained config).
+
+    Raises:
+        UserError: a missing or unreadable file, weights that do not fit ``module``, pretrained weights that the
+            hub cannot serve or "pretrained" without ``timm_name``; never a silent fallback to random weights.
+    """
+    w = str(spec or "none")
+    if w.lower() == "none":
+        return LoadedWeights("none (random init)", weights_label_set("none"))
+    if w.lower() == "pretrained":
+        if not timm_name:
+            raise UserError(f"{flag}pretrained: {what} has no pretrained weights; use {flag}none or {flag}PATH.")
+        src = create_pretrained(timm_name, flag, num_classes=0)
+        unused = load_matching(module, src.state_dict(), what=what, flag=flag, ignore_prefixes=ignore_prefixes)
+        cfg = getattr(src, "pretrained_cfg", None) or {}
+        return LoadedWeights(f"pretrained {timm_name} (timm) ({unused} unused keys)",
+                             weights_label_set(w, timm_name), dict(cfg))
+    unused = load_matching(module, read_checkpoint(w, flag), what=what, flag=flag, ignore_prefixes=ignore_prefixes)
+    return LoadedWeights(f"state dict {Path(w).name} ({unused} unused keys)", weights_label_set(w, timm_name))
 
 
 def checkpoint_path(weights: str | os.PathLike, flag: str = "--weights ") -> Path:

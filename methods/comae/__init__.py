@@ -31,19 +31,21 @@ from typing import Any, Literal
 
 import numpy as np
 
-from zshbench.config import NON_NEG, POS_INT, POSITIVE, check_ranges
-from zshbench.data import TrainSet
+from zshbench.config import NON_NEG, POS_INT, POSITIVE
 from zshbench.errors import UserError
-from zshbench.hasher import HasherConfig
-from zshbench.train.hasher import TorchHasher
+from zshbench.methods.comae.profiles import PROFILES
 from zshbench.registry import register_method
+from zshbench.train import TorchHasher, TorchHasherConfig, register_variant
+from zshbench.trainset import TrainSet
 
-__all__ = ["COMAEConfig", "COMAEHasher", "normalise_attributes", "build_optimizer", "check_optimizer_covers"]
+__all__ = ["COMAEConfig", "COMAEHasher", "COMAEV1Hasher", "COMAEV2Hasher", "COMAEV3Hasher", "normalise_attributes",
+           "build_optimizer", "check_optimizer_covers"]
 
 
 @dataclass
-class COMAEConfig(HasherConfig):
-    """Attributes (None = the profile's value, see profiles.py):
+class COMAEConfig(TorchHasherConfig):
+    """Attributes (None = the profile's value, see profiles.py; max_steps, deterministic, progress: the training
+    loop's, `TorchHasherConfig`):
     profile: "tiny" (resnet10t at 32 x 32, CPU-friendly, the default) or "paper" (ResNet-101 at 224).
     variant: "full", "v1" (no point-wise), "v2" (no pair-wise), "v3" (no class-wise) (Table 3).
     weights: backbone weights: "none" (random init), "pretrained" (timm/hub) or a PATH (.safetensors/.pth).
@@ -59,8 +61,6 @@ class COMAEConfig(HasherConfig):
     am_scale, am_margin: s and m of the hash loss.
     attribute_norm: "zscore" (each class row to mean 0, std 1), "zscore-attributes" (each attribute column over
         the seen classes), "max" (divide by the largest absolute value), "l2" (unit rows) or "none" (raw).
-    max_steps: stop after this many optimizer steps (None: the full epochs).
-    deterministic: deterministic torch algorithms on the CPU. progress: rich progress bar.
     """
 
     profile: Literal["tiny", "paper"] = "tiny"
@@ -85,14 +85,6 @@ class COMAEConfig(HasherConfig):
     am_scale: float | None = None
     am_margin: float | None = None
     attribute_norm: Literal["zscore", "zscore-attributes", "max", "l2", "none"] | None = None
-    max_steps: int | None = None
-    deterministic: bool = True
-    progress: bool = False
-
-
-_OVERRIDES = ("weights", "epochs", "batch_size", "lr", "weight_decay", "lambda_point", "lambda_pair",
-              "lambda_class", "lambda_hash", "epsilon", "tau", "n_negatives", "pair_similarity", "pair_form",
-              "point_reduction", "theta", "theta_hidden", "am_scale", "am_margin", "attribute_norm")
 
 
 def normalise_attributes(m: np.ndarray, mode: str) -> np.ndarray:
@@ -147,126 +139,39 @@ class COMAEHasher(TorchHasher):
     Config = COMAEConfig
     # 2: eq. 4 as printed, non-linear Theta by default, zscore attribute scale, _restore from the saved settings
     version = "2"
+    profiles = PROFILES
     conformance_params = {"max_steps": 1, "batch_size": 8, "epochs": 1}
+    config_rules = {"n_negatives": POS_INT, "theta_hidden": POS_INT, "tau": POSITIVE, "epsilon": POSITIVE,
+                    "am_scale": POSITIVE, "weight_decay": NON_NEG, "lambda_point": NON_NEG, "lambda_pair": NON_NEG,
+                    "lambda_class": NON_NEG, "lambda_hash": NON_NEG, "am_margin": NON_NEG}
+    weights_attr = "backbone"  # the `weights` setting loads into the timm CNN
+    timm_name_key = "backbone"  # "pretrained" = timm's weights of the profile's backbone
 
-    # -- config ----------------------------------------------------------------------------------------
-    def validate_config(self) -> None:
-        super().validate_config()
-        check_ranges(self.config, "comae", {
-            "epochs": POS_INT, "max_steps": POS_INT, "n_negatives": POS_INT, "theta_hidden": POS_INT,
-            "batch_size": (lambda v: isinstance(v, int) and v >= 2, "an integer >= 2"),
-            "lr": POSITIVE, "tau": POSITIVE, "epsilon": POSITIVE, "am_scale": POSITIVE,
-            "weight_decay": NON_NEG, "lambda_point": NON_NEG, "lambda_pair": NON_NEG, "lambda_class": NON_NEG,
-            "lambda_hash": NON_NEG,
-            "am_margin": NON_NEG,
-        })
-
-    def _profile(self) -> dict[str, Any]:
-        from zshbench.methods.comae.profiles import resolve_profile
-
-        return resolve_profile(self.config.profile, {k: getattr(self.config, k) for k in _OVERRIDES})
-
-    def _build(self, p: dict[str, Any], class_attr, load_weights: bool):
+    def prepare(self, train: TrainSet, p: dict[str, Any]) -> dict[str, Any]:
+        """The seen-class attribute rows on the loss's scale: ONLY they reach the model (TrainSet holds no other)."""
         import torch
 
+        return {"class_attr": torch.from_numpy(normalise_attributes(train.class_attributes, p["attribute_norm"]))}
+
+    def build_network(self, p: dict[str, Any], data: dict[str, Any]):
         from zshbench.methods.comae.model import COMAENet
-        from zshbench.methods.comae.weights import load_backbone_weights, weights_label_set
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.config.seed)
-            net = COMAENet(p, self.n_bits, class_attr, variant=self.config.variant)
-        if load_weights:
-            self.weights_info_ = load_backbone_weights(net.backbone, p)
-            self.weights_label_set_ = weights_label_set(p)
-        return net.to(self._device)
+        return COMAENet(p, self.n_bits, data["class_attr"], variant=self.config.variant)
 
-    # -- fitting ---------------------------------------------------------------------------------------
-    def _fit(self, train: TrainSet) -> None:
-        import torch
+    def make_optimizer(self, net, p: dict[str, Any]):
+        return build_optimizer(net, p)
 
-        from zshbench.train import fit_loop, make_generator
+    def loss(self, net, batch, p: dict[str, Any], generator):
+        return net.train_losses(batch[0], batch[1], generator)
 
-        p = self._profile()
-        # ONLY the seen-class rows reach the model (TrainSet holds nothing else)
-        class_attr = torch.from_numpy(normalise_attributes(train.class_attributes, p["attribute_norm"]))
-        net = self._build(p, class_attr, load_weights=True)
-        opt = build_optimizer(net, p)
-        gen = make_generator(self.config.seed)
-        dev = self._device
-        batches = self._train_batches(train, p["batch_size"], gen)
-
-        def loss_fn(model, batch):
-            return model.train_losses(batch[0], batch[1], gen)
-
-        cfg = self.config
-        stats = fit_loop(net, loss_fn, batches, opt, int(p["epochs"]), dev, max_steps=cfg.max_steps,
-                         grad_clip=p["grad_clip"], deterministic_cpu=cfg.deterministic, progress=cfg.progress,
-                         description=f"comae {self.n_bits}b", generator=gen)
-        net.eval()
-        self.model_ = net
-        self.info_ = {
-            "profile": cfg.profile, "variant": cfg.variant, "backbone_weights": self.weights_info_,
-            "weights_label_set": self.weights_label_set_,
-            "attribute_mode": train.attribute_mode, "n_seen_classes": int(class_attr.shape[0]),
-            "n_attributes": int(class_attr.shape[1]),
-            "n_params": int(sum(t.numel() for t in net.parameters())),
-            "device": str(dev), "train": stats.as_dict(), "hyper": dict(p),
-        }
-
-    # -- state (flattening and encoding: TorchHasher) ---------------------------------------------------
-    def _restore(self, model_sd: dict[str, Any], info: dict[str, Any]):
-        """Rebuild the network from the settings SAVED with it (``info["hyper"]``), not from the current
-        profiles: a later change of profiles.py (input size, Theta, ...) cannot change a saved model's codes."""
-        hyper = info.get("hyper")
-        if not isinstance(hyper, dict):
-            raise UserError("comae: the saved state has no 'hyper' settings (run_info_json), so the network cannot "
-                            "be rebuilt as it was trained. Refit the method and save it again.")
-        return self._build(dict(hyper), model_sd["class_attr"], load_weights=False)
+    def run_facts(self, train: TrainSet, p: dict[str, Any], net) -> dict[str, Any]:
+        return {"variant": self.config.variant, "attribute_mode": train.attribute_mode,
+                "n_seen_classes": int(net.class_attr.shape[0]), "n_attributes": int(net.class_attr.shape[1])}
 
 
-@dataclass
-class COMAEV1Config(COMAEConfig):
-    """COMAE-V1 (Table 3): without the point-wise loss."""
-
-    variant: Literal["full", "v1", "v2", "v3"] = "v1"
-
-
-@dataclass
-class COMAEV2Config(COMAEConfig):
-    """COMAE-V2 (Table 3): without the pair-wise loss."""
-
-    variant: Literal["full", "v1", "v2", "v3"] = "v2"
-
-
-@dataclass
-class COMAEV3Config(COMAEConfig):
-    """COMAE-V3 (Table 3): without the class-wise loss."""
-
-    variant: Literal["full", "v1", "v2", "v3"] = "v3"
-
-
-@register_method("comae-v1")
-class COMAEV1Hasher(COMAEHasher):
-    """COMAE-V1 (Table 3): without the point-wise loss."""
-    variant_of = "comae"
-
-    Config = COMAEV1Config
-
-
-@register_method("comae-v2")
-class COMAEV2Hasher(COMAEHasher):
-    """COMAE-V2 (Table 3): without the pair-wise loss."""
-    variant_of = "comae"
-
-    Config = COMAEV2Config
-
-
-@register_method("comae-v3")
-class COMAEV3Hasher(COMAEHasher):
-    """COMAE-V3 (Table 3): without the class-wise loss."""
-    variant_of = "comae"
-
-    Config = COMAEV3Config
-
-
-__all__ += ["COMAEV1Hasher", "COMAEV2Hasher", "COMAEV3Hasher"]
+COMAEV1Hasher = register_variant("comae-v1", base=COMAEHasher, defaults={"variant": "v1"}, version="2",
+                                 doc="COMAE-V1 (Table 3): without the point-wise loss.")
+COMAEV2Hasher = register_variant("comae-v2", base=COMAEHasher, defaults={"variant": "v2"}, version="2",
+                                 doc="COMAE-V2 (Table 3): without the pair-wise loss.")
+COMAEV3Hasher = register_variant("comae-v3", base=COMAEHasher, defaults={"variant": "v3"}, version="2",
+                                 doc="COMAE-V3 (Table 3): without the class-wise loss.")

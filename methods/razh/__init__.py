@@ -34,20 +34,20 @@ from typing import Any, Literal
 
 import numpy as np
 
-from zshbench.config import NON_NEG, NON_NEG_INT, NUMBER, POS_INT, POSITIVE, UNIT, UNIT_OPEN, check_ranges
-from zshbench.data import TrainSet
+from zshbench.config import NON_NEG, NON_NEG_INT, NUMBER, POS_INT, UNIT, UNIT_OPEN
 from zshbench.errors import UserError
-from zshbench.hasher import HasherConfig
-from zshbench.methods.razh.profiles import PAPER_WEIGHTS, RAZH_F_WEIGHTS
-from zshbench.train.hasher import TorchHasher
+from zshbench.methods.razh.profiles import PAPER_WEIGHTS, PROFILES, RAZH_F_WEIGHTS
 from zshbench.registry import register_method
+from zshbench.train import TorchHasher, TorchHasherConfig, register_variant
+from zshbench.trainset import TrainSet
 
 __all__ = ["RAZHConfig", "RAZHHasher", "RAZHTConfig", "RAZHTHasher", "RAZHFHasher"]
 
 
 @dataclass
-class RAZHConfig(HasherConfig):
-    """Attributes (None = the profile's value, see profiles.py):
+class RAZHConfig(TorchHasherConfig):
+    """Attributes (None = the profile's value, see profiles.py; max_steps, deterministic, progress: the training
+    loop's, `TorchHasherConfig`):
     profile: "tiny" (small ViT at 32 x 32, CPU-friendly, the default) or "paper" (ViT-B/16 at 224).
     variant: "full", "no-cluster" (RAZH-C), "no-attr" (RAZH-A), "random-branches" (RAZH-D) (Table VI).
     loss_terms: "all", "cls", "hash", "cls+hash" (Table IV).
@@ -63,9 +63,6 @@ class RAZHConfig(HasherConfig):
     threshold: cosine-similarity threshold of eq. 3. n_parts: K'. mask_ratio: reconstruction-branch mask ratio.
     kmeans_iters: Lloyd iterations per step. attribute_threshold: T^(i) = attributes with value >= this times
         the class row's maximum (binary matrices: the 1 entries).
-    max_steps: stop after this many optimizer steps (None: the full epochs).
-    deterministic: deterministic torch algorithms on the CPU.
-    progress: rich progress bar during training.
     """
 
     profile: Literal["tiny", "paper"] = "tiny"
@@ -86,13 +83,7 @@ class RAZHConfig(HasherConfig):
     mask_ratio: float | None = None
     kmeans_iters: int | None = None
     attribute_threshold: float | None = None
-    max_steps: int | None = None
-    deterministic: bool = True
-    progress: bool = False
 
-
-_OVERRIDES = ("word_vectors", "weights", "epochs", "batch_size", "lr", "alpha", "beta", "loss_scale", "mix_scope",
-              "threshold", "n_parts", "mask_ratio", "kmeans_iters", "attribute_threshold")
 
 GLOVE_HELP = (
     "Download glove.6B.zip from the GloVe project page (Pennington, Socher and Manning, "
@@ -107,20 +98,19 @@ class RAZHHasher(TorchHasher):
 
     Config = RAZHConfig
     version = "2"
+    profiles = PROFILES
     file_params = ("weights", "word_vectors")  # the run identity holds these files by sha256
     conformance_params = {"max_steps": 2, "batch_size": 16, "epochs": 1}
+    config_rules = {"n_parts": POS_INT, "kmeans_iters": NON_NEG_INT, "alpha": NON_NEG, "beta": NON_NEG,
+                    "threshold": NUMBER, "mask_ratio": UNIT_OPEN, "attribute_threshold": UNIT}
+    weights_attr = "encoder"  # the `weights` setting loads into the ViT encoder
+    weights_ignore = ("head",)  # timm's classifier head: not part of the encoder
     paper_weights: str = PAPER_WEIGHTS  # timm weights of the paper profile's backbone (label-free for razh)
 
     # -- config ----------------------------------------------------------------------------------------
     def validate_config(self) -> None:
         super().validate_config()
-        check_ranges(self.config, "razh", {
-            "epochs": POS_INT, "max_steps": POS_INT, "n_parts": POS_INT, "kmeans_iters": NON_NEG_INT,
-            "batch_size": (lambda v: isinstance(v, int) and v >= 2, "an integer >= 2"),
-            "lr": POSITIVE, "alpha": NON_NEG, "beta": NON_NEG, "threshold": NUMBER,
-            "mask_ratio": UNIT_OPEN, "attribute_threshold": UNIT,
-        })
-        wv = str(self._profile()["word_vectors"]).strip()
+        wv = str(self.resolved_profile()["word_vectors"]).strip()
         if wv.lower() in ("glove", "glove:"):
             raise UserError(
                 f"profile={self.config.profile} uses GloVe word vectors for the attribute names, as the paper does "
@@ -134,15 +124,75 @@ class RAZHHasher(TorchHasher):
             if not Path(wv[len("glove:"):]).expanduser().is_file():
                 raise UserError(f"word_vectors={wv}: no such file. {GLOVE_HELP}.")
 
-    def _profile(self) -> dict[str, Any]:
-        from zshbench.methods.razh.profiles import resolve_profile
-
-        p = resolve_profile(self.config.profile, {k: getattr(self.config, k) for k in _OVERRIDES})
+    def resolved_profile(self) -> dict[str, Any]:
+        p = super().resolved_profile()
         if p["encoder"] == "timm":
             p["timm_name"] = self.paper_weights
         return p
 
-    # -- fitting ---------------------------------------------------------------------------------------
+    # -- the template's hooks ----------------------------------------------------------------------------
+    def prepare(self, train: TrainSet, p: dict[str, Any]) -> dict[str, Any]:
+        """alpha/beta (Table VIII) into ``p``; the vocabulary's word vectors and T^(i) for the network."""
+        import torch
+
+        from zshbench.methods.razh.wordvec import attribute_vectors
+
+        self.alpha_beta_source_ = self._alpha_beta(train, p)
+        names, matrix, allowed = self._vocabulary(train, p)
+        wv = attribute_vectors(p["word_vectors"], names, matrix, device=self._device)
+        self.vocabulary_ = "class-names" if names == tuple(train.class_names) else "attributes"
+        info = wv.info()
+        info["paper_setting"] = str(p["word_vectors"]).startswith("glove:")
+        if self.config.profile == "paper" and not info["paper_setting"]:
+            info["substitute"] = f"{wv.source} instead of the paper's GloVe (requested with word_vectors=)"
+        self.word_vectors_ = info
+        return {"wordvec": torch.from_numpy(wv.vectors), "allowed": torch.from_numpy(allowed)}
+
+    def build_network(self, p: dict[str, Any], data: dict[str, Any]):
+        from zshbench.methods.razh.model import RAZHNet
+
+        return RAZHNet(p, self.n_bits, data["wordvec"], data["allowed"])
+
+    def load_weights(self, net, p: dict[str, Any]):
+        loaded = super().load_weights(net, p)
+        _set_norm(net, loaded.pretrained_cfg)  # pretrained timm weights bring their input normalisation
+        return loaded
+
+    def loss(self, net, batch, p: dict[str, Any], generator):
+        cfg = self.config
+        return net.train_losses(batch[0], batch[1], generator, variant=cfg.variant, terms=cfg.loss_terms,
+                                alpha=p["alpha"], beta=p["beta"])
+
+    def run_facts(self, train: TrainSet, p: dict[str, Any], net) -> dict[str, Any]:
+        cfg = self.config
+        facts = {
+            "variant": cfg.variant, "loss_terms": cfg.loss_terms, "vocabulary": self.vocabulary_,
+            "word_vectors": self.word_vectors_, "alpha": p["alpha"], "beta": p["beta"],
+            "alpha_beta_source": self.alpha_beta_source_, "loss_scale": p["loss_scale"], "mix_scope": p["mix_scope"],
+            "f_m_learns": bool(net.f_m_learns),
+        }
+        if not net.f_m_learns:
+            facts["f_m_note"] = ("one attribute per class (labels as attributes / class names): the choice of "
+                                 "eq. 6 is fixed, no loss reaches F_m, so it stays at its initialisation")
+        return facts
+
+    # -- helpers -----------------------------------------------------------------------------------------
+    def _alpha_beta(self, train: TrainSet, p: dict[str, Any]) -> str:
+        """Set unset ``p["alpha"]``/``p["beta"]`` from Table VIII; return where they came from."""
+        from zshbench.methods.razh.profiles import paper_alpha_beta
+
+        if p["alpha"] is not None and p["beta"] is not None:
+            return "config (alpha/beta set explicitly)"
+        (a, b), source = paper_alpha_beta(train.dataset, self.n_bits)
+        if source.startswith("paper") and (self.config.vocabulary == "class-names"
+                                           and str(train.dataset).lower() != "cifar10"):
+            source += " (tuned for RAZH; the paper gives none for RAZH-T on this dataset)"
+        if self.config.alpha is not None or self.config.beta is not None:
+            source = "config for the one set, " + source + " for the other"
+        p["alpha"] = a if p["alpha"] is None else p["alpha"]
+        p["beta"] = b if p["beta"] is None else p["beta"]
+        return source
+
     def _vocabulary(self, train: TrainSet, p: dict[str, Any]) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
         """(names, seen-class x name matrix, allowed = T^(i) of each seen class)."""
         if self.config.vocabulary == "class-names" or train.attribute_mode == "labels":
@@ -155,145 +205,26 @@ class RAZHHasher(TorchHasher):
         allowed[(allowed.sum(1) == 0)] = True  # a class without any attribute may match every attribute
         return tuple(train.attribute_names), m.astype(np.float32), allowed
 
-    def _build(self, p: dict[str, Any], wordvec: "torch.Tensor", allowed: "torch.Tensor", load_weights: bool):  # noqa: F821
-        import torch
 
-        from zshbench.methods.razh.model import RAZHNet
-
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.config.seed)
-            net = RAZHNet(p, self.n_bits, wordvec, allowed)
-        if load_weights:
-            self.weights_info_ = _load_encoder_weights(net, p)
-        return net.to(self._device)
-
-    def _fit(self, train: TrainSet) -> None:
-        import torch
-
-        from zshbench.methods.razh.profiles import paper_alpha_beta
-        from zshbench.methods.razh.wordvec import attribute_vectors
-        from zshbench.pretraining import weights_label_set
-        from zshbench.train import fit_loop, make_generator
-
-        p = self._profile()
-        ab_source = "config (alpha/beta set explicitly)"
-        if p["alpha"] is None or p["beta"] is None:
-            (a, b), ab_source = paper_alpha_beta(train.dataset, self.n_bits)
-            if ab_source.startswith("paper") and (self.config.vocabulary == "class-names"
-                                                  and str(train.dataset).lower() != "cifar10"):
-                ab_source += " (tuned for RAZH; the paper gives none for RAZH-T on this dataset)"
-            if self.config.alpha is not None or self.config.beta is not None:
-                ab_source = "config for the one set, " + ab_source + " for the other"
-            p["alpha"] = a if p["alpha"] is None else p["alpha"]
-            p["beta"] = b if p["beta"] is None else p["beta"]
-        names, matrix, allowed = self._vocabulary(train, p)
-        wv = attribute_vectors(p["word_vectors"], names, matrix, device=self._device)
-        self.weights_info_ = "none (random init)"
-        net = self._build(p, torch.from_numpy(wv.vectors), torch.from_numpy(allowed), load_weights=True)
-        params = [t for t in net.parameters() if t.requires_grad]
-        opt = torch.optim.Adam(params, lr=p["lr"], betas=tuple(p["betas"]), weight_decay=p["weight_decay"])
-        gen = make_generator(self.config.seed)
-        dev = self._device
-        batches = self._train_batches(train, p["batch_size"], gen)
-
-        cfg = self.config
-
-        def loss_fn(model, batch):
-            return model.train_losses(batch[0], batch[1], gen, variant=cfg.variant, terms=cfg.loss_terms,
-                                      alpha=p["alpha"], beta=p["beta"])
-
-        stats = fit_loop(net, loss_fn, batches, opt, int(p["epochs"]), dev, max_steps=cfg.max_steps,
-                         grad_clip=p["grad_clip"], deterministic_cpu=cfg.deterministic, progress=cfg.progress,
-                         description=f"razh {self.n_bits}b", generator=gen)
-        net.eval()
-        self.model_ = net
-        wv_info = wv.info()
-        paper_glove = str(p["word_vectors"]).startswith("glove:")
-        wv_info["paper_setting"] = paper_glove
-        if cfg.profile == "paper" and not paper_glove:
-            wv_info["substitute"] = f"{wv.source} instead of the paper's GloVe (requested with word_vectors=)"
-        timm_name = p.get("timm_name") if p["encoder"] == "timm" else None
-        self.info_ = {
-            "profile": cfg.profile, "variant": cfg.variant, "loss_terms": cfg.loss_terms,
-            "vocabulary": "class-names" if names == tuple(train.class_names) else "attributes",
-            "word_vectors": wv_info, "encoder_weights": self.weights_info_,
-            "weights_label_set": weights_label_set(p["weights"], timm_name),
-            "alpha": p["alpha"], "beta": p["beta"], "alpha_beta_source": ab_source,
-            "loss_scale": p["loss_scale"], "mix_scope": p["mix_scope"],
-            "f_m_learns": bool(net.f_m_learns),
-            "n_params": int(sum(t.numel() for t in net.parameters())),
-            "device": str(dev), "train": stats.as_dict(),
-            "hyper": {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()},
-        }
-        if not net.f_m_learns:
-            self.info_["f_m_note"] = ("one attribute per class (labels as attributes / class names): the choice of "
-                                      "eq. 6 is fixed, no loss reaches F_m, so it stays at its initialisation")
-
-    # -- state (flattening and encoding: TorchHasher) ---------------------------------------------------
-    def _restore(self, model_sd: dict[str, Any], info: dict[str, Any]):
-        p = self._profile()
-        hyper = info.get("hyper", {})
-        for key in ("alpha", "beta"):
-            p[key] = hyper.get(key, p[key])
-        return self._build(p, model_sd["wordvec"], model_sd["allowed"], load_weights=False)
-
-
-@dataclass
-class RAZHTConfig(RAZHConfig):
-    """RAZH-T: RAZH with the class names as the vocabulary (the paper's variant for CIFAR-10)."""
-
-    vocabulary: Literal["attributes", "class-names"] = "class-names"
-
-
-@register_method("razh-t")
-class RAZHTHasher(RAZHHasher):
-    """RAZH-T: parts are aligned with the class-name vectors instead of attribute vectors (one choice per class,
-    so F_m is frozen; see model.py)."""
-    variant_of = "razh"
-    version = "2"
-
-    Config = RAZHTConfig
-
-
-@register_method("razh-f")
-class RAZHFHasher(RAZHHasher):
-    """RAZH-F (Table VII): RAZH whose paper-profile backbone is the class-supervised ViT-B/16 ("ViT-finetune [20]":
-    ImageNet-21k labels, fine-tuned on ImageNet-1k labels). The paper itself questions whether such a backbone
-    fits zero-shot hashing (Sec. V-D-2); its ImageNet-21k label set contains, e.g., every AwA2 class
-    (``zshbench.pretraining.unseen_overlap``). Under the tiny profile (no pretrained weights) it trains exactly
-    like ``razh``."""
-    variant_of = "razh"
-    version = "1"
-    paper_weights = RAZH_F_WEIGHTS
-
-
-def _load_encoder_weights(net, p: dict[str, Any]) -> str:
-    """Load the encoder's weights as ``p["weights"]`` asks: "none", "pretrained" or a PATH."""
-    from pathlib import Path
-
-    from zshbench.weights import create_pretrained, load_matching, read_checkpoint
-
-    flag = "--set weights="
-    w = str(p.get("weights") or "none")
-    if w.lower() == "none":
-        return "none (random init)"
-    what = f"the {p.get('timm_name', 'tiny ViT')} encoder"
-    if w.lower() == "pretrained":
-        if p["encoder"] != "timm":
-            raise UserError("weights=pretrained needs profile=paper (the tiny profile has no pretrained weights); "
-                            "use --set weights=none or --set weights=PATH.")
-        src = create_pretrained(p["timm_name"], flag, num_classes=0)
-        load_matching(net.encoder, src.state_dict(), what=what, flag=flag, ignore_prefixes=("head",))
-        _set_norm(net, src)
-        return f"pretrained {p['timm_name']} (timm)"
-    unused = load_matching(net.encoder, read_checkpoint(w, flag), what=what, flag=flag, ignore_prefixes=("head",))
-    return f"state dict {Path(w).name} ({unused} unused keys)"
-
-
-def _set_norm(net, src) -> None:
+def _set_norm(net, cfg: dict[str, Any]) -> None:
+    """The input normalisation of timm's pretrained config ``cfg`` (when it has one) into ``net.mean``/``std``."""
     import torch
 
-    cfg = getattr(src, "pretrained_cfg", {}) or {}
     if "mean" in cfg and "std" in cfg:
         net.mean.copy_(torch.tensor(cfg["mean"]).view(1, 3, 1, 1))
         net.std.copy_(torch.tensor(cfg["std"]).view(1, 3, 1, 1))
+
+
+RAZHTHasher = register_variant(
+    "razh-t", base=RAZHHasher, defaults={"vocabulary": "class-names"}, version="2",
+    doc="""RAZH-T: parts are aligned with the class-name vectors instead of attribute vectors (one choice per class,
+    so F_m is frozen; see model.py).""")
+RAZHTConfig = RAZHTHasher.Config
+
+RAZHFHasher = register_variant(
+    "razh-f", base=RAZHHasher, attrs={"paper_weights": RAZH_F_WEIGHTS}, version="1",
+    doc="""RAZH-F (Table VII): RAZH whose paper-profile backbone is the class-supervised ViT-B/16 ("ViT-finetune [20]":
+    ImageNet-21k labels, fine-tuned on ImageNet-1k labels). The paper itself questions whether such a backbone
+    fits zero-shot hashing (Sec. V-D-2); its ImageNet-21k label set contains, e.g., every AwA2 class
+    (``zshbench.pretraining.unseen_overlap``). Under the tiny profile (no pretrained weights) it trains exactly
+    like ``razh``.""")

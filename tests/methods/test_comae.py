@@ -152,8 +152,7 @@ def test_fit_updates_prototypes_w_centres_and_hash_layer():
     """The real fit path: after two steps every trainable tensor differs from its (seeded) initial value."""
     train = _train_set()
     h = COMAEHasher(n_bits=16, seed=3, max_steps=2, batch_size=12).fit(train)
-    p = resolve_profile("tiny", {})
-    init = h._build(p, h.model_.class_attr.cpu(), load_weights=False)
+    init = h.initial_network(resolve_profile("tiny", {}), {"class_attr": h.model_.class_attr.cpu()})
     unchanged = [n for (n, q), (_, q0) in zip(h.model_.named_parameters(), init.named_parameters())
                  if torch.equal(q.detach().cpu(), q0.detach().cpu())]
     assert not unchanged, f"not updated by fit: {unchanged}"
@@ -339,7 +338,7 @@ def test_restore_without_saved_settings_is_refused():
 # -- which label set the backbone weights were trained on --------------------------------------------------
 
 def test_run_info_records_the_weights_label_set(tmp_path):
-    from zshbench.methods.comae.weights import weights_label_set
+    from zshbench.pretraining import weights_label_set
 
     h = COMAEHasher(n_bits=16, max_steps=1, batch_size=12).fit(_train_set())
     assert h.run_info()["weights_label_set"] == "random init"
@@ -348,9 +347,8 @@ def test_run_info_records_the_weights_label_set(tmp_path):
     torch.save(net.backbone.state_dict(), path)
     h = COMAEHasher(n_bits=16, max_steps=1, batch_size=12, weights=str(path)).fit(_train_set())
     assert h.run_info()["weights_label_set"] == "user file: unknown"
-    # pretrained timm weights (no download needed to name them)
-    assert weights_label_set({"weights": "pretrained", "backbone": "resnet101.tv_in1k"}) == "imagenet-1k"
-    assert weights_label_set(resolve_profile("paper", {})) == "imagenet-1k"
-    assert weights_label_set({"weights": "pretrained", "backbone": "resnet10t"}) == "imagenet-1k"  # c3_in1k
-    assert weights_label_set({"weights": "pretrained", "backbone": "resnet50.fb_swsl_ig1b_ft_in1k"}).startswith(
-        "unknown")
+    # pretrained timm weights of the profiles' backbones (no download needed to name them): the label set is
+    # zshbench.pretraining's, as for every method
+    paper = resolve_profile("paper", {})
+    assert weights_label_set(paper["weights"], paper["backbone"]) == "imagenet-1k"  # resnet101.tv_in1k
+    assert weights_label_set("pretrained", resolve_profile("tiny", {})["backbone"]) == "imagenet-1k"  # c3_in1k

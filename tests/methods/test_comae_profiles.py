@@ -7,18 +7,21 @@ that is changed reaches the network or the loss."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 from pathlib import Path
 
 import pytest
 import torch
 
 import zshbench.methods.comae as comae_pkg
-from zshbench.methods.comae import _OVERRIDES, COMAEConfig
+from zshbench.methods.comae import COMAEConfig, COMAEHasher
 from zshbench.methods.comae.model import COMAENet
 from zshbench.methods.comae.profiles import PROFILES, resolve_profile
+from zshbench.train import profile_fields
 
 PKG = Path(comae_pkg.__file__).resolve().parent
-CODE = ("model.py", "losses.py", "__init__.py", "weights.py")
+CODE = ("model.py", "losses.py", "__init__.py")
+TEMPLATE = Path(__file__).resolve().parents[2] / "zshbench" / "train" / "torch_hasher.py"  # the training loop's keys
 ALLOWED = {0, 1, 2}
 
 
@@ -85,21 +88,24 @@ def test_profiles_share_their_keys_and_every_key_read_exists():
     read = set().union(*(_profile_keys_read(PKG / n) for n in CODE))
     assert read, "the scan found no profile lookups"
     assert read <= set(PROFILES["paper"]), read - set(PROFILES["paper"])
-    unused = set(PROFILES["paper"]) - read - {"grad_clip", "weights", "epochs", "batch_size", "lr", "weight_decay"}
-    # those six are read through p.get / the training loop in __init__.py (checked below)
+    unused = set(PROFILES["paper"]) - read - {"grad_clip", "weights", "epochs", "batch_size", "lr"}
+    # those are read by the TorchHasher template (its training loop, weights policy; checked below)
     assert not unused, f"profile keys that no code reads: {unused}"
-    init = (PKG / "__init__.py").read_text()
-    for k in ("grad_clip", "epochs", "batch_size", "lr", "weight_decay"):
-        assert f'p["{k}"]' in init
-    assert 'p.get("weights")' in (PKG / "weights.py").read_text()
+    template = TEMPLATE.read_text()
+    for k in ("epochs", "batch_size", "lr"):
+        assert f'p["{k}"]' in template
+    assert 'p.get("grad_clip")' in template and 'p.get("weights")' in template
+    assert COMAEHasher.timm_name_key == "backbone" and 'p.get(self.timm_name_key)' in template
 
 
 def test_every_profile_key_is_documented_and_every_override_is_a_field():
     readme = (PKG / "README.md").read_text()
     missing = [k for k in PROFILES["paper"] if f"`{k}`" not in readme]
     assert not missing, f"profile keys not documented in methods/comae/README.md: {missing}"
-    fields = set(COMAEConfig.__dataclass_fields__)
-    assert set(_OVERRIDES) <= fields and set(_OVERRIDES) <= set(PROFILES["paper"])
+    overrides = set(profile_fields(COMAEHasher))  # derived: the Config fields named like profile keys
+    assert overrides <= set(COMAEConfig.__dataclass_fields__) and overrides <= set(PROFILES["paper"])
+    none_valued = {f.name for f in dataclasses.fields(COMAEConfig) if f.default is None} - {"max_steps"}
+    assert overrides == none_valued, "every None-valued field (but max_steps) stands for a profile value"
 
 
 @pytest.mark.parametrize("key,value,check", [

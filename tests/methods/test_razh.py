@@ -266,11 +266,13 @@ def test_paper_profile_without_reachable_weights_raises(monkeypatch):
 
     real = timm.create_model
     monkeypatch.setattr(timm, "create_model", offline)
-    from zshbench.methods.razh import RAZHHasher, _load_encoder_weights
+    from types import SimpleNamespace
+
+    from zshbench.methods.razh import RAZHHasher
 
     h = RAZHHasher(profile="paper")
     with pytest.raises(UserError) as exc:
-        _load_encoder_weights(None, h._profile())
+        h.load_weights(SimpleNamespace(encoder=None), h.resolved_profile())
     assert "--set weights=PATH" in str(exc.value) and "--set weights=none" in str(exc.value)
 
 

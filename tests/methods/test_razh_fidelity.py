@@ -152,9 +152,7 @@ def test_labels_mode_hasher_keeps_f_m_at_its_initialisation_and_says_so():
     h = create_hasher("razh-t", n_bits=8, **FAST).fit(tr)
     info = h.run_info()
     assert info["f_m_learns"] is False and "F_m" in info["f_m_note"]
-    p = h._profile()
-    p["alpha"], p["beta"] = info["alpha"], info["beta"]
-    fresh = h._build(p, h.model_.wordvec, h.model_.allowed, load_weights=False)
+    fresh = h.initial_network(info["hyper"], {"wordvec": h.model_.wordvec, "allowed": h.model_.allowed})
     assert torch.equal(fresh.f_m.weight, h.model_.f_m.weight)  # untouched by two Adam steps
     assert not torch.equal(fresh.f_a.weight, h.model_.f_a.weight)  # F_a did learn
 
@@ -274,8 +272,8 @@ def test_razh_f_is_a_registered_variant_with_the_class_supervised_backbone():
 
     assert "razh-f" in list_methods("razh*") and get_method("razh-f") is RAZHFHasher
     assert RAZHFHasher.variant_of == "razh"
-    assert RAZHFHasher(profile="paper")._profile()["timm_name"] == RAZH_F_WEIGHTS
-    assert RAZHHasher(profile="paper")._profile()["timm_name"] == PAPER_WEIGHTS
+    assert RAZHFHasher(profile="paper").resolved_profile()["timm_name"] == RAZH_F_WEIGHTS
+    assert RAZHHasher(profile="paper").resolved_profile()["timm_name"] == PAPER_WEIGHTS
     from zshbench.pretraining import timm_label_set
 
     assert timm_label_set(PAPER_WEIGHTS) == "none (self-supervised on ImageNet-1k images)"
@@ -299,8 +297,6 @@ def test_pretrained_load_path_uses_the_method_weights(monkeypatch, method, name)
     pretrained config of that name)."""
     import timm
 
-    from zshbench.methods.razh import _load_encoder_weights
-
     asked = []
 
     def fake(nm, flag, **kw):
@@ -312,11 +308,14 @@ def test_pretrained_load_path_uses_the_method_weights(monkeypatch, method, name)
     from zshbench.methods.razh.model import build_encoder
 
     h = create_hasher(method, profile="paper", word_vectors="seen-columns")
-    p = h._profile()
+    p = h.resolved_profile()
     net = SimpleNamespace(encoder=build_encoder(p), mean=torch.full((1, 3, 1, 1), 0.5),
                           std=torch.full((1, 3, 1, 1), 0.5))  # the parts of RAZHNet the loader touches
-    desc = _load_encoder_weights(net, p)
-    assert asked == [name] and name in desc
+    loaded = h.load_weights(net, p)
+    assert asked == [name] and name in loaded.description
+    from zshbench.pretraining import timm_label_set
+
+    assert loaded.label_set == timm_label_set(name)
     if name == PAPER_WEIGHTS:  # DINO's ImageNet normalisation replaces the 0.5 default
         assert net.mean.flatten().tolist() == pytest.approx([0.485, 0.456, 0.406])
 

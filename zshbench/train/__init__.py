@@ -1,5 +1,8 @@
-"""Shared deep-training helpers (used by RAZH; COMAE and later deep methods reuse them).
+"""Deep methods: the `TorchHasher` template and the training helpers it (and any deep method) uses.
 
+* `TorchHasher` / `TorchHasherConfig` (``torch_hasher.py``): the template of a deep method; a method declares
+  its Config, ``profiles`` and two hooks (``build_network``, ``loss``), see ``docs/adding-a-method.md``;
+* `register_variant` (``variants.py``): a named variant of a method (other defaults or class attributes);
 * `make_generator` / `seed_all`: one seeded ``torch.Generator`` per fit, on the CPU so that random draws do not
   depend on the device;
 * `deterministic`: context manager turning on ``torch.use_deterministic_algorithms`` (restored on exit);
@@ -13,5 +16,8 @@
 
 from zshbench.train.batches import ShuffledBatches
 from zshbench.train.loop import FitStats, autocast, deterministic, fit_loop, make_generator, seed_all
+from zshbench.train.torch_hasher import TorchHasher, TorchHasherConfig, profile_fields
+from zshbench.train.variants import register_variant
 
-__all__ = ["FitStats", "ShuffledBatches", "autocast", "deterministic", "fit_loop", "make_generator", "seed_all"]
+__all__ = ["FitStats", "ShuffledBatches", "TorchHasher", "TorchHasherConfig", "autocast", "deterministic",
+           "fit_loop", "make_generator", "profile_fields", "register_variant", "seed_all"]
