@@ -86,7 +86,7 @@ def stage_generate(work: Path, n: int) -> dict:
 
 def stage_fit(work: Path, n: int) -> dict:
     from zshbench import create_hasher
-    from zshbench.data import TrainSet
+    from zshbench.trainset import TrainSet
 
     feats = np.load(work / "db.npy", mmap_mode="r")
     idx = np.sort(np.random.default_rng([SEED, 3]).choice(len(feats), size=min(N_FIT, len(feats)), replace=False))

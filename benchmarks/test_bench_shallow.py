@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from zshbench import create_hasher
-from zshbench.data import TrainSet
+from zshbench.trainset import TrainSet
 
 N_TRAIN, DIM, BITS = 5_000, 2_048, 128
 N_ENCODE, CHUNK = 1_000_000, 25_000

@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from zshbench.data import ImageView
+from zshbench.trainset import ImageView
 from zshbench.errors import DataError
 
 __all__ = ["Dataset", "ArrayDataset", "resolve_data_root", "require_files"]

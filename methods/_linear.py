@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from zshbench.data import TrainSet, as_feature_array
+from zshbench.trainset import TrainSet, as_feature_array
 from zshbench.errors import UserError
 from zshbench.hasher import Hasher, Requirements
 from zshbench.memory import check_allocation, fmt_bytes

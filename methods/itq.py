@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from zshbench.data import TrainSet
+from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
 from zshbench.hasher import HasherConfig
 from zshbench.methods._linear import FeatureHasher, pca_fit_memory, principal_subspace, random_orthogonal
@@ -80,7 +80,7 @@ class ITQHasher(FeatureHasher):
 
     Example:
         >>> import numpy as np
-        >>> from zshbench.data import TrainSet
+        >>> from zshbench.trainset import TrainSet
         >>> x = np.random.default_rng(0).standard_normal((200, 32))
         >>> itq = ITQHasher(n_bits=16, n_iter=20).fit(TrainSet.from_arrays(np.zeros(200, int), features=x))
         >>> itq.encode(x).shape, len(itq.loss_history_)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zshbench.data import TrainSet
+from zshbench.trainset import TrainSet
 from zshbench.hasher import HasherConfig
 from zshbench.methods._linear import FeatureHasher
 from zshbench.registry import register_method

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zshbench.data import TrainSet
+from zshbench.trainset import TrainSet
 from zshbench.hasher import HasherConfig
 from zshbench.methods._linear import FeatureHasher, pca_fit_memory, principal_subspace
 from zshbench.registry import register_method
@@ -52,7 +52,7 @@ class PCAHHasher(FeatureHasher):
 
     Example:
         >>> import numpy as np
-        >>> from zshbench.data import TrainSet
+        >>> from zshbench.trainset import TrainSet
         >>> x = np.random.default_rng(0).standard_normal((100, 32))
         >>> codes = PCAHHasher(n_bits=16).fit(TrainSet.from_arrays(np.zeros(100, int), features=x)).encode(x)
         >>> codes.shape

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from zshbench.data import TrainSet
+from zshbench.trainset import TrainSet
 from zshbench.hasher import HasherConfig
 from zshbench.methods._linear import FeatureHasher, check_trainable, pca_directions, pca_fit_memory
 from zshbench.registry import register_method
@@ -79,7 +79,7 @@ class SHHasher(FeatureHasher):
 
     Example:
         >>> import numpy as np
-        >>> from zshbench.data import TrainSet
+        >>> from zshbench.trainset import TrainSet
         >>> x = np.random.default_rng(0).standard_normal((100, 8))
         >>> sh = SHHasher(n_bits=16).fit(TrainSet.from_arrays(np.zeros(100, int), features=x))
         >>> sh.encode(x).shape, sh.modes_.shape

@@ -10,7 +10,7 @@ import pytest
 from zshbench import codes as zc
 from zshbench import create_hasher
 from zshbench.codes import CodesFileError, encode_to_memmap, open_codes, write_codes
-from zshbench.data import TrainSet
+from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
 
 
@@ -54,7 +54,7 @@ def test_progress_counts_every_item(fitted, tmp_path):
 
 
 def test_image_view_stays_lazy(tmp_path):
-    from zshbench.data import ImageView
+    from zshbench.trainset import ImageView
     from zshbench.hasher import Hasher, Requirements
 
     class Pixels(Hasher):  # a stand-in image method: code bits = pixel > 127

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from zshbench.complexity import measure_complexity
-from zshbench.data import TrainSet
+from zshbench.trainset import TrainSet
 from zshbench.hasher import Hasher, Requirements
 from zshbench.evaluate.class_distances import class_distance_matrix, sample_seen
 from zshbench.registry import get_method

@@ -205,7 +205,7 @@ def write_codes(path: str | os.PathLike, codes: np.ndarray, n_bits: int) -> Path
 
 def _chunk(inputs, start: int, stop: int):
     """Items start..stop of ``inputs``; an `ImageView` stays lazy (its slices would load every image)."""
-    if hasattr(inputs, "subset") and hasattr(inputs, "take"):  # zshbench.data.ImageView
+    if hasattr(inputs, "subset") and hasattr(inputs, "take"):  # zshbench.trainset.ImageView
         return inputs.subset(np.arange(start, stop))
     return inputs[start:stop]
 

@@ -30,7 +30,7 @@ def _batch(n=8, s=4, seed=0):
 
 
 def _train_set(n_per_class=6, s=4, a=17, hw=32, c=3, seed=0):
-    from zshbench.data import TrainSet
+    from zshbench.trainset import TrainSet
 
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(s), n_per_class)

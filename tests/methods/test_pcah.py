@@ -7,7 +7,7 @@ import pytest
 
 from zshbench import create_hasher
 from zshbench.codes import unpack_codes
-from zshbench.data import TrainSet
+from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
 
 

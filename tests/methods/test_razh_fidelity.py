@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from zshbench import create_hasher
-from zshbench.data import TrainSet
+from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
 from zshbench.methods.razh import RAZHFHasher, RAZHHasher
 from zshbench.methods.razh import losses as L

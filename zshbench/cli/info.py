@@ -58,7 +58,11 @@ def cmd_list(args) -> int:
             cls = get_method(name)
             import dataclasses
 
-            keys = ", ".join(f.name for f in dataclasses.fields(cls.Config) if f.name not in ("n_bits", "seed"))
+            # the method's own keys first, then those it inherits (n_bits and seed are --bits and --seeds)
+            own = [f.name for f in dataclasses.fields(cls.Config) if f.name in cls.Config.__dataclass_fields__
+                   and f.name in getattr(cls.Config, "__annotations__", {})]
+            rest = [f.name for f in dataclasses.fields(cls.Config) if f.name not in own]
+            keys = ", ".join(k for k in own + rest if k not in ("n_bits", "seed"))
             req = cls.requires
             if args.no_variants and cls.variant_of:
                 continue

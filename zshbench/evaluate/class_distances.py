@@ -92,7 +92,7 @@ def measure_class_distances(hasher: Any, train: Any, query_codes: np.ndarray, qu
 
     Args:
         hasher: the fitted hasher of the run.
-        train: its `zshbench.data.TrainSet` (features or images of the seen classes; labels 0..S-1).
+        train: its `zshbench.trainset.TrainSet` (features or images of the seen classes; labels 0..S-1).
         query_codes, query_labels: the evaluation's query codes and their dataset class indices.
         class_names: the dataset's class names (indexed by ``query_labels``).
     """
