@@ -17,6 +17,7 @@ from zshbench.errors import UserError
 from zshbench.hasher import RUN_KEYS, Hasher
 from zshbench.records import Record, write_record
 from zshbench.runner.prepare import DEFAULT_K, Prepared, Slot, _unique, build_trainset, prepare
+from zshbench.train.session import TrainingSession
 from zshbench.trainset import TrainSet
 
 __all__ = ["run", "run_one", "seed_everything"]
@@ -99,21 +100,17 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
         from zshbench.codes import codes_dir
 
         codes_dir()
-    # -- torchrun (DDP) and training checkpoints: zshbench/train/distributed.py, zshbench/train/checkpoint.py
-    from zshbench.train import checkpoint as _ckpt
-    from zshbench.train import distributed as _dist
-
-    _ckpt.check_every(checkpoint_every)
     if (checkpoint_every or resume) and prep.method_cls.requires.inputs != "images":
         flags = " and ".join(f for f, on in (("--checkpoint-every", checkpoint_every), ("--resume", resume)) if on)
         raise UserError(f"{flags} apply to deep methods, whose training takes minutes to hours; method "
                         f"'{prep.method_cls.name}' fits in one pass and has nothing to checkpoint. Drop {flags}.")
-    session = _dist.start(prep.method_cls, prep.device)
+    # torchrun (DDP) and training checkpoints, behind one object: zshbench/train/session.py
+    session = TrainingSession.start(prep.method_cls, prep.device, checkpoint_every=checkpoint_every, resume=resume)
     if session.idle:  # torchrun with a method that does not train with DDP: rank 0 runs it alone
         return []
-    prep.device = session.device
-    prep.world_size = session.info.world_size
-    progress = progress and session.info.is_main
+    prep.device, prep.world_size = session.device, session.world_size
+    progress = progress and session.is_main
+
     looks = [prep.lookup(results_dir, b, s) for b in bits for s in seeds]
     bad = [lk for lk in looks if lk.status == "invalid"]
     if bad and not force:
@@ -122,11 +119,10 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
             f"{len(bad)} record(s) in the way cannot be used: {shown} Nothing was run. Delete the file(s), or rerun "
             "with --force to run again and replace them (only the runs asked for are replaced)."
         )
-
     records: list[Record] = []
     todo = []
     for lk in looks:
-        if _dist.from_main(lk.status == "done" and not force):  # every rank takes rank 0's decision
+        if session.agree(lk.status == "done" and not force):
             records.append(lk.record)
             if on_record:
                 on_record(lk.record, "skipped")
@@ -141,21 +137,17 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
         q_in = feats["query"] if feats else ds.image_view(split.query)
         db_in = feats["database"] if feats else ds.image_view(split.database)
         for slot in todo:
-            meta = _ckpt.identity(slot.hasher, dataset=ds.name, protocol=prep.protocol.name,
-                                  protocol_sha256=prep.protocol.sha256, split_fingerprint=split.fingerprint,
-                                  world_size=session.info.world_size)
-            with _ckpt.checkpointing(_ckpt.checkpoint_path(slot.path), every=checkpoint_every, resume=resume,
-                                     meta=meta):
+            with session.checkpointing(slot.path, slot.hasher, dataset=ds.name, protocol=prep.protocol.name,
+                                       protocol_sha256=prep.protocol.sha256, split_fingerprint=split.fingerprint):
                 rec = run_one(slot, prep, train, q_in, db_in, bar=bar, weights=weights,
                               memmap_threshold=memmap_threshold)
             if rec is not None:  # rank 0: the ranks met at a barrier after training; the write is atomic
                 write_record(rec, slot.path)
-                _ckpt.discard(slot.path)
                 rec = dataclasses.replace(rec, path=str(slot.path))
                 records.append(rec)
                 if on_record:
                     on_record(rec, "new")
-            _dist.barrier()
+            session.finished(slot.path if rec is not None else None)
     order = {str(lk.slot.path): i for i, lk in enumerate(looks)}
     records.sort(key=lambda r: order.get(r.path or "", 0))
     return records
