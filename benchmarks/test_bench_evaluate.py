@@ -53,8 +53,12 @@ def _size_params():
 
 
 def _size_kernel_params():
-    return [pytest.param(s, kern, marks=pytest.mark.slow) if s == "d" else (s, kern)
-            for s in SIZES for kern in ("vector", "scalar") if not (s == "d" and kern == "scalar")]
+    return [
+        pytest.param(s, kern, marks=pytest.mark.slow) if s == "d" else (s, kern)
+        for s in SIZES
+        for kern in ("vector", "scalar")
+        if not (s == "d" and kern == "scalar")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -78,20 +82,29 @@ def test_map_at_k(benchmark, datasets, size, kernels):
     q, d, ql, dl = datasets(size)
     evaluate(q[:2], d[:1000], ql[:2], dl[:1000], metrics=["map@k"], kernels=kernels)  # compile / cache load
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    res = benchmark.pedantic(evaluate, args=(q, d, ql, dl), kwargs=dict(metrics=["map@k"], kernels=kernels),
-                             rounds=_rounds(size), iterations=1)
-    benchmark.extra_info.update(map=res.metrics[HEADLINE_METRIC], backend=res.info["backend"],
-                                kernels=res.info["kernels"],
-                                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                                rss_before_mb=before / 1024)
+    res = benchmark.pedantic(
+        evaluate,
+        args=(q, d, ql, dl),
+        kwargs=dict(metrics=["map@k"], kernels=kernels),
+        rounds=_rounds(size),
+        iterations=1,
+    )
+    benchmark.extra_info.update(
+        map=res.metrics[HEADLINE_METRIC],
+        backend=res.info["backend"],
+        kernels=res.info["kernels"],
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        rss_before_mb=before / 1024,
+    )
 
 
 @pytest.mark.parametrize("size, kernels", _size_kernel_params())
 def test_all_metrics(benchmark, datasets, size, kernels):
     q, d, ql, dl = datasets(size)
     evaluate(q[:2], d[:1000], ql[:2], dl[:1000], kernels=kernels)
-    res = benchmark.pedantic(evaluate, args=(q, d, ql, dl), kwargs=dict(kernels=kernels), rounds=_rounds(size),
-                             iterations=1)
+    res = benchmark.pedantic(
+        evaluate, args=(q, d, ql, dl), kwargs=dict(kernels=kernels), rounds=_rounds(size), iterations=1
+    )
     benchmark.extra_info.update({k: round(v, 6) for k, v in res.metrics.items()})
     benchmark.extra_info["kernels"] = res.info["kernels"]
     benchmark.extra_info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

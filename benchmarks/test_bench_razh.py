@@ -55,8 +55,7 @@ def _step(net, opt, imgs, labels, variant, identity=False):
 def test_bench_razh_step(benchmark, setup, variant):
     net, opt, imgs, labels = setup
     v = {"full": "full", "no_attr": "no-attr", "mixing_identity": "full"}[variant]
-    benchmark.pedantic(_step, args=(net, opt, imgs, labels, v, variant == "mixing_identity"), rounds=7,
-                       warmup_rounds=1)
+    benchmark.pedantic(_step, args=(net, opt, imgs, labels, v, variant == "mixing_identity"), rounds=7, warmup_rounds=1)
 
 
 def test_bench_razh_kmeans(benchmark):

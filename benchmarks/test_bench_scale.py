@@ -124,8 +124,11 @@ def stage_evaluate(work: Path, n: int) -> dict:
     db = open_codes(work / "db_codes.zsc", n_bits=BITS)
     q = h.encode(np.load(work / "query.npy"))
     res = evaluate(q, db, np.load(work / "query_labels.npy"), np.load(work / "db_labels.npy"), n_bits=BITS, k=K)
-    return {"n_query": len(q), "metrics": {m: round(v, 4) for m, v in res.metrics.items() if m.startswith("map")},
-            "backend": res.info["backend"]}
+    return {
+        "n_query": len(q),
+        "metrics": {m: round(v, 4) for m, v in res.metrics.items() if m.startswith("map")},
+        "backend": res.info["backend"],
+    }
 
 
 def run_stage(stage: str, work: Path, n: int) -> dict:
@@ -159,21 +162,36 @@ def run_stage(stage: str, work: Path, n: int) -> dict:
     sampler.join()
     peak["anon"] = max(peak["anon"], _rss_kb("RssAnon"))
     mb = 1 / 1024
-    return {"stage": stage, "seconds": round(seconds, 2),
-            "maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * mb, 1),
-            "base_rss_mb": round(base_rss * mb, 1), "base_anon_mb": round(base_anon * mb, 1),
-            "anon_peak_mb": round(peak["anon"] * mb, 1),
-            "heap_peak_mb": round(heap_peak / 2**20, 1), **out}
+    return {
+        "stage": stage,
+        "seconds": round(seconds, 2),
+        "maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * mb, 1),
+        "base_rss_mb": round(base_rss * mb, 1),
+        "base_anon_mb": round(base_anon * mb, 1),
+        "anon_peak_mb": round(peak["anon"] * mb, 1),
+        "heap_peak_mb": round(heap_peak / 2**20, 1),
+        **out,
+    }
 
 
 def run_all(work: Path, n: int, stages=STAGES) -> list[dict]:
     """Every stage, each in a fresh subprocess; returns their measurements."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "GOMP_SPINCOUNT": "10000", "HF_HUB_OFFLINE": "1",
-           "OPENBLAS_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "GOMP_SPINCOUNT": "10000",
+        "HF_HUB_OFFLINE": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
     rows = []
     for stage in stages:
-        proc = subprocess.run([sys.executable, __file__, "--stage", stage, "--workdir", str(work), "--n", str(n)],
-                              capture_output=True, text=True, env=env, check=False)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--stage", stage, "--workdir", str(work), "--n", str(n)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
         if proc.returncode:
             raise RuntimeError(f"stage {stage} failed:\n{proc.stderr[-3000:]}")
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))

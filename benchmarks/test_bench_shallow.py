@@ -3,7 +3,8 @@
 Run (single thread, as recorded)::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 GOMP_SPINCOUNT=10000 \
-        .venv/bin/python -m pytest benchmarks/test_bench_shallow.py -p no:cacheprovider --benchmark-columns=min,mean,max,rounds
+        .venv/bin/python -m pytest benchmarks/test_bench_shallow.py -p no:cacheprovider \
+        --benchmark-columns=min,mean,max,rounds
 
 Workload: 5,000 x 2,048 float32 training features (the size of ResNet-50 pooled features of a small train
 split), 128-bit codes; encoding of 1,000,000 x 2,048 float32 vectors, streamed as 40 chunks of 25,000 rows (a

@@ -28,8 +28,8 @@ for rec in records:
     print(f"{rec.method} {rec.n_bits} bits seed {rec.seed}: map@5000 {rec.metrics['map@5000']:.4f}")
 
 # 4. The evaluator on codes you made yourself (packed uint8 or {0,1}/{-1,+1} arrays)
-from zshbench.runner import build_trainset  # noqa: E402  (the TrainSet holds seen-class items only)
 from zshbench.features import extract_features  # noqa: E402
+from zshbench.runner import build_trainset  # noqa: E402  (the TrainSet holds seen-class items only)
 
 feats = {part: extract_features(ds, getattr(split, part), "pixels") for part in ("train", "query", "database")}
 hasher = zshbench.create_hasher("itq", n_bits=32, seed=0).fit(build_trainset(ds, split, feats["train"]))

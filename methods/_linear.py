@@ -37,10 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from zshbench.trainset import TrainSet, as_feature_array
 from zshbench.errors import UserError
 from zshbench.hasher import Hasher, Requirements
 from zshbench.memory import check_allocation, fmt_bytes
+from zshbench.trainset import TrainSet, as_feature_array
 
 __all__ = [
     "FeatureHasher",
@@ -67,8 +67,10 @@ NULL_SPACE_SEED = 0
 ENCODE_BLOCK_BYTES = 256 * 2**20
 _F8 = 8  # bytes per float64
 
-MEMORY_FIX = ("Use lower-dimensional features (e.g. --features timm:resnet50 instead of pixels, or a smaller "
-              "--image-size), fewer training items (--train-per-class), or fewer --bits.")
+MEMORY_FIX = (
+    "Use lower-dimensional features (e.g. --features timm:resnet50 instead of pixels, or a smaller "
+    "--image-size), fewer training items (--train-per-class), or fewer --bits."
+)
 
 
 def fit_mean(x: np.ndarray, center: bool = True) -> np.ndarray:
@@ -89,7 +91,8 @@ def pca_memory(n: int, d: int, k: int, solver: str = "auto") -> tuple[float, str
         return 2.0 * d * d * _F8, f"the {d} x {d} float64 PCA covariance and the eigensolver's copy of it"
     fill = max(0, k - (n - 1))  # directions beyond the rank of n centred rows come from the null-space fill
     return (2.0 * n * n + d * k + (d * k + 3.0 * d * fill if fill else 0.0)) * _F8, (
-        f"the {n} x {n} float64 PCA Gram matrix, the eigensolver's copy of it and the {d} x {k} directions")
+        f"the {n} x {n} float64 PCA Gram matrix, the eigensolver's copy of it and the {d} x {k} directions"
+    )
 
 
 def pca_fit_memory(n: int, d: int, k: int) -> list[tuple[str, float]]:
@@ -240,8 +243,11 @@ class FeatureHasher(Hasher):
         """
         parts = self.fit_memory(int(n), int(d))
         total = sum(b for _, b in parts)
-        what = f"fitting '{self.name}' ({self.n_bits} bits) on {n} x {d} features (" + ", ".join(
-            f"{w}: {fmt_bytes(b)}" for w, b in parts) + ")"
+        what = (
+            f"fitting '{self.name}' ({self.n_bits} bits) on {n} x {d} features ("
+            + ", ".join(f"{w}: {fmt_bytes(b)}" for w, b in parts)
+            + ")"
+        )
         check_allocation(total, what, MEMORY_FIX)
 
     def _fit(self, train: TrainSet) -> None:
@@ -284,7 +290,7 @@ class FeatureHasher(Hasher):
             return self._centre(x) @ w
         out = np.empty((len(x), w.shape[1]), dtype=np.float64)
         for start in range(0, len(x), rows):
-            out[start:start + rows] = self._centre(x[start:start + rows]) @ w
+            out[start : start + rows] = self._centre(x[start : start + rows]) @ w
         return out
 
     def _get_state(self) -> dict[str, Any]:

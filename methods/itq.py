@@ -34,11 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
 from zshbench.hasher import HasherConfig
 from zshbench.methods._linear import FeatureHasher, pca_fit_memory, principal_subspace, random_orthogonal
 from zshbench.registry import register_method
+from zshbench.trainset import TrainSet
 
 __all__ = ["ITQConfig", "ITQHasher", "itq_rotation"]
 
@@ -101,9 +101,12 @@ class ITQHasher(FeatureHasher):
 
     def fit_memory(self, n: int, d: int) -> list[tuple[str, float]]:
         k = self.n_bits
-        return [*super().fit_memory(n, d), *pca_fit_memory(n, d, min(k, d)),
-                (f"4 float64 {n} x {k} arrays of the alternation (V, V R, B, the loss)", 4 * 8.0 * n * k),
-                (f"the {d} x {k} float64 projection W R", 8.0 * d * k)]
+        return [
+            *super().fit_memory(n, d),
+            *pca_fit_memory(n, d, min(k, d)),
+            (f"4 float64 {n} x {k} arrays of the alternation (V, V R, B, the loss)", 4 * 8.0 * n * k),
+            (f"the {d} x {k} float64 projection W R", 8.0 * d * k),
+        ]
 
     def _fit_projection(self, xc: np.ndarray, train: TrainSet) -> None:
         w = principal_subspace(xc, self.n_bits, self.name)

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zshbench.trainset import TrainSet
 from zshbench.hasher import HasherConfig
 from zshbench.methods._linear import FeatureHasher
 from zshbench.registry import register_method
+from zshbench.trainset import TrainSet
 
 __all__ = ["LSHConfig", "LSHHasher"]
 

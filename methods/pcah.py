@@ -33,10 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zshbench.trainset import TrainSet
 from zshbench.hasher import HasherConfig
 from zshbench.methods._linear import FeatureHasher, pca_fit_memory, principal_subspace
 from zshbench.registry import register_method
+from zshbench.trainset import TrainSet
 
 __all__ = ["PCAHConfig", "PCAHHasher"]
 
@@ -64,8 +64,11 @@ class PCAHHasher(FeatureHasher):
 
     def fit_memory(self, n: int, d: int) -> list[tuple[str, float]]:
         k = self.n_bits
-        return [*super().fit_memory(n, d), *pca_fit_memory(n, d, min(k, d)),
-                (f"the {n} x {k} projected training data", 8.0 * n * k)]
+        return [
+            *super().fit_memory(n, d),
+            *pca_fit_memory(n, d, min(k, d)),
+            (f"the {n} x {k} projected training data", 8.0 * n * k),
+        ]
 
     def _fit_projection(self, xc: np.ndarray, train: TrainSet) -> None:
         self.projection_ = principal_subspace(xc, self.n_bits, self.name)

@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from zshbench.trainset import TrainSet
 from zshbench.hasher import HasherConfig
 from zshbench.methods._linear import FeatureHasher, check_trainable, pca_directions, pca_fit_memory
 from zshbench.registry import register_method
+from zshbench.trainset import TrainSet
 
 __all__ = ["SHConfig", "SHHasher", "select_modes"]
 
@@ -91,8 +91,11 @@ class SHHasher(FeatureHasher):
 
     def fit_memory(self, n: int, d: int) -> list[tuple[str, float]]:
         p = min(self.n_bits, d)
-        return [*super().fit_memory(n, d), *pca_fit_memory(n, d, p),
-                (f"the {n} x {p} projected training data", 8.0 * n * p)]
+        return [
+            *super().fit_memory(n, d),
+            *pca_fit_memory(n, d, p),
+            (f"the {n} x {p} projected training data", 8.0 * n * p),
+        ]
 
     def _fit_projection(self, xc: np.ndarray, train: TrainSet) -> None:
         check_trainable(xc, self.name)

@@ -6,8 +6,12 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ROOTS = {"zshbench": "zshbench", "methods": "zshbench.methods", "datasets": "zshbench.datasets",
-         "protocols": "zshbench.protocols"}
+ROOTS = {
+    "zshbench": "zshbench",
+    "methods": "zshbench.methods",
+    "datasets": "zshbench.datasets",
+    "protocols": "zshbench.protocols",
+}
 
 
 def _module(path: Path) -> str:
@@ -50,7 +54,7 @@ def test_no_import_circle_between_rooms():
         state[u] = 1
         stack.append(u)
         for v in sorted(edges.get(u, ())):
-            assert state.get(v) != 1, "import circle: " + " -> ".join(stack[stack.index(v):] + [v])
+            assert state.get(v) != 1, "import circle: " + " -> ".join(stack[stack.index(v) :] + [v])
             if not state.get(v):
                 visit(v)
         stack.pop()
@@ -66,8 +70,11 @@ def test_leaderboard_tables_are_a_function_of_records():
     import the registry or build a hasher."""
     for name in ("tables", "render", "report", "reported", "figures"):
         imports = _imports(REPO / "zshbench" / "leaderboard" / f"{name}.py")
-        assert not {m for m in imports if m.startswith(("zshbench.registry", "zshbench.runner", "zshbench.hasher",
-                                                          "zshbench.methods"))}, name
+        assert not {
+            m
+            for m in imports
+            if m.startswith(("zshbench.registry", "zshbench.runner", "zshbench.hasher", "zshbench.methods"))
+        }, name
 
 
 def test_modules_stay_small_or_say_why():

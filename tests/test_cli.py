@@ -40,8 +40,20 @@ def test_protocol_show(capsys):
 
 
 def test_run_and_rerun_and_leaderboard(capsys, tmp_path):
-    args = ["run", "--method", "lsh", "--dataset", "digits", "--bits", "16,32", "--seeds", "0", "--results",
-            str(tmp_path), "--no-progress"]
+    args = [
+        "run",
+        "--method",
+        "lsh",
+        "--dataset",
+        "digits",
+        "--bits",
+        "16,32",
+        "--seeds",
+        "0",
+        "--results",
+        str(tmp_path),
+        "--no-progress",
+    ]
     code, out, _ = cli(capsys, *args)
     assert code == 0 and "2 new record(s), 0 skipped" in out and "map@5000" in out
     code, out, _ = cli(capsys, *args)
@@ -75,7 +87,19 @@ def test_bad_input_exit_2(capsys, tmp_path, args, fragment):
 
 
 def test_bad_record_is_reported_not_lost(capsys, tmp_path):
-    cli(capsys, "run", "--method", "lsh", "--dataset", "digits", "--bits", "16", "--results", str(tmp_path), "--no-progress")
+    cli(
+        capsys,
+        "run",
+        "--method",
+        "lsh",
+        "--dataset",
+        "digits",
+        "--bits",
+        "16",
+        "--results",
+        str(tmp_path),
+        "--no-progress",
+    )
     bad = tmp_path / "digits" / "digits-zsh" / "lsh" / "broken.json"
     bad.write_text("{not json")
     code, out, err = cli(capsys, "leaderboard", "--results", str(tmp_path))
@@ -90,17 +114,23 @@ def test_argparse_errors_exit_2(capsys):
 
 
 def test_debug_shows_traceback():
-    proc = subprocess.run([sys.executable, "-m", "zshbench", "--debug", "run", "--method", "lhs", "--dataset", "digits"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "zshbench", "--debug", "run", "--method", "lhs", "--dataset", "digits"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0 and "Traceback" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "zshbench", "run", "--method", "lhs", "--dataset", "digits"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "zshbench", "run", "--method", "lhs", "--dataset", "digits"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
 def _image_folder(root, classes=("ant", "bee", "cat", "dog"), per_class=6):
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     rng = np.random.default_rng(0)
     for c in classes:
@@ -112,8 +142,20 @@ def _image_folder(root, classes=("ant", "bee", "cat", "dog"), per_class=6):
 
 def test_folder_dataset_with_adhoc_protocol_flags(capsys, tmp_path):
     root = _image_folder(tmp_path / "imgs")
-    base = ["run", "--method", "lsh", "--dataset", f"folder:{root}", "--bits", "16", "--results", str(tmp_path / "r"),
-            "--no-progress", "--image-size", "8"]
+    base = [
+        "run",
+        "--method",
+        "lsh",
+        "--dataset",
+        f"folder:{root}",
+        "--bits",
+        "16",
+        "--results",
+        str(tmp_path / "r"),
+        "--no-progress",
+        "--image-size",
+        "8",
+    ]
     code, out, err = cli(capsys, *base)
     assert code == 2 and "--unseen a,b --train-per-class N --query-per-class M" in " ".join(err.split())
     code, out, err = cli(capsys, *base, "--unseen", "dog", "--train-per-class", "3")
@@ -122,6 +164,7 @@ def test_folder_dataset_with_adhoc_protocol_flags(capsys, tmp_path):
     assert code == 0, err
     (rec,) = [json.loads(p.read_text()) for p in (tmp_path / "r").rglob("*.json")]
     assert rec["split_counts"] == {"train": 9, "query": 2, "database": 13, "content_duplicates": 0}
-    code, out, err = cli(capsys, "run", "--method", "lsh", "--dataset", "digits", "--unseen", "three",
-                         "--results", str(tmp_path / "r2"))
+    code, out, err = cli(
+        capsys, "run", "--method", "lsh", "--dataset", "digits", "--unseen", "three", "--results", str(tmp_path / "r2")
+    )
     assert code == 2 and "folder:PATH datasets only" in err

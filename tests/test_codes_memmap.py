@@ -10,15 +10,16 @@ import pytest
 from zshbench import codes as zc
 from zshbench import create_hasher
 from zshbench.codes import CodesFileError, encode_to_memmap, open_codes, write_codes
-from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
+from zshbench.trainset import TrainSet
 
 
 @pytest.fixture(scope="module")
 def fitted():
     x = np.random.default_rng(0).standard_normal((3_001, 40)).astype(np.float32)
-    h = create_hasher("itq", n_bits=20, seed=1, n_iter=5).fit(TrainSet.from_arrays(np.zeros(500, np.int64),
-                                                                                    features=x[:500]))
+    h = create_hasher("itq", n_bits=20, seed=1, n_iter=5).fit(
+        TrainSet.from_arrays(np.zeros(500, np.int64), features=x[:500])
+    )
     return h, x
 
 
@@ -54,8 +55,8 @@ def test_progress_counts_every_item(fitted, tmp_path):
 
 
 def test_image_view_stays_lazy(tmp_path):
-    from zshbench.trainset import ImageView
     from zshbench.hasher import Hasher, Requirements
+    from zshbench.trainset import ImageView
 
     class Pixels(Hasher):  # a stand-in image method: code bits = pixel > 127
         name, requires, encode_batch_size = "pixels-test", Requirements(inputs="images"), 32
@@ -181,7 +182,19 @@ def test_runner_memmap_path_gives_the_same_record(tmp_path, monkeypatch):
 def test_cli_rejects_negative_threshold(capsys, tmp_path):
     from zshbench.cli import main
 
-    rc = main(["run", "--method", "lsh", "--dataset", "digits", "--results", str(tmp_path), "--no-progress",
-               "--memmap-threshold", "-5"])
+    rc = main(
+        [
+            "run",
+            "--method",
+            "lsh",
+            "--dataset",
+            "digits",
+            "--results",
+            str(tmp_path),
+            "--no-progress",
+            "--memmap-threshold",
+            "-5",
+        ]
+    )
     assert rc == 2
     assert "non-negative number of database items" in capsys.readouterr().err

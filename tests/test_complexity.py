@@ -3,15 +3,17 @@ import pytest
 import torch
 
 from zshbench.complexity import measure_complexity
-from zshbench.trainset import TrainSet
-from zshbench.hasher import Hasher, Requirements
 from zshbench.evaluate.class_distances import class_distance_matrix, sample_seen
+from zshbench.hasher import Hasher, Requirements
 from zshbench.registry import get_method
+from zshbench.trainset import TrainSet
 
 
 def _train(d=16, n=60, seed=0):
     rng = np.random.default_rng(seed)
-    return TrainSet.from_arrays(np.repeat(np.arange(3), n // 3), features=rng.standard_normal((n, d)).astype(np.float32))
+    return TrainSet.from_arrays(
+        np.repeat(np.arange(3), n // 3), features=rng.standard_normal((n, d)).astype(np.float32)
+    )
 
 
 @pytest.mark.parametrize("name", ["lsh", "pcah", "itq", "sh"])
@@ -78,8 +80,9 @@ def test_class_distance_matrix_matches_brute_force():
     q = rng.integers(0, 256, (30, 3), dtype=np.uint8)
     s = rng.integers(0, 256, (20, 3), dtype=np.uint8)
     ql, sl = rng.integers(5, 8, 30), rng.integers(0, 4, 20)
-    out = class_distance_matrix(q, ql, s, sl, n_bits, unseen_names=[f"c{i}" for i in range(8)],
-                                seen_names=list("abcd"), decimals=9)
+    out = class_distance_matrix(
+        q, ql, s, sl, n_bits, unseen_names=[f"c{i}" for i in range(8)], seen_names=list("abcd"), decimals=9
+    )
     qb, sb = np.unpackbits(q, axis=1), np.unpackbits(s, axis=1)
     d = (qb[:, None, :] != sb[None, :, :]).sum(-1)
     want = [[d[np.ix_(ql == u, sl == c)].mean() for c in range(4)] for u in (5, 6, 7)]

@@ -1,5 +1,5 @@
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 
@@ -14,7 +14,7 @@ class Cfg:
     flag: bool = True
     name: str = "a"
     mode: Literal["x", "y"] = "x"
-    maybe: Optional[int] = None
+    maybe: int | None = None
     dims: tuple[int, ...] = (1, 2)
 
 
@@ -26,8 +26,14 @@ def test_parse_types():
 
 @pytest.mark.parametrize(
     "pair, fragment",
-    [("n=1.5", "expected int"), ("flag=maybe", "true or false"), ("mode=z", "'x' | 'y'"), ("lr=abc", "float"),
-     ("nn=1", "Did you mean: n?"), ("n", "expected key=value")],
+    [
+        ("n=1.5", "expected int"),
+        ("flag=maybe", "true or false"),
+        ("mode=z", "'x' | 'y'"),
+        ("lr=abc", "float"),
+        ("nn=1", "Did you mean: n?"),
+        ("n", "expected key=value"),
+    ],
 )
 def test_parse_errors_name_the_problem(pair, fragment):
     with pytest.raises(UserError) as e:
@@ -46,8 +52,8 @@ def test_config_hash_stable_and_excludes():
 
 @dataclass
 class WeightsCfg:
-    weights: Optional[str] = None
-    steps: Optional[int] = None
+    weights: str | None = None
+    steps: int | None = None
 
 
 def test_none_string_kept_for_optional_str():
@@ -71,7 +77,7 @@ def test_check_types_and_ranges():
 @dataclass
 class FloatsCfg:
     lr: float = 0.1
-    tau: Optional[float] = None
+    tau: float | None = None
     grid: tuple[float, ...] = (0.5,)
 
 

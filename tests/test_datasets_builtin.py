@@ -58,7 +58,8 @@ def test_dataset_validation():
     with pytest.raises(DataError, match="shape \\(2, 3\\), expected \\(2, 2\\)"):
         ArrayDataset("x", np.array([0, 1]), ["a", "b"], np.zeros((2, 3)), ["p", "q"], features=np.zeros((2, 2)))
     with pytest.raises(DataError, match="NaN/inf"):
-        ArrayDataset("x", np.array([0, 1]), ["a", "b"], np.array([[0, np.nan], [1, 1]]), ["p", "q"],
-                     features=np.zeros((2, 2)))
+        ArrayDataset(
+            "x", np.array([0, 1]), ["a", "b"], np.array([[0, np.nan], [1, 1]]), ["p", "q"], features=np.zeros((2, 2))
+        )
     with pytest.raises(DataError, match="needs images or features"):
         ArrayDataset("x", np.array([0, 1]), ["a", "b"])

@@ -20,9 +20,22 @@ GUIDE = ROOT / "docs" / "adding-a-method.md"
 def plugin_path(tmp_path_factory):
     target = tmp_path_factory.mktemp("deep-plugin-site")
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "--target", str(target), str(EXAMPLE)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     assert list(target.glob("zshbench_deep_plugin_example-*.dist-info/entry_points.txt"))
@@ -39,8 +52,21 @@ def test_deep_plugin_listed_validated_and_run(plugin_path, tmp_path):
     assert out.returncode == 0 and "dpsh-example" in out.stdout.split()
     out = _run(plugin_path, "validate", "--method", "dpsh-example")
     assert out.returncode == 0 and "all checks passed" in out.stdout, out.stdout + out.stderr
-    out = _run(plugin_path, "run", "--method", "dpsh-example", "--dataset", "shapes", "--bits", "16", "--set",
-               "max_steps=3", "--results", str(tmp_path), "--no-progress")
+    out = _run(
+        plugin_path,
+        "run",
+        "--method",
+        "dpsh-example",
+        "--dataset",
+        "shapes",
+        "--bits",
+        "16",
+        "--set",
+        "max_steps=3",
+        "--results",
+        str(tmp_path),
+        "--no-progress",
+    )
     assert out.returncode == 0, out.stderr
     (rec_path,) = tmp_path.rglob("*.json")
     rec = json.loads(rec_path.read_text())
@@ -62,9 +88,24 @@ def test_guide_documents_the_template_hooks():
     from zshbench.train import TorchHasher
 
     guide = GUIDE.read_text()
-    hooks = ("build_network", "loss", "prepare", "make_optimizer", "make_scheduler", "train_batches", "run_facts",
-             "load_weights", "resolved_profile", "initial_network", "profiles", "config_rules", "weights_attr",
-             "weights_ignore", "timm_name_key", "register_variant")
+    hooks = (
+        "build_network",
+        "loss",
+        "prepare",
+        "make_optimizer",
+        "make_scheduler",
+        "train_batches",
+        "run_facts",
+        "load_weights",
+        "resolved_profile",
+        "initial_network",
+        "profiles",
+        "config_rules",
+        "weights_attr",
+        "weights_ignore",
+        "timm_name_key",
+        "register_variant",
+    )
     for name in hooks:
         assert re.search(rf"\b{name}\b", guide), f"docs/adding-a-method.md does not mention {name}"
         assert name == "register_variant" or hasattr(TorchHasher, name), name

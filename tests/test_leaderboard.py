@@ -41,8 +41,13 @@ def test_report_deterministic_and_check(results, tmp_path, capsys):
     assert main(["report", "--results", str(results), "--out", str(out), "--no-figures"]) == 0
     assert first == {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix != ".png"}
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert pngs == ["hamming_digits_digits-zsh.png", "map_vs_bits_digits_digits-zsh.png", "pn_digits_digits-zsh.png",
-                    "pr_digits_digits-zsh.png", "rn_digits_digits-zsh.png"]
+    assert pngs == [
+        "hamming_digits_digits-zsh.png",
+        "map_vs_bits_digits_digits-zsh.png",
+        "pn_digits_digits-zsh.png",
+        "pr_digits_digits-zsh.png",
+        "rn_digits_digits-zsh.png",
+    ]
     from PIL import Image
 
     assert Image.open(out / "figures" / "pr_digits_digits-zsh.png").size == (500, 400)
@@ -71,12 +76,28 @@ def test_check_flags_corrupt_stale_and_conflicting_records(results, tmp_path, ca
     rec = recs[0]
     # stale: the same cell made by an older method version (a valid record of another identity)
     ident = dict(rec.identity, method_version="0")
-    old = Record.create(identity=ident, params=rec.params, config_hash=rec.config_hash,
-                        split_fingerprint=rec.split_fingerprint, metrics=rec.metrics,
-                        metric_conventions=rec.metric_conventions, timings=rec.timings, complexity=rec.complexity,
-                        environment=rec.environment, zshbench_version=rec.zshbench_version, features=rec.features)
-    old_path = record_path(res, dataset=old.dataset, protocol=old.protocol["name"], method=old.method,
-                           n_bits=old.n_bits, seed=old.seed, id_hash=old.identity_hash)
+    old = Record.create(
+        identity=ident,
+        params=rec.params,
+        config_hash=rec.config_hash,
+        split_fingerprint=rec.split_fingerprint,
+        metrics=rec.metrics,
+        metric_conventions=rec.metric_conventions,
+        timings=rec.timings,
+        complexity=rec.complexity,
+        environment=rec.environment,
+        zshbench_version=rec.zshbench_version,
+        features=rec.features,
+    )
+    old_path = record_path(
+        res,
+        dataset=old.dataset,
+        protocol=old.protocol["name"],
+        method=old.method,
+        n_bits=old.n_bits,
+        seed=old.seed,
+        id_hash=old.identity_hash,
+    )
     write_record(old, old_path)
     assert main(["leaderboard", "--results", str(res), "--check", "--out", str(out)]) == 1
     printed = capsys.readouterr().out
@@ -113,8 +134,11 @@ def test_records_carry_complexity_and_class_distances(results):
     (t,) = [t for t in cost_tables(recs) if t.metric == "FLOPs per image"]
     assert all(c[0] == 2 * 64 * b for _, cells in t.rows for b, c in cells.items())
     (summary,) = cost_summary(recs)
-    assert summary["bits"] == 32 and summary["columns"][2:] == ["parameters", "parameters on the encode path",
-                                                               "FLOPs per image"]
+    assert summary["bits"] == 32 and summary["columns"][2:] == [
+        "parameters",
+        "parameters on the encode path",
+        "FLOPs per image",
+    ]
 
 
 def test_v1_record_joins_the_leaderboard_through_the_converter(tmp_path, capsys):
@@ -136,11 +160,20 @@ def test_v1_record_joins_the_leaderboard_through_the_converter(tmp_path, capsys)
 
 def paper_record(method="LSH", values=None, **kw):
     rec = {
-        "schema_version": PAPER_SCHEMA_VERSION, "source": "paper", "paper": "testpaper", "citation": "A. Test, 2099.",
-        "url": "https://example.org/test", "table": "Table 9", "method": method, "dataset": "Digits",
-        "metric": "map@all", "printed_unit": "percent", "unit": "fraction",
+        "schema_version": PAPER_SCHEMA_VERSION,
+        "source": "paper",
+        "paper": "testpaper",
+        "citation": "A. Test, 2099.",
+        "url": "https://example.org/test",
+        "table": "Table 9",
+        "method": method,
+        "dataset": "Digits",
+        "metric": "map@all",
+        "printed_unit": "percent",
+        "unit": "fraction",
         "values": values or {"16": {"printed": "12.50", "value": 0.125}, "32": {"printed": "25.00", "value": 0.25}},
-        "protocol_description": "unseeded random 8/2 class split.", "zshbench_method": "lsh",
+        "protocol_description": "unseeded random 8/2 class split.",
+        "zshbench_method": "lsh",
         "zshbench_dataset": "digits",
     }
     rec.update(kw)
@@ -174,12 +207,18 @@ def _golden_records():
     for method, base, params in (("itq", 0.30, 1000), ("lsh", 0.20, 900)):
         for bits in (32, 64):
             for seed in (0, 1):
-                recs.append(make_record(
-                    method, "toy", "toy-zsh", bits, seed,
-                    {"map@5000": base + bits / 1000 + seed / 100, "tie_aware_map@5000": base, "map@all": base / 2},
-                    timings={"fit_s": 0.5 + seed, "encode_per_1000_s": 0.25},
-                    complexity={"params": params + bits, "flops_per_image": 2 * 64 * bits, "counter": "analytic"},
-                ))
+                recs.append(
+                    make_record(
+                        method,
+                        "toy",
+                        "toy-zsh",
+                        bits,
+                        seed,
+                        {"map@5000": base + bits / 1000 + seed / 100, "tie_aware_map@5000": base, "map@all": base / 2},
+                        timings={"fit_s": 0.5 + seed, "encode_per_1000_s": 0.25},
+                        complexity={"params": params + bits, "flops_per_image": 2 * 64 * bits, "counter": "analytic"},
+                    )
+                )
     return recs
 
 
@@ -194,6 +233,7 @@ def test_report_matches_golden_file():
 
 
 # ---- configuration notes and the project README's headline block ------------------------------------------
+
 
 def test_config_notes_name_the_non_default_settings(results):
     from zshbench.leaderboard import config_notes

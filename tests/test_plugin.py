@@ -15,9 +15,22 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "zshbench-plugin-ex
 def plugin_path(tmp_path_factory):
     target = tmp_path_factory.mktemp("plugin-site")
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "--target", str(target), str(EXAMPLE)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     assert list(target.glob("zshbench_plugin_example-*.dist-info/entry_points.txt"))
@@ -34,8 +47,19 @@ def test_plugin_listed_validated_and_run(plugin_path, tmp_path):
     assert out.returncode == 0 and "attrproj" in out.stdout.split()
     out = _run(plugin_path, "validate", "--method", "attrproj")
     assert out.returncode == 0, out.stdout + out.stderr
-    out = _run(plugin_path, "run", "--method", "attrproj", "--dataset", "shapes", "--bits", "32", "--results",
-               str(tmp_path), "--no-progress")
+    out = _run(
+        plugin_path,
+        "run",
+        "--method",
+        "attrproj",
+        "--dataset",
+        "shapes",
+        "--bits",
+        "32",
+        "--results",
+        str(tmp_path),
+        "--no-progress",
+    )
     assert out.returncode == 0, out.stderr
     (rec_path,) = tmp_path.rglob("*.json")
     rec = json.loads(rec_path.read_text())

@@ -26,24 +26,37 @@ FIXTURES = Path(__file__).parent / "fixtures" / "records"
 
 
 def make_identity(**kw):
-    base = dict(method="lsh", method_version="1", config={"center": True, "n_bits": 32, "seed": 0},
-                features={"spec": "pixels", "weights": None},
-                dataset={"name": "digits", "version": "1", "fingerprint": "ab" * 32},
-                protocol={"name": "digits-zsh", "version": "1", "sha256": "c" * 64, "pinned": True},
-                evaluation={"k": 5000, "metric_version": "1", "metric_set": "default", "variant": "standard"},
-                n_bits=32, seed=0)
+    base = dict(
+        method="lsh",
+        method_version="1",
+        config={"center": True, "n_bits": 32, "seed": 0},
+        features={"spec": "pixels", "weights": None},
+        dataset={"name": "digits", "version": "1", "fingerprint": "ab" * 32},
+        protocol={"name": "digits-zsh", "version": "1", "sha256": "c" * 64, "pinned": True},
+        evaluation={"k": 5000, "metric_version": "1", "metric_set": "default", "variant": "standard"},
+        n_bits=32,
+        seed=0,
+    )
     base.update(kw)
     return run_identity(**base)
 
 
 def make_rec(identity=None, **kw) -> Record:
     ident = identity or make_identity()
-    args = dict(identity=ident, params=dict(ident["config"]), config_hash=_cfg_hash(ident["config"]),
-                split_fingerprint="f" * 64, metrics={"map@5000": 0.5, "map@all": 0.4},
-                metric_conventions={"map@5000": "..."}, timings={"fit_s": 0.1},
-                complexity={"params": 2112, "flops_per_image": 4096, "counter": "analytic"},
-                environment={"python": "3.11"}, zshbench_version="0.1.0", features={"spec": "pixels"},
-                created_utc="2026-01-01T00:00:00Z")
+    args = dict(
+        identity=ident,
+        params=dict(ident["config"]),
+        config_hash=_cfg_hash(ident["config"]),
+        split_fingerprint="f" * 64,
+        metrics={"map@5000": 0.5, "map@all": 0.4},
+        metric_conventions={"map@5000": "..."},
+        timings={"fit_s": 0.1},
+        complexity={"params": 2112, "flops_per_image": 4096, "counter": "analytic"},
+        environment={"python": "3.11"},
+        zshbench_version="0.1.0",
+        features={"spec": "pixels"},
+        created_utc="2026-01-01T00:00:00Z",
+    )
     args.update(kw)
     return Record.create(**args)
 
@@ -55,8 +68,15 @@ def _cfg_hash(params):
 
 
 def _path(tmp_path, rec):
-    return record_path(tmp_path, dataset=rec.dataset, protocol=rec.protocol["name"], method=rec.method,
-                       n_bits=rec.n_bits, seed=rec.seed, id_hash=rec.identity_hash)
+    return record_path(
+        tmp_path,
+        dataset=rec.dataset,
+        protocol=rec.protocol["name"],
+        method=rec.method,
+        n_bits=rec.n_bits,
+        seed=rec.seed,
+        id_hash=rec.identity_hash,
+    )
 
 
 def _tamper(rec: Record, **changes) -> dict:
@@ -107,21 +127,30 @@ def test_validation_lists_every_problem_at_once():
     d["class_distances"] = {"unseen": ["a"], "seen": [1, 2], "mean_hamming": [[1.0, 2.0]]}
     probs = validate(d)
     text = " | ".join(probs)
-    for fragment in ("'map@5000' = 1.7 is outside [0, 1]", "'map@all' = -3.0 is outside", "not all zeros",
-                     "timing 'fit_s' must be a finite number >= 0", "complexity.params_encode must be a non-negative",
-                     "curves.pr.precision must be a list of finite numbers", "class_distances.seen must be",
-                     "content_sha256 does not match"):
+    for fragment in (
+        "'map@5000' = 1.7 is outside [0, 1]",
+        "'map@all' = -3.0 is outside",
+        "not all zeros",
+        "timing 'fit_s' must be a finite number >= 0",
+        "complexity.params_encode must be a non-negative",
+        "curves.pr.precision must be a list of finite numbers",
+        "class_distances.seen must be",
+        "content_sha256 does not match",
+    ):
         assert fragment in text, fragment
 
 
-@pytest.mark.parametrize("field, value, fragment", [
-    ("n_bits", 0, "field 'n_bits' must be an integer in 8..256"),
-    ("seed", -5, "field 'seed' must be an integer in 0.."),
-    ("schema_version", True, "field 'schema_version' must be an integer"),
-    ("dataset", "../../x", "field 'dataset' must be a dataset name"),
-    ("config_hash", "zz", "field 'config_hash' must be 12 hex digits"),
-    ("created_utc", "yesterday", "field 'created_utc' must be a UTC time"),
-])
+@pytest.mark.parametrize(
+    "field, value, fragment",
+    [
+        ("n_bits", 0, "field 'n_bits' must be an integer in 8..256"),
+        ("seed", -5, "field 'seed' must be an integer in 0.."),
+        ("schema_version", True, "field 'schema_version' must be an integer"),
+        ("dataset", "../../x", "field 'dataset' must be a dataset name"),
+        ("config_hash", "zz", "field 'config_hash' must be 12 hex digits"),
+        ("created_utc", "yesterday", "field 'created_utc' must be a UTC time"),
+    ],
+)
 def test_field_ranges(field, value, fragment):
     d = make_rec().to_dict()
     d[field] = value
@@ -200,10 +229,15 @@ def test_bad_files_are_listed_never_raised(tmp_path):
     recs, errs = load_records(tmp_path)
     assert len(recs) == 1 and recs[0] == good
     msgs = " | ".join(str(e) for e in errs)
-    for name, fragment in [("future.json", "newer than this zshbench"), ("list.json", "JSON object"),
-                           ("trunc.json", "corrupt or truncated"), ("latin1.json", "is not UTF-8"),
-                           ("deep.json", "nested deeper"), ("fifo.json", "not a regular file"),
-                           ("paper.json", "published-numbers record")]:
+    for name, fragment in [
+        ("future.json", "newer than this zshbench"),
+        ("list.json", "JSON object"),
+        ("trunc.json", "corrupt or truncated"),
+        ("latin1.json", "is not UTF-8"),
+        ("deep.json", "nested deeper"),
+        ("fifo.json", "not a regular file"),
+        ("paper.json", "published-numbers record"),
+    ]:
         assert f"{name}: " in msgs and fragment in msgs, (name, msgs)
     assert len(errs) == 7
 

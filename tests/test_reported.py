@@ -43,20 +43,38 @@ def _load_paper(path):
 
 def make_paper_record(**kw):
     rec = {
-        "schema_version": 2, "source": "paper", "paper": "razh2025", "citation": "Jiang et al. 2025",
-        "url": "https://arxiv.org/html/2503.07037v1", "table": "Table II", "method": "ITQ", "dataset": "CUB",
-        "metric": "map@5000", "printed_unit": "percent", "unit": "fraction",
+        "schema_version": 2,
+        "source": "paper",
+        "paper": "razh2025",
+        "citation": "Jiang et al. 2025",
+        "url": "https://arxiv.org/html/2503.07037v1",
+        "table": "Table II",
+        "method": "ITQ",
+        "dataset": "CUB",
+        "metric": "map@5000",
+        "printed_unit": "percent",
+        "unit": "fraction",
         "values": {"24": {"printed": "12.34", "value": 0.1234}, "48": {"printed": "5.1", "value": 0.051}},
-        "protocol_description": "random split", "zshbench_method": "itq",
+        "protocol_description": "random split",
+        "zshbench_method": "itq",
     }
     rec.update(kw)
     return rec
 
 
 def cost_record(**kw):
-    rec = make_paper_record(schema_version=3, table="Table 99", method="NetX", metric="params", printed_unit="si",
-                            unit="parameters", values={"64": {"printed": "60.70M", "value": 60_700_000}},
-                            variant="tiny", row=2, protocol_caveats=["FLOPs: counted as multiply-adds."])
+    rec = make_paper_record(
+        schema_version=3,
+        table="Table 99",
+        method="NetX",
+        metric="params",
+        printed_unit="si",
+        unit="parameters",
+        values={"64": {"printed": "60.70M", "value": 60_700_000}},
+        variant="tiny",
+        row=2,
+        protocol_caveats=["FLOPs: counted as multiply-adds."],
+    )
     rec.update(kw)
     return rec
 
@@ -95,8 +113,16 @@ def test_printed_to_value_is_exact():
     assert printed_to_value("181.73G", "si") == 181_730_000_000
     assert printed_to_value("2k", "si") == 2000 and printed_to_value("512", "si") == 512
     assert printed_to_value("483s", "seconds") == 483 and printed_to_value("0.154", "seconds") == 0.154
-    for text, unit in (("nan", "percent"), ("inf", "fraction"), ("n/a", "percent"), ("1e3", "si"), ("85.7 M", "si"),
-                       ("-1M", "si"), ("12m", "seconds"), ("", "seconds")):
+    for text, unit in (
+        ("nan", "percent"),
+        ("inf", "fraction"),
+        ("n/a", "percent"),
+        ("1e3", "si"),
+        ("85.7 M", "si"),
+        ("-1M", "si"),
+        ("12m", "seconds"),
+        ("", "seconds"),
+    ):
         assert printed_to_value(text, unit) is None, (text, unit)
 
 
@@ -111,7 +137,10 @@ def test_paper_record_validation():
         (make_paper_record(values={"24": {"printed": "n/a", "value": 0.1}}), "is not a number"),
         (make_paper_record(values={"24": {"printed": "nan", "value": 0.1}}), "is not a number"),
         (make_paper_record(values={"\u00b2": {"printed": "1", "value": 0.01}}), "must be a code length"),
-        (make_paper_record(printed_unit="fraction", values={"24": {"printed": "12.34", "value": 12.34}}), "not a fraction"),
+        (
+            make_paper_record(printed_unit="fraction", values={"24": {"printed": "12.34", "value": 12.34}}),
+            "not a fraction",
+        ),
         ({k: v for k, v in make_paper_record().items() if k != "citation"}, "missing required field 'citation'"),
     ]
     for rec, fragment in bad:
@@ -123,13 +152,22 @@ def test_paper_record_validation():
 def test_schema_3_cost_values_variants_and_caveats():
     rec = validate_paper_record(cost_record(), "r.json")
     assert rec["values"]["64"]["value"] == 60_700_000 and rec["variant"] == "tiny"
-    assert validate_paper_record(cost_record(values={"64": {"printed": "60.70M", "value": 60_700_000.00001}}))  # relative 1e-9
-    secs = cost_record(metric="train_time_per_epoch", printed_unit="seconds", unit="seconds",
-                       values={"64": {"printed": "483s", "value": 483}})
+    assert validate_paper_record(
+        cost_record(values={"64": {"printed": "60.70M", "value": 60_700_000.00001}})
+    )  # relative 1e-9
+    secs = cost_record(
+        metric="train_time_per_epoch",
+        printed_unit="seconds",
+        unit="seconds",
+        values={"64": {"printed": "483s", "value": 483}},
+    )
     assert validate_paper_record(secs)["values"]["64"]["value"] == 483
     bad = [
         (cost_record(values={"64": {"printed": "60.70M", "value": 60_700}}), "does not match the printed 60.70M si"),
-        (cost_record(values={"64": {"printed": "60.70 M", "value": 60_700_000}}), "is not a number in printed_unit 'si'"),
+        (
+            cost_record(values={"64": {"printed": "60.70 M", "value": 60_700_000}}),
+            "is not a number in printed_unit 'si'",
+        ),
         (cost_record(unit="fraction"), "unit must be one of 'parameters', 'flops' for printed_unit 'si'"),
         (cost_record(unit="seconds"), "unit must be one of 'parameters', 'flops'"),
         (cost_record(printed_unit="seconds"), "unit must be one of 'seconds'"),
@@ -187,9 +225,31 @@ EXPECTED = {
     ("comae2024", "Table 2"): (18, 18),
     ("comae2024", "Table 3"): (24, 24),
 }
-REGISTERED_OR_COMING = {"lsh", "pcah", "itq", "sh", "razh", "razh-t", "comae", "comae-v1", "comae-v2", "comae-v3",
-                        "razh-f", "dpsh", "dsh", "hashnet", "dch", "greedyhash", "csq", "dpn", "orthohash", "bihalf",
-                        "sitnet", "pixel", "sdh"}
+REGISTERED_OR_COMING = {
+    "lsh",
+    "pcah",
+    "itq",
+    "sh",
+    "razh",
+    "razh-t",
+    "comae",
+    "comae-v1",
+    "comae-v2",
+    "comae-v3",
+    "razh-f",
+    "dpsh",
+    "dsh",
+    "hashnet",
+    "dch",
+    "greedyhash",
+    "csq",
+    "dpn",
+    "orthohash",
+    "bihalf",
+    "sitnet",
+    "pixel",
+    "sdh",
+}
 
 
 @pytest.fixture(scope="module")
@@ -221,11 +281,17 @@ def test_entered_records_link_only_known_names_and_datasets(entered):
         assert r["metric"] != "pr_auc"  # COMAE's AUC is not zshbench's pr_auc
     linked = {(r["paper"], r["table"], r["method"]): r["zshbench_method"] for r in entered if r.get("zshbench_method")}
     assert linked[("comae2024", "Table 1", "PCA")] == "pcah" and linked[("razh2025", "Table VII", "RAZH-F")] == "razh-f"
-    assert linked[("comae2024", "Table 3", "COMAE-V2")] == "comae-v2" and linked[("razh2025", "Table II", "RAZH-T")] == "razh-t"
+    assert (
+        linked[("comae2024", "Table 3", "COMAE-V2")] == "comae-v2"
+        and linked[("razh2025", "Table II", "RAZH-T")] == "razh-t"
+    )
     # rows that repeat a number of another table are not linked a second time
     for r in entered:
-        repeated = (r["table"] in ("Table IV", "Table V", "Table VI") or (r["table"], r["metric"]) == ("Table III", "map@5000")
-                    or (r["table"], r["metric"], r["method"]) == ("Table 3", "map@5000", "COMAE"))
+        repeated = (
+            r["table"] in ("Table IV", "Table V", "Table VI")
+            or (r["table"], r["metric"]) == ("Table III", "map@5000")
+            or (r["table"], r["metric"], r["method"]) == ("Table 3", "map@5000", "COMAE")
+        )
         if repeated:
             assert r.get("zshbench_method") is None, r["_path"]
 
@@ -240,7 +306,11 @@ def test_entered_units_metrics_and_notes(entered):
     assert {p for (p, _, _), (pu, _) in units.items() if pu == "percent"} == {"razh2025"}
 
     def rec(table, dataset, label, metric="map@5000"):
-        (r,) = [r for r in entered if (r["table"], r["dataset"], row_label(r), r["metric"]) == (table, dataset, label, metric)]
+        (r,) = [
+            r
+            for r in entered
+            if (r["table"], r["dataset"], row_label(r), r["metric"]) == (table, dataset, label, metric)
+        ]
         return r
 
     # suspected typos are entered as printed, with a note
@@ -258,8 +328,11 @@ def test_entered_units_metrics_and_notes(entered):
     pixel = rec("Table 1", "CUB", "PIXEL")["protocol_caveats"]
     assert any("mAP@all" in c for c in pixel) and any("735 of the 1,500" in c for c in pixel)
     assert any("736 of the 1,500" in c for c in rec("Table 3", "CUB", "COMAE-V1")["protocol_caveats"])
-    assert all("publishes neither the classes nor a seed" in r["protocol_caveats"][0]
-               for r in entered if r["paper"] == "razh2025")
+    assert all(
+        "publishes neither the classes nor a seed" in r["protocol_caveats"][0]
+        for r in entered
+        if r["paper"] == "razh2025"
+    )
 
 
 # Where each record's cells sit in the papers' text (tables are tab-separated there): the table's header line,
@@ -278,24 +351,41 @@ _B4 = [("map@5000", b) for b in ("24", "48", "64", "128")]
 _B2 = [("map@5000", b) for b in ("24", "64")]
 LAYOUT = {
     ("razh2025", "Table II"): ("razh", "Method\tCIFAR10\t\t\tCUB", 2, _cols(["CIFAR10", "CUB", "AWA2"], _B4)),
-    ("razh2025", "Table III"): ("razh", "Method\tmAP\tParams\tFLOPs", 1,
-                                _cols(["AWA2"], [("map@5000", "64"), ("params", "64"), ("flops", "64")])),
+    ("razh2025", "Table III"): (
+        "razh",
+        "Method\tmAP\tParams\tFLOPs",
+        1,
+        _cols(["AWA2"], [("map@5000", "64"), ("params", "64"), ("flops", "64")]),
+    ),
     ("razh2025", "Table IV"): ("razh", "Method\tAW\tVA2\tC\tU B", 2, _cols(["AWA2", "CUB", "CIFAR10"], _B2)),
     ("razh2025", "Table V"): ("razh", "Mask Ratio\tAW", 2, _cols(["AWA2", "CUB", "CIFAR10"], _B2)),
     ("razh2025", "Table VI"): ("razh", "Method\tBackhone", 2, _cols(["AWA2", "CUB", "CIFAR10"], _B2, first=2)),
     ("razh2025", "Table VII"): ("razh", "Methods\t\tAV\tVA2", 2, _cols(["AWA2", "CUB"], _B4)),
     ("comae2024", "Table 1"): ("comae", "Methods\tReference\tAWA2", 2, _cols(["AWA2", "CUB", "SUN"], _B4, first=2)),
-    ("comae2024", "Table 2"): ("comae", "Method\tAWA2\t\t\tCUB", 2, _cols(
-        ["AWA2", "CUB", "SUN"], [("map_paper", "64"), ("train_time_per_epoch", "64"), ("inference_time_per_epoch", "64")])),
-    ("comae2024", "Table 3"): ("comae", "\tAWA2\t\tCUB\t\tSUN", 2,
-                               _cols(["AWA2", "CUB", "SUN"], [("map@5000", "64"), ("auc_paper", "64")])),
+    ("comae2024", "Table 2"): (
+        "comae",
+        "Method\tAWA2\t\t\tCUB",
+        2,
+        _cols(
+            ["AWA2", "CUB", "SUN"],
+            [("map_paper", "64"), ("train_time_per_epoch", "64"), ("inference_time_per_epoch", "64")],
+        ),
+    ),
+    ("comae2024", "Table 3"): (
+        "comae",
+        "\tAWA2\t\tCUB\t\tSUN",
+        2,
+        _cols(["AWA2", "CUB", "SUN"], [("map@5000", "64"), ("auc_paper", "64")]),
+    ),
 }
 PRINTED_LABEL = {
     "loss L_cls": r"\mathcal{L}_{cls}",
     "loss L_h": r"\mathcal{L}_h",
     "loss L_cls + α L_h": r"$\mathcal{L}_{cls} + \alpha \mathcal{L}_h$",
     "loss L_cls + α L_h + β L_rec": r"$\mathcal{L}_{cls} + \alpha \mathcal{L}_h + \beta \mathcal{L}_{rec}$",
-    "mask ratio 0.25": "0.25", "mask ratio 0.50": "0.50", "mask ratio 0.75": "0.75",
+    "mask ratio 0.25": "0.25",
+    "mask ratio 0.50": "0.50",
+    "mask ratio 0.75": "0.75",
 }
 
 
@@ -303,7 +393,7 @@ def _paper_rows(text: str, header: str, skip: int) -> list[list[str]]:
     lines = text.split("\n")
     (start,) = [i for i, line in enumerate(lines) if line.startswith(header)]
     rows = []
-    for line in lines[start + skip:]:
+    for line in lines[start + skip :]:
         if not line.strip():
             break
         rows.append(line.rstrip("\t").split("\t"))
@@ -312,8 +402,10 @@ def _paper_rows(text: str, header: str, skip: int) -> list[list[str]]:
 
 @pytest.mark.skipif(not PAPERS.is_dir(), reason=f"the papers' text is not here ({PAPERS}; set ZSHBENCH_PAPERS)")
 def test_every_entered_cell_is_printed_in_the_paper_and_every_printed_cell_is_entered(entered):
-    texts = {"razh": (PAPERS / "razh-arxiv-2503.07037.txt").read_text(),
-             "comae": (PAPERS / "comae-arxiv-2402.16424.txt").read_text()}
+    texts = {
+        "razh": (PAPERS / "razh-arxiv-2503.07037.txt").read_text(),
+        "comae": (PAPERS / "comae-arxiv-2402.16424.txt").read_text(),
+    }
     for (paper, table), (which, header, skip, cols) in LAYOUT.items():
         rows = _paper_rows(texts[which], header, skip)
         printed: dict[str, list[str]] = {}
@@ -329,8 +421,12 @@ def test_every_entered_cell_is_printed_in_the_paper_and_every_printed_cell_is_en
                 assert printed[label][col] == cell["printed"], (r["_path"], bits)
                 entered_cells.add((label, col))
         # the other way round: every number printed in the table is entered
-        numbers = {(label, c) for label, row in printed.items() for c in cols.values()
-                   if c < len(row) and row[c] not in ("", "-")}
+        numbers = {
+            (label, c)
+            for label, row in printed.items()
+            for c in cols.values()
+            if c < len(row) and row[c] not in ("", "-")
+        }
         assert numbers == entered_cells, (table, numbers ^ entered_cells)
         assert len(numbers) == EXPECTED[(paper, table)][1]
 
@@ -340,11 +436,20 @@ def test_every_entered_cell_is_printed_in_the_paper_and_every_printed_cell_is_en
 
 def paper_record(method="LSH", values=None, **kw):
     rec = {
-        "schema_version": 2, "source": "paper", "paper": "testpaper", "citation": "A. Test, 2099.",
-        "url": "https://example.org/test", "table": "Table 9", "method": method, "dataset": "Digits",
-        "metric": "map@all", "printed_unit": "percent", "unit": "fraction",
+        "schema_version": 2,
+        "source": "paper",
+        "paper": "testpaper",
+        "citation": "A. Test, 2099.",
+        "url": "https://example.org/test",
+        "table": "Table 9",
+        "method": method,
+        "dataset": "Digits",
+        "metric": "map@all",
+        "printed_unit": "percent",
+        "unit": "fraction",
         "values": values or {"16": {"printed": "12.50", "value": 0.125}, "32": {"printed": "25.00", "value": 0.25}},
-        "protocol_description": "unseeded random 8/2 class split.", "zshbench_method": "lsh",
+        "protocol_description": "unseeded random 8/2 class split.",
+        "zshbench_method": "lsh",
         "zshbench_dataset": "digits",
     }
     rec.update(kw)
@@ -364,8 +469,9 @@ def reported(tmp_path):
     d = tmp_path / "reported" / "testpaper"
     d.mkdir(parents=True)
     (d / "lsh.json").write_text(json.dumps(paper_record()))
-    (d / "superhash.json").write_text(json.dumps(paper_record("SuperHash", zshbench_method=None,
-                                                              values={"16": {"printed": "0.5", "value": 0.005}})))
+    (d / "superhash.json").write_text(
+        json.dumps(paper_record("SuperHash", zshbench_method=None, values={"16": {"printed": "0.5", "value": 0.005}}))
+    )
     return tmp_path / "reported"
 
 
@@ -384,12 +490,18 @@ def test_reported_section_is_separate_and_compared_side_by_side(results, reporte
     assert all(c["reported"]["method"] == "LSH" for c in comps)
     files = report_files(recs, reported=reps)
     csv = files["csv/reported__testpaper__Table_9__Digits__mapatall.csv"]
-    assert csv.splitlines()[:2] == ["paper,table,dataset,metric,method,variant,bits,printed,printed_unit,value,unit",
-                                    "testpaper,Table 9,Digits,map@all,LSH,,16,12.50,percent,0.125,fraction"]
+    assert csv.splitlines()[:2] == [
+        "paper,table,dataset,metric,method,variant,bits,printed,printed_unit,value,unit",
+        "testpaper,Table 9,Digits,map@all,LSH,,16,12.50,percent,0.125,fraction",
+    ]
     out = tmp_path / "lb"
-    assert main(["report", "--results", str(results), "--out", str(out), "--no-figures", "--reported", str(reported)]) == 0
+    assert (
+        main(["report", "--results", str(results), "--out", str(out), "--no-figures", "--reported", str(reported)]) == 0
+    )
     capsys.readouterr()
-    assert main(["leaderboard", "--results", str(results), "--check", "--out", str(out), "--reported", str(reported)]) == 0
+    assert (
+        main(["leaderboard", "--results", str(results), "--check", "--out", str(out), "--reported", str(reported)]) == 0
+    )
     # the published numbers are part of what --check compares
     assert main(["leaderboard", "--results", str(results), "--check", "--out", str(out)]) == 1
     assert main(["leaderboard", "--results", str(results), "--format", "md", "--reported", str(reported)]) == 0
@@ -404,9 +516,15 @@ def test_bad_reported_record_is_named_and_fails_check(results, reported, tmp_pat
     # a measured record does not belong among published numbers
     shutil.copy(FIXTURES / "v1_record.json", reported / "measured.json")
     capsys.readouterr()
-    assert main(["leaderboard", "--results", str(results), "--check", "--out", str(out), "--reported", str(reported)]) == 1
+    assert (
+        main(["leaderboard", "--results", str(results), "--check", "--out", str(out), "--reported", str(reported)]) == 1
+    )
     printed = capsys.readouterr().out
-    assert "invalid reported record:" in printed and "typo.json" in printed and "does not match the printed 12.50" in printed
+    assert (
+        "invalid reported record:" in printed
+        and "typo.json" in printed
+        and "does not match the printed 12.50" in printed
+    )
     assert "measured.json" in printed and "holds only published numbers" in printed
     assert main(["leaderboard", "--results", str(results), "--reported", str(tmp_path / "nope")]) == 2
 
@@ -424,14 +542,29 @@ def _measured(method, dataset, bits, seed, map5000, **kw):
     from factories import make_record
 
     return make_record(
-        method, dataset, f"{dataset.split('-')[0]}-zsh", bits, seed, {"map@5000": map5000, "pr_auc": 0.4},
-        params={"profile": "paper"}, protocol_sha="b" * 64, split_counts={"train": 4000, "query": 1000,
-                                                                          "database": 32322},
-        metric_conventions=None, timings={"fit_s": 1.0}, environment={"device_name": "Test GPU"},
+        method,
+        dataset,
+        f"{dataset.split('-')[0]}-zsh",
+        bits,
+        seed,
+        {"map@5000": map5000, "pr_auc": 0.4},
+        params={"profile": "paper"},
+        protocol_sha="b" * 64,
+        split_counts={"train": 4000, "query": 1000, "database": 32322},
+        metric_conventions=None,
+        timings={"fit_s": 1.0},
+        environment={"device_name": "Test GPU"},
         dataset_info={"version": "1"},
-        complexity={"params": 112_510_000, "params_encode": 85_800_000, "flops_per_image": 35_100_000_000,
-                    "counter": "torch", "convention": "one multiply-add = 2 FLOPs", "input": "image 224x224x3"},
-        **kw)
+        complexity={
+            "params": 112_510_000,
+            "params_encode": 85_800_000,
+            "flops_per_image": 35_100_000_000,
+            "counter": "torch",
+            "convention": "one multiply-add = 2 FLOPs",
+            "input": "image 224x224x3",
+        },
+        **kw,
+    )
 
 
 def test_published_tables_side_by_side_with_measured_records(entered):
@@ -453,16 +586,26 @@ def test_published_tables_side_by_side_with_measured_records(entered):
     assert "### comae2024: protocol caveats" in text and "- PIXEL: Metric: the table prints mAP@5000" in text
     # the side by side: COMAE from both papers, PIXEL on the CUB features, RAZH's parameters and FLOPs
     comps = comparisons(entered, measured)
-    got = sorted((c["reported"]["paper"], c["reported"]["table"], row_label(c["reported"]), c["reported"]["dataset"],
-                  c["reported"]["metric"], c["dataset"]) for c in comps)
-    assert got == [("comae2024", "Table 1", "COMAE", "AWA2", "map@5000", "awa2"),
-                   ("comae2024", "Table 1", "PIXEL", "CUB", "map@5000", "cub-res101"),
-                   ("razh2025", "Table II", "RAZH", "AWA2", "map@5000", "awa2"),
-                   ("razh2025", "Table III", "RAZH", "AWA2", "flops", "awa2"),
-                   ("razh2025", "Table III", "RAZH", "AWA2", "params", "awa2"),
-                   ("razh2025", "Table VII", "COMAE", "AWA2", "map@5000", "awa2")]
-    assert ("**COMAE on AWA2** — comae2024 Table 1 vs zshbench comae on awa2 / awa2-zsh (map@5000, as fractions)"
-            in text)
+    got = sorted(
+        (
+            c["reported"]["paper"],
+            c["reported"]["table"],
+            row_label(c["reported"]),
+            c["reported"]["dataset"],
+            c["reported"]["metric"],
+            c["dataset"],
+        )
+        for c in comps
+    )
+    assert got == [
+        ("comae2024", "Table 1", "COMAE", "AWA2", "map@5000", "awa2"),
+        ("comae2024", "Table 1", "PIXEL", "CUB", "map@5000", "cub-res101"),
+        ("razh2025", "Table II", "RAZH", "AWA2", "map@5000", "awa2"),
+        ("razh2025", "Table III", "RAZH", "AWA2", "flops", "awa2"),
+        ("razh2025", "Table III", "RAZH", "AWA2", "params", "awa2"),
+        ("razh2025", "Table VII", "COMAE", "AWA2", "map@5000", "awa2"),
+    ]
+    assert "**COMAE on AWA2** — comae2024 Table 1 vs zshbench comae on awa2 / awa2-zsh (map@5000, as fractions)" in text
     assert "| 64 | 0.5149 fraction | 0.5149 | 0.5050 ± 0.0071 (n=2) |" in text
     assert "| 64 | 85.70M | 85.70 M | 85.80 M ± 0 (n=2) |" in text  # encode-path parameters
     assert "| 64 | 16.86G | 16.86 G | 35.10 G ± 0 (n=2) |" in text
@@ -472,7 +615,8 @@ def test_published_tables_side_by_side_with_measured_records(entered):
     assert any(d.startswith("Metric: the table prints mAP@5000") for d in pixel["differences"])
     assert any("feature version of 'cub'" in d for d in pixel["differences"])
     assert "Split: the paper draws its unseen classes" in " ".join(
-        [c for c in comps if c["reported"]["table"] == "Table II"][0]["differences"])
+        [c for c in comps if c["reported"]["table"] == "Table II"][0]["differences"]
+    )
     # no comparison for quantities zshbench does not measure (time per epoch, the paper's AUC, Table 2's mAP)
     assert not [c for c in comps if c["reported"]["metric"] in ("auc_paper", "map_paper", "train_time_per_epoch")]
     assert measured_value(measured[0], "auc_paper") is None and measured_value(measured[0], "params") == 85_800_000
@@ -484,7 +628,9 @@ def test_reported_csvs_carry_variant_and_unit(entered):
     v = files["csv/reported__razh2025__Table_V__CUB__mapat5000.csv"].splitlines()
     assert v[1] == "razh2025,Table V,CUB,map@5000,RAZH,mask ratio 0.25,24,12.67,percent,0.1267,fraction"
     t3 = files["csv/reported__razh2025__Table_III__AWA2__flops.csv"].splitlines()
-    assert t3[1:] == ["razh2025,Table III,AWA2,flops,DRMH,,64,181.73G,si,181730000000.0,flops",
-                      "razh2025,Table III,AWA2,flops,RAZH,,64,16.86G,si,16860000000.0,flops"]
+    assert t3[1:] == [
+        "razh2025,Table III,AWA2,flops,DRMH,,64,181.73G,si,181730000000.0,flops",
+        "razh2025,Table III,AWA2,flops,RAZH,,64,16.86G,si,16860000000.0,flops",
+    ]
     assert sum(len(t.splitlines()) - 1 for t in files.values()) == 638
     assert reported_markdown([], []) == ""

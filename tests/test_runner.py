@@ -17,19 +17,39 @@ def test_run_writes_skips_and_forces(tmp_path):
     on_disk, errors = load_records(tmp_path)
     assert len(on_disk) == 4 and not errors
     r = recs[0]
-    assert r["protocol"]["name"] == "digits-zsh" and r["split_counts"] == {"train": 800, "query": 100, "database": 897, "content_duplicates": 0}
+    assert r["protocol"]["name"] == "digits-zsh" and r["split_counts"] == {
+        "train": 800,
+        "query": 100,
+        "database": 897,
+        "content_duplicates": 0,
+    }
     for m in ("map@5000", "map@all", "tie_aware_map@5000", "tie_aware_map@all"):
         assert 0.0 <= r["metrics"][m] <= 1.0
     assert r["features"]["spec"] == "pixels"
     mtimes = {p: __import__("os").path.getmtime(p) for p in (x["_path"] for x in recs)}
     statuses = []
-    again = run("lsh", "digits", bits=[16, 32], seeds=[0, 1], results_dir=tmp_path, progress=False,
-                on_record=lambda rec, s: statuses.append(s))
+    again = run(
+        "lsh",
+        "digits",
+        bits=[16, 32],
+        seeds=[0, 1],
+        results_dir=tmp_path,
+        progress=False,
+        on_record=lambda rec, s: statuses.append(s),
+    )
     assert statuses == ["skipped"] * 4 and [x["_path"] for x in again] == [x["_path"] for x in recs]
     assert all(__import__("os").path.getmtime(p) == t for p, t in mtimes.items())
     statuses.clear()
-    run("lsh", "digits", bits=[16], seeds=[0], results_dir=tmp_path, progress=False, force=True,
-        on_record=lambda rec, s: statuses.append(s))
+    run(
+        "lsh",
+        "digits",
+        bits=[16],
+        seeds=[0],
+        results_dir=tmp_path,
+        progress=False,
+        force=True,
+        on_record=lambda rec, s: statuses.append(s),
+    )
     assert statuses == ["new"]
 
 

@@ -34,8 +34,15 @@ def test_committed_grid_covers_every_method_both_builtin_datasets():
 def test_method_overrides_patterns_and_scoped_set():
     g = Grid(["all"], ["digits"], [16], [0], overrides={"razh*": ["max_steps=2"], "razh-t": ["lr=0.1"]})
     assert method_overrides(g, "razh-t", ["epochs=1", "razh*:batch_size=8", "itq:n_iter=3"]) == (
-        "max_steps=2", "lr=0.1", "epochs=1", "batch_size=8")
-    assert method_overrides(g, "itq", ["itq:n_iter=3", "word_vectors=glove:/x"]) == ("n_iter=3", "word_vectors=glove:/x")
+        "max_steps=2",
+        "lr=0.1",
+        "epochs=1",
+        "batch_size=8",
+    )
+    assert method_overrides(g, "itq", ["itq:n_iter=3", "word_vectors=glove:/x"]) == (
+        "n_iter=3",
+        "word_vectors=glove:/x",
+    )
 
 
 def test_job_argv_round_trips_through_the_cli_parser():
@@ -44,18 +51,28 @@ def test_job_argv_round_trips_through_the_cli_parser():
     j = Job("itq", "digits", (16, 32), (0, 1), "res", protocol="digits-zsh", overrides=("n_iter=3",))
     args = build_parser().parse_args(j.argv())
     assert (args.method, args.dataset, args.bits, args.seeds, args.results, args.protocol, args.overrides) == (
-        "itq", "digits", [16, 32], [0, 1], "res", "digits-zsh", ["n_iter=3"])
+        "itq",
+        "digits",
+        [16, 32],
+        [0, 1],
+        "res",
+        "digits-zsh",
+        ["n_iter=3"],
+    )
     assert j.name == Job("itq", "digits", (16, 32), (0, 1), "elsewhere", overrides=("n_iter=3",)).name
 
 
 def test_exclude_rules_match_on_every_given_key(tmp_path):
     p = tmp_path / "grid.toml"
-    p.write_text('methods = ["lsh", "itq"]\ndatasets = ["digits", "shapes"]\nbits = [16, 128]\nseeds = [0, 1]\n'
-                 '[[exclude]]\nmethods = ["i*"]\ndatasets = ["digits"]\nbits = [128]\nreason = "64-d"\n'
-                 '[[exclude]]\nseeds = [1]\nreason = "one seed only"\n')
+    p.write_text(
+        'methods = ["lsh", "itq"]\ndatasets = ["digits", "shapes"]\nbits = [16, 128]\nseeds = [0, 1]\n'
+        '[[exclude]]\nmethods = ["i*"]\ndatasets = ["digits"]\nbits = [128]\nreason = "64-d"\n'
+        '[[exclude]]\nseeds = [1]\nreason = "one seed only"\n'
+    )
     runs = {(j.method, j.dataset, j.bits[0], j.seeds[0]) for j in expand(load_grid(p), "r")}
     assert runs == {(m, d, b, 0) for m in ("lsh", "itq") for d in ("digits", "shapes") for b in (16, 128)} - {
-        ("itq", "digits", 128, 0)}
+        ("itq", "digits", 128, 0)
+    }
 
 
 def test_grouping_never_brings_back_excluded_or_recorded_runs(tmp_path):
@@ -84,14 +101,33 @@ def test_checkpoint_every_reaches_deep_jobs_only():
 
 def test_local_sweep_runs_skips_and_groups(tmp_path, capsys):
     res = tmp_path / "res"
-    argv = ["sweep", "--methods", "lsh,itq", "--datasets", "digits", "--bits", "16,32", "--seeds", "0",
-            "--results", str(res), "--workers", "2", "--set", "itq:n_iter=5"]
+    argv = [
+        "sweep",
+        "--methods",
+        "lsh,itq",
+        "--datasets",
+        "digits",
+        "--bits",
+        "16,32",
+        "--seeds",
+        "0",
+        "--results",
+        str(res),
+        "--workers",
+        "2",
+        "--set",
+        "itq:n_iter=5",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "4 run(s) to do in 2 job(s), 0 skipped" in out and "[2/2] done" in out
     recs, errs = load_records(res)
     assert not errs and sorted((r["method"], r["n_bits"]) for r in recs) == [
-        ("itq", 16), ("itq", 32), ("lsh", 16), ("lsh", 32)]
+        ("itq", 16),
+        ("itq", 32),
+        ("lsh", 16),
+        ("lsh", 32),
+    ]
     assert all(r["params"]["n_iter"] == 5 for r in recs if r["method"] == "itq")
     assert len(list((res / "sweep-logs").glob("*.log"))) == 2
     # a second sweep finds everything done; one more seed runs only the missing runs
@@ -121,8 +157,23 @@ def test_failed_job_is_reported_with_its_log_and_others_complete(tmp_path, capsy
         return cmd + ["--k", "0"] if self.method == "itq" else cmd
 
     monkeypatch.setattr(Job, "command", command)
-    rc = main(["sweep", "--methods", "itq,lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0",
-               "--results", str(res), "--workers", "1"])
+    rc = main(
+        [
+            "sweep",
+            "--methods",
+            "itq,lsh",
+            "--datasets",
+            "digits",
+            "--bits",
+            "16",
+            "--seeds",
+            "0",
+            "--results",
+            str(res),
+            "--workers",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 1
     assert "1 of 2 job(s) failed" in out and "exit code 2" in out and "k must be a positive integer" in out
@@ -130,22 +181,31 @@ def test_failed_job_is_reported_with_its_log_and_others_complete(tmp_path, capsy
     assert [r["method"] for r in recs] == ["lsh"]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--methods", "lsx", "--datasets", "digits", "--bits", "16", "--seeds", "0"], "Did you mean: lsh"),
-    (["--methods", "zz*", "--datasets", "digits", "--bits", "16", "--seeds", "0"], "matches the pattern 'zz*'"),
-    (["--methods", "lsh", "--datasets", "digitz", "--bits", "16", "--seeds", "0"], "digitz"),
-    (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--set", "nope=1"], "nope"),
-    (["--methods", "lsh", "--datasets", "digits", "--bits", "4", "--seeds", "0"], "4"),
-    (["--methods", "lsh", "--datasets", "digits", "--bits", "16,4", "--seeds", "0"], "4"),
-    (["--methods", "lsh", "--datasets", "digits"], "no --bits, --seeds"),
-    (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--workers", "0"], "--workers"),
-    (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--launcher", "pbs"],
-     "Unknown launcher 'pbs'"),
-    (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--checkpoint-every", "-1"],
-     "--checkpoint-every must be 0"),
-    (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--set", "lhs*:center=false"],
-     "no registered method matches it"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--methods", "lsx", "--datasets", "digits", "--bits", "16", "--seeds", "0"], "Did you mean: lsh"),
+        (["--methods", "zz*", "--datasets", "digits", "--bits", "16", "--seeds", "0"], "matches the pattern 'zz*'"),
+        (["--methods", "lsh", "--datasets", "digitz", "--bits", "16", "--seeds", "0"], "digitz"),
+        (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--set", "nope=1"], "nope"),
+        (["--methods", "lsh", "--datasets", "digits", "--bits", "4", "--seeds", "0"], "4"),
+        (["--methods", "lsh", "--datasets", "digits", "--bits", "16,4", "--seeds", "0"], "4"),
+        (["--methods", "lsh", "--datasets", "digits"], "no --bits, --seeds"),
+        (["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--workers", "0"], "--workers"),
+        (
+            ["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--launcher", "pbs"],
+            "Unknown launcher 'pbs'",
+        ),
+        (
+            ["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--checkpoint-every", "-1"],
+            "--checkpoint-every must be 0",
+        ),
+        (
+            ["--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0", "--set", "lhs*:center=false"],
+            "no registered method matches it",
+        ),
+    ],
+)
 def test_bad_sweep_input_exit_2_before_running_anything(argv, message, tmp_path, capsys):
     res = tmp_path / "res"
     assert main(["sweep", *argv, "--results", str(res)]) == 2
@@ -154,16 +214,25 @@ def test_bad_sweep_input_exit_2_before_running_anything(argv, message, tmp_path,
     assert not list(res.rglob("*.json"))
 
 
-@pytest.mark.parametrize("text, message", [
-    ("methods = [", "not valid TOML"),
-    ('methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\ncolour = 1\n', "unknown key(s) colour"),
-    ('methods = "all"\ndatasets = ["digits"]\nseeds = [0]\n', "lacks bits"),
-    ('methods = "all"\ndatasets = ["digits"]\nbits = ["16"]\nseeds = [0]\n', "'bits' must be a non-empty list"),
-    ('methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\noverrides = 3\n', "[overrides]"),
-    ('methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\n[[exclude]]\nbits = [16]\n', "has no reason"),
-    ('methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\n[[exclude]]\nbitz = [16]\nreason = "x"\n',
-     "unknown key(s) bitz"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("methods = [", "not valid TOML"),
+        ('methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\ncolour = 1\n', "unknown key(s) colour"),
+        ('methods = "all"\ndatasets = ["digits"]\nseeds = [0]\n', "lacks bits"),
+        ('methods = "all"\ndatasets = ["digits"]\nbits = ["16"]\nseeds = [0]\n', "'bits' must be a non-empty list"),
+        ('methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\noverrides = 3\n', "[overrides]"),
+        (
+            'methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\n[[exclude]]\nbits = [16]\n',
+            "has no reason",
+        ),
+        (
+            'methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\n'
+            '[[exclude]]\nbitz = [16]\nreason = "x"\n',
+            "unknown key(s) bitz",
+        ),
+    ],
+)
 def test_bad_grid_file(text, message, tmp_path, capsys):
     p = tmp_path / "grid.toml"
     p.write_text(text)
@@ -178,19 +247,46 @@ def test_bad_grid_file(text, message, tmp_path, capsys):
 def test_local_launcher_orders_deep_and_large_jobs_first(tmp_path, monkeypatch):
     started = []
     launcher = LocalLauncher(LaunchOptions(results=str(tmp_path), workers=1))
-    monkeypatch.setattr(launcher, "_run", lambda job: started.append(job.method) or
-                        __import__("zshbench.sweep", fromlist=["JobResult"]).JobResult(job, True))
-    jobs = [Job("itq", "digits", (16,), (0,), "r"), Job("lsh", "digits", (16, 32), (0,), "r"),
-            Job("comae", "digits", (16,), (0,), "r", inputs="images"),
-            Job("razh", "digits", (16,), (0,), "r", inputs="images")]
+    monkeypatch.setattr(
+        launcher,
+        "_run",
+        lambda job: (
+            started.append(job.method) or __import__("zshbench.sweep", fromlist=["JobResult"]).JobResult(job, True)
+        ),
+    )
+    jobs = [
+        Job("itq", "digits", (16,), (0,), "r"),
+        Job("lsh", "digits", (16, 32), (0,), "r"),
+        Job("comae", "digits", (16,), (0,), "r", inputs="images"),
+        Job("razh", "digits", (16,), (0,), "r", inputs="images"),
+    ]
     results = launcher.launch(jobs)
     assert started == ["comae", "razh", "lsh", "itq"] and all(r.ok for r in results)
 
 
 def test_local_sweep_on_shapes_feeds_the_leaderboard(tmp_path, capsys):
     res = tmp_path / "res"
-    assert main(["sweep", "--methods", "lsh", "--datasets", "shapes", "--bits", "16", "--seeds", "0,1",
-                 "--results", str(res), "--per-run", "--workers", "2"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--methods",
+                "lsh",
+                "--datasets",
+                "shapes",
+                "--bits",
+                "16",
+                "--seeds",
+                "0,1",
+                "--results",
+                str(res),
+                "--per-run",
+                "--workers",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert "2 run(s) to do in 2 job(s)" in capsys.readouterr().out
     assert main(["leaderboard", "--results", str(res), "--format", "json", "--metric", "map@all"]) == 0
     (table,) = json.loads(capsys.readouterr().out)

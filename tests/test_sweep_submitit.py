@@ -19,10 +19,12 @@ def test_local_executor_sweep_writes_records_then_submits_nothing(tmp_path):
 
     grid = Grid(methods=["lsh"], datasets=["digits"], bits=[16, 32], seeds=[0])
     plans, done = [], []
-    opts = LaunchOptions(results=str(tmp_path), executor="local", timeout_min=10,
-                         on_done=lambda res, i, n: done.append((res.ok, i, n)))
-    results = sweep(grid, "submitit", opts, device="cpu", on_plan=lambda jobs, skipped: plans.append(
-        (len(jobs), skipped)))
+    opts = LaunchOptions(
+        results=str(tmp_path), executor="local", timeout_min=10, on_done=lambda res, i, n: done.append((res.ok, i, n))
+    )
+    results = sweep(
+        grid, "submitit", opts, device="cpu", on_plan=lambda jobs, skipped: plans.append((len(jobs), skipped))
+    )
     assert plans == [(1, 0)]  # both runs grouped into one job (one process start, one dataset load)
     assert len(results) == 1 and results[0].ok, results[0].message
     assert done == [(True, 1, 1)]
@@ -32,16 +34,18 @@ def test_local_executor_sweep_writes_records_then_submits_nothing(tmp_path):
     assert len(logs) == 1 and "zshbench run --method lsh --dataset digits" in logs[0].read_text()
 
     plans.clear()
-    again = sweep(grid, "submitit", opts, device="cpu", on_plan=lambda jobs, skipped: plans.append(
-        (len(jobs), skipped)))
+    again = sweep(
+        grid, "submitit", opts, device="cpu", on_plan=lambda jobs, skipped: plans.append((len(jobs), skipped))
+    )
     assert again == [] and plans == [(0, 2)]
     assert len(list((tmp_path / "submitit-logs").glob("*_log.out"))) == 1  # nothing was submitted
 
 
 def test_failing_job_is_reported_not_raised(tmp_path, monkeypatch):
     # a stand-in for a run that fails (exit code 2, as `zshbench run` on bad input), without its start-up cost
-    monkeypatch.setattr(ls, "job_command", lambda job, gpus=0: [sys.executable, "-c",
-                                                                 "import sys; print('bad input'); sys.exit(2)"])
+    monkeypatch.setattr(
+        ls, "job_command", lambda job, gpus=0: [sys.executable, "-c", "import sys; print('bad input'); sys.exit(2)"]
+    )
     job = Job("lsh", "digits", (16,), (0,), str(tmp_path), device="cpu")
     res = make_launcher("submitit", LaunchOptions(results=str(tmp_path), executor="local")).launch([job])
     assert len(res) == 1 and not res[0].ok
@@ -62,12 +66,15 @@ def test_slurm_without_slurm_is_a_user_error(tmp_path, monkeypatch):
         launcher.executor()
 
 
-@pytest.mark.parametrize("field, value, fragment", [
-    ("gpus_per_job", -1, "--gpus-per-job must be a non-negative"),
-    ("timeout_min", 0, "--timeout-min must be a positive"),
-    ("cpus_per_task", -2, "--cpus-per-task must be a positive"),
-    ("executor", "pbs", "Unknown submitit executor 'pbs'"),
-])
+@pytest.mark.parametrize(
+    "field, value, fragment",
+    [
+        ("gpus_per_job", -1, "--gpus-per-job must be a non-negative"),
+        ("timeout_min", 0, "--timeout-min must be a positive"),
+        ("cpus_per_task", -2, "--cpus-per-task must be a positive"),
+        ("executor", "pbs", "Unknown submitit executor 'pbs'"),
+    ],
+)
 def test_bad_options(field, value, fragment):
     with pytest.raises(UserError, match=fragment):
         make_launcher("submitit", LaunchOptions(**{field: value}))
@@ -75,12 +82,19 @@ def test_bad_options(field, value, fragment):
 
 def test_sbatch_script_carries_the_slurm_options(tmp_path, monkeypatch):
     monkeypatch.setattr(submitit.SlurmExecutor, "affinity", classmethod(lambda cls: 1))  # pretend srun exists
-    opts = LaunchOptions(results=str(tmp_path), slurm_partition="gpu-long", gpus_per_job=2, cpus_per_task=8,
-                         timeout_min=90)
+    opts = LaunchOptions(
+        results=str(tmp_path), slurm_partition="gpu-long", gpus_per_job=2, cpus_per_task=8, timeout_min=90
+    )
     launcher = make_launcher("submitit", opts)
     text = launcher.executor()._executor._make_submission_file_text("python -m x", "uid")
-    for line in ("#SBATCH --partition=gpu-long", "#SBATCH --gpus-per-node=2", "#SBATCH --cpus-per-task=8",
-                 "#SBATCH --time=90", "#SBATCH --nodes=1", "#SBATCH --ntasks-per-node=1"):
+    for line in (
+        "#SBATCH --partition=gpu-long",
+        "#SBATCH --gpus-per-node=2",
+        "#SBATCH --cpus-per-task=8",
+        "#SBATCH --time=90",
+        "#SBATCH --nodes=1",
+        "#SBATCH --ntasks-per-node=1",
+    ):
         assert line in text
     assert str(tmp_path / "submitit-logs") in text
 

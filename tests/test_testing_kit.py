@@ -44,11 +44,22 @@ def test_an_unsupervised_method_never_sees_labels():
 
 def test_declared_expected_failure_is_skipped_with_its_reason_and_must_fail():
     class Declared(_PeekingHasher):
-        expected_failed_checks = {n: "reads labels on purpose (test)" for n in (
-            "check_fit_returns_self", "check_code_shape_dtype", "check_seed_determinism", "check_batch_invariance",
-            "check_save_load", "check_encode_any_class", "check_unseen_invisible",
-            "check_fit_leaves_config_unchanged", "check_refit_is_idempotent", "check_bad_inputs_refused",
-            "check_requirements_are_honest")}
+        expected_failed_checks = {
+            n: "reads labels on purpose (test)"
+            for n in (
+                "check_fit_returns_self",
+                "check_code_shape_dtype",
+                "check_seed_determinism",
+                "check_batch_invariance",
+                "check_save_load",
+                "check_encode_any_class",
+                "check_unseen_invisible",
+                "check_fit_leaves_config_unchanged",
+                "check_refit_is_idempotent",
+                "check_bad_inputs_refused",
+                "check_requirements_are_honest",
+            )
+        }
 
     check_hasher(Declared)  # every failing check is declared
     Declared.expected_failed_checks = {**Declared.expected_failed_checks, "check_not_fitted": "stale"}
@@ -72,7 +83,7 @@ def test_hidden_fields_name_the_missing_declaration():
     att_free = train.visible_to(Requirements(inputs="features", supervised=True, attributes=False))
     assert np.array_equal(att_free.labels, train.labels) and att_free.class_names == train.class_names
     with pytest.raises(UserError, match=r"Declare Requirements\(attributes=True\)"):
-        att_free.class_attributes
+        _ = att_free.class_attributes
     full = train.visible_to(Requirements(inputs="features", supervised=True, attributes=True))
     assert full is train
     assert isinstance(view, TrainSet)

@@ -7,8 +7,12 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TREES = {"zshbench": "zshbench", "methods": "zshbench/methods", "datasets": "zshbench/datasets",
-         "protocols": "zshbench/protocols"}
+TREES = {
+    "zshbench": "zshbench",
+    "methods": "zshbench/methods",
+    "datasets": "zshbench/datasets",
+    "protocols": "zshbench/protocols",
+}
 DATA_SUFFIXES = (".toml", ".json", ".md")
 
 
@@ -32,9 +36,23 @@ def test_wheel_holds_every_module_and_data_file(tmp_path):
         shutil.copytree(REPO / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for f in ("setup.py", "setup.cfg", "pyproject.toml", "README.md"):
         shutil.copy(REPO / f, src / f)
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-                           "--disable-pip-version-check", "-w", str(tmp_path / "dist"), str(src)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-w",
+            str(tmp_path / "dist"),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("zshbench-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

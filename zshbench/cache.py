@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
 
 from zshbench.errors import UserError
 
@@ -33,8 +32,12 @@ def cache_dir() -> Path:
     Raises:
         UserError: the folder is a file, lies under a file, or is not writable (naming ZSHBENCH_CACHE).
     """
-    return env_dir("ZSHBENCH_CACHE", lambda: Path.home() / ".cache" / "zshbench", "~/.cache/zshbench",
-                   "zshbench's cache folder (generated datasets, extracted features, folder datasets' protocols)")
+    return env_dir(
+        "ZSHBENCH_CACHE",
+        lambda: Path.home() / ".cache" / "zshbench",
+        "~/.cache/zshbench",
+        "zshbench's cache folder (generated datasets, extracted features, folder datasets' protocols)",
+    )
 
 
 def env_dir(var: str, default: Callable[[], Path], default_desc: str, what: str) -> Path:
@@ -56,8 +59,9 @@ def env_dir(var: str, default: Callable[[], Path], default_desc: str, what: str)
     raw = os.environ.get(var)
     d = Path(raw) if raw else Path(default())
     source = f"{var}={raw}" if raw else f"{d} ({var} is not set, so zshbench uses {default_desc})"
-    fix = (f"Set {var} to a folder you can write to (it is created if missing)"
-           + (f", or unset it to use {default_desc}." if raw else "."))
+    fix = f"Set {var} to a folder you can write to (it is created if missing)" + (
+        f", or unset it to use {default_desc}." if raw else "."
+    )
 
     def fail(problem: str) -> UserError:
         return UserError(f"Cannot use {source} as {what}: {problem}. {fix}")

@@ -17,16 +17,28 @@ import struct
 import tempfile
 import weakref
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from zshbench.errors import DataError, UserError
 
-__all__ = ["n_bytes", "pack_signs", "unpack_codes", "to_pm1", "CodesFileError", "encode_to_memmap", "open_codes",
-           "write_codes", "read_codes_header", "encode_database", "memmap_threshold", "codes_dir",
-           "DEFAULT_MEMMAP_THRESHOLD"]
+__all__ = [
+    "n_bytes",
+    "pack_signs",
+    "unpack_codes",
+    "to_pm1",
+    "CodesFileError",
+    "encode_to_memmap",
+    "open_codes",
+    "write_codes",
+    "read_codes_header",
+    "encode_database",
+    "memmap_threshold",
+    "codes_dir",
+    "DEFAULT_MEMMAP_THRESHOLD",
+]
 
 
 class CodesFileError(DataError):
@@ -105,12 +117,16 @@ def read_codes_header(path: str | os.PathLike) -> dict[str, int]:
             raw = f.read(HEADER_SIZE)
             size = os.fstat(f.fileno()).st_size
     except FileNotFoundError:
-        raise CodesFileError(f"The codes file '{p}' does not exist; encode the database first "
-                             "(zshbench.codes.encode_to_memmap).") from None
+        raise CodesFileError(
+            f"The codes file '{p}' does not exist; encode the database first (zshbench.codes.encode_to_memmap)."
+        ) from None
     if len(raw) < HEADER_SIZE or raw[:8] != CODES_MAGIC:
-        raise _bad_file(p, f"it does not start with a zshbench codes header ({size} bytes, expected the magic "
-                           f"{CODES_MAGIC!r} and a {HEADER_SIZE}-byte header)")
-    (crc_head,) = struct.unpack("<I", raw[HEADER_SIZE - 4:])
+        raise _bad_file(
+            p,
+            f"it does not start with a zshbench codes header ({size} bytes, expected the magic "
+            f"{CODES_MAGIC!r} and a {HEADER_SIZE}-byte header)",
+        )
+    (crc_head,) = struct.unpack("<I", raw[HEADER_SIZE - 4 :])
     if zlib.crc32(raw[: HEADER_SIZE - 4]) & 0xFFFFFFFF != crc_head:
         raise _bad_file(p, "its header checksum does not match (the header bytes were changed)")
     _, n_items, n_bits, nb, crc, complete = _HEADER.unpack(raw[: _HEADER.size])
@@ -121,8 +137,11 @@ def read_codes_header(path: str | os.PathLike) -> dict[str, int]:
     expected = HEADER_SIZE + n_items * nb
     if size != expected:
         kind = "truncated" if size < expected else "longer than its header says"
-        raise _bad_file(p, f"it is {kind}: {size} bytes on disk, but the header says {n_items} codes of {n_bits} "
-                           f"bits, i.e. {expected} bytes")
+        raise _bad_file(
+            p,
+            f"it is {kind}: {size} bytes on disk, but the header says {n_items} codes of {n_bits} "
+            f"bits, i.e. {expected} bytes",
+        )
     return {"n_items": int(n_items), "n_bits": int(n_bits), "n_bytes": int(nb), "data_crc32": int(crc)}
 
 
@@ -142,8 +161,10 @@ def open_codes(path: str | os.PathLike, *, n_bits: int | None = None, verify: bo
     """
     head = read_codes_header(path)
     if n_bits is not None and int(n_bits) != head["n_bits"]:
-        raise CodesFileError(f"The codes file '{path}' holds {head['n_bits']}-bit codes, but {n_bits}-bit codes "
-                             "were expected. Open the file written for this code length, or encode again.")
+        raise CodesFileError(
+            f"The codes file '{path}' holds {head['n_bits']}-bit codes, but {n_bits}-bit codes "
+            "were expected. Open the file written for this code length, or encode again."
+        )
     shape = (head["n_items"], head["n_bytes"])
     if head["n_items"] == 0:
         return np.zeros(shape, dtype=np.uint8)
@@ -151,7 +172,7 @@ def open_codes(path: str | os.PathLike, *, n_bits: int | None = None, verify: bo
     if verify:
         crc, step = 0, max(1, (1 << 24) // shape[1])
         for s in range(0, shape[0], step):
-            crc = zlib.crc32(mm[s:s + step], crc)
+            crc = zlib.crc32(mm[s : s + step], crc)
         if crc & 0xFFFFFFFF != head["data_crc32"]:
             raise _bad_file(path, "the checksum of its code bytes does not match the header (bytes were changed)")
     return mm
@@ -210,8 +231,15 @@ def _chunk(inputs, start: int, stop: int):
     return inputs[start:stop]
 
 
-def encode_to_memmap(hasher, inputs, path: str | os.PathLike, *, chunk: int = DEFAULT_CHUNK,
-                     batch_size: int | None = None, progress: Callable[[int], None] | None = None) -> np.ndarray:
+def encode_to_memmap(
+    hasher,
+    inputs,
+    path: str | os.PathLike,
+    *,
+    chunk: int = DEFAULT_CHUNK,
+    batch_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
     """Encode ``inputs`` in chunks straight to a codes file and return it memory-mapped, read-only.
 
     Memory stays bounded by one chunk: each chunk of ``inputs`` (``inputs[s:e]`` of a numpy array or memmap of
@@ -246,8 +274,7 @@ def encode_to_memmap(hasher, inputs, path: str | os.PathLike, *, chunk: int = DE
     w = _CodesWriter(Path(path), hasher.n_bits)
     try:
         for s in range(0, n, int(chunk)):
-            w.write(hasher.encode(_chunk(inputs, s, min(n, s + int(chunk))), batch_size=batch_size,
-                                  progress=progress))
+            w.write(hasher.encode(_chunk(inputs, s, min(n, s + int(chunk))), batch_size=batch_size, progress=progress))
         if w.n != n:  # pragma: no cover - a slicing bug in an input type
             raise RuntimeError(f"encoded {w.n} codes for {n} inputs")
         w.finish()
@@ -276,8 +303,10 @@ def memmap_threshold(value: int | None = None) -> int:
     except (TypeError, ValueError):
         v = -1
     if v < 0 or isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise UserError(f"The {src} must be a non-negative number of database items (0 = always encode the "
-                        f"database to a memory-mapped file), got {value!r}. Example: --memmap-threshold 1000000.")
+        raise UserError(
+            f"The {src} must be a non-negative number of database items (0 = always encode the "
+            f"database to a memory-mapped file), got {value!r}. Example: --memmap-threshold 1000000."
+        )
     return v
 
 
@@ -291,12 +320,22 @@ def codes_dir() -> Path:
     """
     from zshbench.cache import cache_dir, env_dir
 
-    return env_dir("ZSHBENCH_CODES_DIR", lambda: cache_dir() / "codes", "the codes/ folder of the cache folder",
-                   "the folder of temporary memory-mapped codes files")
+    return env_dir(
+        "ZSHBENCH_CODES_DIR",
+        lambda: cache_dir() / "codes",
+        "the codes/ folder of the cache folder",
+        "the folder of temporary memory-mapped codes files",
+    )
 
 
-def encode_database(hasher, inputs, *, threshold: int | None = None, chunk: int = DEFAULT_CHUNK,
-                    progress: Callable[[int], None] | None = None) -> np.ndarray:
+def encode_database(
+    hasher,
+    inputs,
+    *,
+    threshold: int | None = None,
+    chunk: int = DEFAULT_CHUNK,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
     """The runner's database encoding: in RAM below the threshold, else through a memory-mapped codes file.
 
     The codes file lives in `codes_dir` only while it is mapped: on POSIX systems it is unlinked right after

@@ -109,7 +109,7 @@ def _torch_complexity(hasher: Any, sample: Any) -> dict[str, Any]:
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
             for a in list(args) + list(kwargs.values()):
-                for t in (a if isinstance(a, (list, tuple)) else (a,)):
+                for t in a if isinstance(a, (list, tuple)) else (a,):
                     if isinstance(t, torch.Tensor) and t.device.type != "meta":
                         try:
                             self.ptrs.add(t.untyped_storage().data_ptr())
@@ -173,8 +173,11 @@ def measure_complexity(hasher: Any, sample: Any) -> dict[str, Any]:
         try:
             out = _torch_complexity(hasher, x)
         except (RuntimeError, NotImplementedError, TypeError) as exc:  # an operator the counter cannot trace
-            out = {"params": int(sum(p.numel() for p in hasher.model_.parameters())), "flops_per_image": None,
-                   "counter": f"failed: {type(exc).__name__}: {str(exc)[:200]}"}
+            out = {
+                "params": int(sum(p.numel() for p in hasher.model_.parameters())),
+                "flops_per_image": None,
+                "counter": f"failed: {type(exc).__name__}: {str(exc)[:200]}",
+            }
     else:
         out = _analytic_complexity(hasher)
     if out is None:

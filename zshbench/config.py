@@ -119,8 +119,11 @@ def parse_value(raw: Any, tp: Any, key: str) -> Any:
             except ValueError:  # also digit strings longer than Python converts (4300 digits)
                 raise bad() from None
         if not INT_MIN <= v <= INT_MAX:
-            note = (" Seeds must be integers from 0 to 2**64 - 1, the range torch.manual_seed accepts." if key == "seed"
-                    else " Integers must fit in 64 bits (-2**63 to 2**64 - 1).")
+            note = (
+                " Seeds must be integers from 0 to 2**64 - 1, the range torch.manual_seed accepts."
+                if key == "seed"
+                else " Integers must fit in 64 bits (-2**63 to 2**64 - 1)."
+            )
             raise bad(f" {v} is out of range.{note}")
         return v
     if tp is float:

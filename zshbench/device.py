@@ -8,7 +8,7 @@ __all__ = ["resolve_device"]
 
 
 def resolve_device(device: str | None) -> str:
-    """"auto" -> "cuda" when available else "cpu"; validate "cpu", "cuda", "cuda:N" (torch is imported only
+    """ "auto" -> "cuda" when available else "cpu"; validate "cpu", "cuda", "cuda:N" (torch is imported only
     for the CUDA choices).
 
     Raises:

@@ -19,8 +19,13 @@ def _git_commit() -> str | None:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
         if out.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -39,8 +44,14 @@ def cpu_name() -> str:
 def cpu_features() -> str:
     """The vector extensions that change floating-point kernels (e.g. "avx512" or "avx2")."""
     try:
-        flags = next((ln.split(":", 1)[1].split() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                      if ln.startswith("flags")), [])
+        flags = next(
+            (
+                ln.split(":", 1)[1].split()
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("flags")
+            ),
+            [],
+        )
     except OSError:
         flags = []
     for name in ("avx512f", "avx2", "avx", "sse4_2"):

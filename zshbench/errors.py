@@ -39,7 +39,7 @@ class RecordError(UserError):
         self.where = where
 
     @classmethod
-    def many(cls, where: str, problems: list[str]) -> "RecordError":
+    def many(cls, where: str, problems: list[str]) -> RecordError:
         text = "; ".join(problems)
         n = len(problems)
         return cls(f"{where}: {n} problem{'s' if n > 1 else ''}: {text}.", problems, where)
@@ -49,11 +49,12 @@ def did_you_mean(name: str, available, kind: str) -> str:
     """The message for an unknown ``name`` of a ``kind`` ("method", "metric", "config key", ...): close matches
     first, then everything available. The one implementation every "unknown name" message uses."""
     available = [str(a) for a in available]
-    return f"Unknown {kind} '{name}'.{close_matches(name, available)} Available: {', '.join(sorted(available)) or '(none)'}."
+    everything = ", ".join(sorted(available)) or "(none)"
+    return f"Unknown {kind} '{name}'.{close_matches(name, available)} Available: {everything}."
 
 
 def close_matches(name: str, choices, n: int = 3, cutoff: float = 0.5) -> str:
-    """" Did you mean: a, b?" for the choices close to ``name`` ("" when none is close): the hint of every
+    """ " Did you mean: a, b?" for the choices close to ``name`` ("" when none is close): the hint of every
     "unknown name" message (`did_you_mean` adds the list of everything available)."""
     import difflib
 

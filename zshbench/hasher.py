@@ -34,10 +34,10 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from zshbench.codes import n_bytes, pack_signs
-from zshbench.device import resolve_device  # noqa: F401 - re-exported: zshbench.hasher.resolve_device
 from zshbench.config import check_types, config_hash, config_to_dict, parse_overrides
-from zshbench.trainset import ImageView, TrainSet, as_feature_array, as_image_array
+from zshbench.device import resolve_device  # noqa: F401 - re-exported: zshbench.hasher.resolve_device
 from zshbench.errors import NotFittedError, UserError
+from zshbench.trainset import ImageView, TrainSet, as_feature_array, as_image_array
 
 __all__ = ["Hasher", "HasherConfig", "Requirements", "MIN_BITS", "MAX_BITS", "MAX_SEED", "resolve_device"]
 
@@ -129,7 +129,7 @@ class Hasher:
         """The full config as a JSON-able dict (round-trips through ``type(self)(**params)``)."""
         return config_to_dict(self.config)
 
-    def set_params(self, **params: Any) -> "Hasher":
+    def set_params(self, **params: Any) -> Hasher:
         params = parse_overrides(self.Config, params, owner=f"method '{self.name}'")
         self.config = dataclasses.replace(self.config, **params)
         return self
@@ -177,7 +177,7 @@ class Hasher:
         check_types(self.config, self.name or type(self).__name__)
 
     # -- fitting ---------------------------------------------------------------------------------------
-    def fit(self, train: TrainSet) -> "Hasher":
+    def fit(self, train: TrainSet) -> Hasher:
         """Learn the hash function from seen-class data.
 
         Args:
@@ -229,7 +229,8 @@ class Hasher:
             if d is not None and arr.shape[1] != d:
                 raise UserError(
                     f"{self.name} was fitted on {d}-d features but got {arr.shape[1]}-d features to encode. Encode "
-                    "features from the same extractor (and image size) as the training features.")
+                    "features from the same extractor (and image size) as the training features."
+                )
             return arr
         if isinstance(x, ImageView):
             return x
@@ -285,7 +286,7 @@ class Hasher:
             sd["n_features_in"] = int(self.n_features_in_)
         return sd
 
-    def load_state_dict(self, sd: dict[str, Any]) -> "Hasher":
+    def load_state_dict(self, sd: dict[str, Any]) -> Hasher:
         if sd.get("method") != self.name:
             raise UserError(f"State was saved by method '{sd.get('method')}', cannot load into '{self.name}'.")
         if str(sd.get("version")) != str(self.version):
@@ -319,7 +320,7 @@ class Hasher:
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> "Hasher":
+    def load(cls, path: str | Path, device: str = "cpu") -> Hasher:
         """Load a hasher of this class saved with `save` (``weights_only=True``: no code is executed). To load a
         saved hasher of any method, use `zshbench.registry.load_hasher`.
 
@@ -327,8 +328,10 @@ class Hasher:
             UserError: the file was saved by another method, or is not a saved hasher.
         """
         if cls is Hasher:
-            raise UserError("Hasher.load needs a concrete method class (e.g. ITQHasher.load(path)); to load a saved "
-                            "hasher of any method use zshbench.load_hasher(path).")
+            raise UserError(
+                "Hasher.load needs a concrete method class (e.g. ITQHasher.load(path)); to load a saved "
+                "hasher of any method use zshbench.load_hasher(path)."
+            )
         return cls(device=device).load_state_dict(read_saved_state(path))
 
     def __repr__(self) -> str:
@@ -352,8 +355,10 @@ def read_saved_state(path: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise UserError(f"No saved hasher at {path}.") from None
     except Exception as exc:  # noqa: BLE001 - a bad file raises many types
-        raise UserError(f"{path} is not a hasher saved by zshbench ({type(exc).__name__}: "
-                        f"{str(exc).splitlines()[0] if str(exc) else ''}).") from None
+        raise UserError(
+            f"{path} is not a hasher saved by zshbench ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})."
+        ) from None
     if not isinstance(sd, dict) or not {"method", "state"} <= set(sd):
         raise UserError(f"{path} is not a hasher saved by zshbench (no method and state entries).")
     kinds = sd.pop("kinds", {})

@@ -22,8 +22,12 @@ MAX_NAME = 120
 
 
 def is_valid_name(value: object) -> bool:
-    return (isinstance(value, str) and 0 < len(value) <= MAX_NAME and NAME_RE.fullmatch(value) is not None
-            and ".." not in value)
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_NAME
+        and NAME_RE.fullmatch(value) is not None
+        and ".." not in value
+    )
 
 
 def check_name(value: object, what: str, fix: str = "") -> str:

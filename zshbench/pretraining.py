@@ -40,14 +40,25 @@ are ImageNet-1k classes.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from zshbench.pretraining_tables import CLASS_SYNSETS, OVERLAPS
 
-__all__ = ["LABEL_SETS", "TIMM_WEIGHTS", "CLASS_SYNSETS", "OVERLAPS", "timm_label_set", "weights_label_set",
-           "label_set_synsets", "unseen_overlap", "overlap_report", "derive_overlaps"]
+__all__ = [
+    "LABEL_SETS",
+    "TIMM_WEIGHTS",
+    "CLASS_SYNSETS",
+    "OVERLAPS",
+    "timm_label_set",
+    "weights_label_set",
+    "label_set_synsets",
+    "unseen_overlap",
+    "overlap_report",
+    "derive_overlaps",
+]
 
 IMAGENET_1K = "imagenet-1k"
 IMAGENET_21K = "imagenet-21k"
@@ -57,8 +68,10 @@ USER_FILE = "user file: unknown"
 
 LABEL_SETS: dict[str, str] = {
     IMAGENET_1K: "ImageNet-1k (ILSVRC-2012): 1,000 WordNet classes",
-    IMAGENET_21K: ("ImageNet-21k (fall 2011 release, 21,843 WordNet classes); for *_in21k_ft_in1k weights also "
-                   "fine-tuned on the ImageNet-1k labels (999 of which are ImageNet-21k classes)"),
+    IMAGENET_21K: (
+        "ImageNet-21k (fall 2011 release, 21,843 WordNet classes); for *_in21k_ft_in1k weights also "
+        "fine-tuned on the ImageNet-1k labels (999 of which are ImageNet-21k classes)"
+    ),
     SELF_SUPERVISED_IN1K: "no class labels: self-supervised on the ImageNet-1k training images (DINO, MAE)",
     RANDOM_INIT: "no pretraining (random initialisation)",
     USER_FILE: "a weights file given by the user: its label set is unknown to zshbench",
@@ -66,20 +79,31 @@ LABEL_SETS: dict[str, str] = {
 
 # timm name -> (label set, source). The weights that zshbench's methods and feature stage load by default.
 TIMM_WEIGHTS: dict[str, tuple[str, str]] = {
-    "vit_base_patch16_224.dino": (SELF_SUPERVISED_IN1K, "Caron et al., ICCV 2021 (DINO): ViT-B/16 trained without "
-                                  "labels on ImageNet-1k; RAZH's paper profile"),
-    "vit_base_patch16_224.mae": (SELF_SUPERVISED_IN1K, "He et al., CVPR 2022 (MAE): ViT-B/16 trained without labels "
-                                 "on ImageNet-1k"),
-    "vit_base_patch16_224.orig_in21k_ft_in1k": (IMAGENET_21K, "Dosovitskiy et al., ICLR 2021: ViT-B/16 trained on "
-                                                "ImageNet-21k labels, fine-tuned on ImageNet-1k; RAZH-F (Table VII)"),
+    "vit_base_patch16_224.dino": (
+        SELF_SUPERVISED_IN1K,
+        "Caron et al., ICCV 2021 (DINO): ViT-B/16 trained without labels on ImageNet-1k; RAZH's paper profile",
+    ),
+    "vit_base_patch16_224.mae": (
+        SELF_SUPERVISED_IN1K,
+        "He et al., CVPR 2022 (MAE): ViT-B/16 trained without labels on ImageNet-1k",
+    ),
+    "vit_base_patch16_224.orig_in21k_ft_in1k": (
+        IMAGENET_21K,
+        "Dosovitskiy et al., ICLR 2021: ViT-B/16 trained on "
+        "ImageNet-21k labels, fine-tuned on ImageNet-1k; RAZH-F (Table VII)",
+    ),
     "vit_base_patch16_224.orig_in21k": (IMAGENET_21K, "Dosovitskiy et al., ICLR 2021: ImageNet-21k labels"),
-    "vit_base_patch16_224.augreg2_in21k_ft_in1k": (IMAGENET_21K, "Steiner et al., TMLR 2022 (AugReg): ImageNet-21k "
-                                                   "labels, fine-tuned on ImageNet-1k; timm's default tag"),
+    "vit_base_patch16_224.augreg2_in21k_ft_in1k": (
+        IMAGENET_21K,
+        "Steiner et al., TMLR 2022 (AugReg): ImageNet-21k labels, fine-tuned on ImageNet-1k; timm's default tag",
+    ),
     "vit_base_patch16_224.augreg_in21k_ft_in1k": (IMAGENET_21K, "Steiner et al., TMLR 2022 (AugReg)"),
     "vit_base_patch16_224.augreg_in21k": (IMAGENET_21K, "Steiner et al., TMLR 2022 (AugReg)"),
     "vit_base_patch16_224.augreg_in1k": (IMAGENET_1K, "Steiner et al., TMLR 2022 (AugReg): ImageNet-1k labels only"),
-    "resnet101.tv_in1k": (IMAGENET_1K, "torchvision ResNet-101 (He et al. 2016) trained on ImageNet-1k labels; "
-                          "COMAE's paper profile"),
+    "resnet101.tv_in1k": (
+        IMAGENET_1K,
+        "torchvision ResNet-101 (He et al. 2016) trained on ImageNet-1k labels; COMAE's paper profile",
+    ),
     "resnet101.a1h_in1k": (IMAGENET_1K, "Wightman et al. 2021 (ResNet strikes back): ImageNet-1k labels"),
     "resnet50.a1_in1k": (IMAGENET_1K, "Wightman et al. 2021 (ResNet strikes back): ImageNet-1k labels"),
     "resnet10t.c3_in1k": (IMAGENET_1K, "timm: ImageNet-1k labels"),
@@ -135,14 +159,13 @@ _SUBORDINATES_BY_HAND: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
-
 def _timm_info_dir() -> Path:
     import timm
 
     return Path(timm.__file__).parent / "data" / "_info"
 
 
-@lru_cache(maxsize=None)
+@cache
 def label_set_synsets(label_set: str) -> frozenset[str]:
     """The WordNet ids of the classes of ``label_set`` (from timm's class lists); empty for label sets without
     classes (self-supervised, random init) and for unknown ones."""
@@ -161,7 +184,7 @@ def _base_label_set(label_set: str) -> str:
     return str(label_set)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _checked_classes(dataset: str) -> frozenset[str]:
     if dataset in _CHECKED_PROTOCOLS:
         from zshbench.protocols import load_protocol
@@ -189,10 +212,21 @@ def overlap_report(label_set: str, dataset: str, unseen_classes: Iterable[str]) 
     unchecked = [c for c in classes if c not in checked] if has_classes else []
     own = CLASS_SYNSETS.get(ds, {})
     lemma = _lemmas() if overlap else {}
-    matches = {c: [[w, lemma.get(w, "?"), "same class" if w in own.get(c, ()) else "subordinate class"]
-                   for w in table[c].split()] for c in overlap}
-    return {"label_set": str(label_set), "dataset": ds, "overlap": overlap, "matches": matches,
-            "unchecked": unchecked, "label_set_has_classes": has_classes}
+    matches = {
+        c: [
+            [w, lemma.get(w, "?"), "same class" if w in own.get(c, ()) else "subordinate class"]
+            for w in table[c].split()
+        ]
+        for c in overlap
+    }
+    return {
+        "label_set": str(label_set),
+        "dataset": ds,
+        "overlap": overlap,
+        "matches": matches,
+        "unchecked": unchecked,
+        "label_set_has_classes": has_classes,
+    }
 
 
 @lru_cache(maxsize=1)

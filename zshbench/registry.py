@@ -20,9 +20,10 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import warnings
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from zshbench.errors import UnknownNameError, UserError, did_you_mean
 from zshbench.hasher import Hasher
@@ -74,7 +75,8 @@ class Registry:
                 raise UserError(
                     f"The {self.kind} '{key}' ({source}) resolves to {o!r}, which is not a "
                     f"{self.base_cls.__module__}.{self.base_cls.__name__} subclass; a {self.kind} plugin's entry "
-                    "point must name such a class.")
+                    "point must name such a class."
+                )
             if key in self._items and self._items[key] is not o:
                 warnings.warn(
                     f"{self.kind} '{key}' is registered twice ({self._sources.get(key)} and {source}); "

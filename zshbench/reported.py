@@ -30,13 +30,22 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from zshbench.errors import RecordError
 
-__all__ = ["PAPER_SCHEMA", "PAPER_SCHEMA_VERSION", "PAPER_CONVERTERS", "PRINTED_UNITS", "convert_paper_v2_to_v3",
-           "upgrade_paper_record", "printed_to_value", "validate_paper_record"]
+__all__ = [
+    "PAPER_SCHEMA",
+    "PAPER_SCHEMA_VERSION",
+    "PAPER_CONVERTERS",
+    "PRINTED_UNITS",
+    "convert_paper_v2_to_v3",
+    "upgrade_paper_record",
+    "printed_to_value",
+    "validate_paper_record",
+]
 
 PAPER_SCHEMA_VERSION = 3
 
@@ -134,8 +143,10 @@ def upgrade_paper_record(rec: dict, where: str = "record") -> dict:
     if not isinstance(v, int) or isinstance(v, bool):
         raise RecordError(f"{where}: field 'schema_version' must be int, got {type(v).__name__}.")
     if v > PAPER_SCHEMA_VERSION:
-        raise RecordError(f"{where}: schema_version {v} is newer than this zshbench understands for paper records "
-                          f"({PAPER_SCHEMA_VERSION}); upgrade zshbench.")
+        raise RecordError(
+            f"{where}: schema_version {v} is newer than this zshbench understands for paper records "
+            f"({PAPER_SCHEMA_VERSION}); upgrade zshbench."
+        )
     while v < PAPER_SCHEMA_VERSION:
         if v not in PAPER_CONVERTERS:
             raise RecordError(f"{where}: no converter from paper schema_version {v}.")
@@ -158,34 +169,43 @@ def validate_paper_record(rec: dict, where: str = "record") -> dict:
     rec = upgrade_paper_record(rec, where)
     _check_fields(rec, PAPER_SCHEMA, where)
     if rec["printed_unit"] not in PRINTED_UNITS:
-        raise RecordError(f"{where}: printed_unit must be one of {', '.join(map(repr, PRINTED_UNITS))}, "
-                          f"got {rec['printed_unit']!r}.")
+        raise RecordError(
+            f"{where}: printed_unit must be one of {', '.join(map(repr, PRINTED_UNITS))}, got {rec['printed_unit']!r}."
+        )
     units = PRINTED_UNITS[rec["printed_unit"]]
     if rec["unit"] not in units:
         if units == ("fraction",):
             raise RecordError(f"{where}: unit must be 'fraction' (values are stored in [0, 1]), got {rec['unit']!r}.")
-        raise RecordError(f"{where}: unit must be one of {', '.join(map(repr, units))} for printed_unit "
-                          f"{rec['printed_unit']!r}, got {rec['unit']!r}.")
+        raise RecordError(
+            f"{where}: unit must be one of {', '.join(map(repr, units))} for printed_unit "
+            f"{rec['printed_unit']!r}, got {rec['unit']!r}."
+        )
     if "row" in rec and rec["row"] < 1:
         raise RecordError(f"{where}: row must be a positive integer (1 = first printed row), got {rec['row']}.")
     for key in ("variant", "notes"):
         if key in rec and not rec[key].strip():
             raise RecordError(f"{where}: {key} is empty; leave the field out instead.")
-    if "protocol_caveats" in rec and (not rec["protocol_caveats"] or any(
-            not isinstance(s, str) or not s.strip() for s in rec["protocol_caveats"])):
+    if "protocol_caveats" in rec and (
+        not rec["protocol_caveats"] or any(not isinstance(s, str) or not s.strip() for s in rec["protocol_caveats"])
+    ):
         raise RecordError(f"{where}: protocol_caveats must be a non-empty list of non-empty strings.")
     if not rec["values"]:
         raise RecordError(f"{where}: values is empty; a paper record holds at least one code length.")
     for bits, cell in rec["values"].items():
         if not (bits.isascii() and bits.isdigit()) or not 1 <= int(bits) <= 4096:
-            raise RecordError(f"{where}: values key {bits!r} must be a code length in bits, e.g. \"64\".")
+            raise RecordError(f'{where}: values key {bits!r} must be a code length in bits, e.g. "64".')
         if not isinstance(cell, dict) or not isinstance(cell.get("printed"), str) or not _is_number(cell.get("value")):
-            raise RecordError(f"{where}: values[{bits}] must be {{\"printed\": \"...\", \"value\": number}}.")
+            raise RecordError(f'{where}: values[{bits}] must be {{"printed": "...", "value": number}}.')
         expected = printed_to_value(cell["printed"], rec["printed_unit"])
         if expected is None:
-            raise RecordError(f"{where}: values[{bits}].printed {cell['printed']!r} is not a number"
-                              + ("." if rec["printed_unit"] in ("percent", "fraction") else
-                                 f" in printed_unit {rec['printed_unit']!r}."))
+            raise RecordError(
+                f"{where}: values[{bits}].printed {cell['printed']!r} is not a number"
+                + (
+                    "."
+                    if rec["printed_unit"] in ("percent", "fraction")
+                    else f" in printed_unit {rec['printed_unit']!r}."
+                )
+            )
         value = cell["value"]
         if not math.isfinite(value):
             raise RecordError(f"{where}: values[{bits}].value {value} is not finite.")

@@ -23,8 +23,9 @@ import dataclasses
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from zshbench.records import Record, cpu_features, cpu_name, identity_difference
 
@@ -56,8 +57,14 @@ def same_cpu(rec: Record) -> bool:
 def _group_key(rec: Record) -> tuple:
     params = {k: v for k, v in rec.params.items() if k not in ("n_bits", "seed")}
     feats = (rec.identity.get("features") or {}).get("spec")
-    return (rec.method, rec.dataset, rec.protocol["name"], tuple(sorted((k, repr(v)) for k, v in params.items())),
-            feats, rec.k)
+    return (
+        rec.method,
+        rec.dataset,
+        rec.protocol["name"],
+        tuple(sorted((k, repr(v)) for k, v in params.items())),
+        feats,
+        rec.k,
+    )
 
 
 def _compare(rec: Record, new: Record, tol: float) -> tuple[str, str]:
@@ -69,12 +76,19 @@ def _compare(rec: Record, new: Record, tol: float) -> tuple[str, str]:
     if worst[1] == worst[1] and worst[1] <= tol:
         return "within-tolerance", f"max |difference| {worst[1]:.2e} ({worst[0]}) on another CPU (tolerance {tol:g})"
     name = worst[0]
-    return "differs", (f"{name}: recorded {rec.metrics.get(name)!r}, now {new.metrics.get(name)!r}; the code changes "
-                       f"this method's numbers: bump {rec.method}'s version and re-run its records")
+    return "differs", (
+        f"{name}: recorded {rec.metrics.get(name)!r}, now {new.metrics.get(name)!r}; the code changes "
+        f"this method's numbers: bump {rec.method}'s version and re-run its records"
+    )
 
 
-def reproduce(records: Iterable[Record], *, deep: bool = False, on_outcome: Callable[[Outcome], None] | None = None,
-              data_root: str | None = None) -> list[Outcome]:
+def reproduce(
+    records: Iterable[Record],
+    *,
+    deep: bool = False,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    data_root: str | None = None,
+) -> list[Outcome]:
     """Re-run ``records`` and compare (see the module docstring).
 
     Args:
@@ -122,9 +136,18 @@ def reproduce(records: Iterable[Record], *, deep: bool = False, on_outcome: Call
                 first = records[idx[0]]
                 overrides = {p: v for p, v in first.params.items() if p not in ("n_bits", "seed")}
                 try:
-                    prep = prepare(method, dataset, protocol=protocol, bits=[first.n_bits], seeds=[first.seed],
-                                   device="cpu", overrides=overrides, features=spec or "auto", k=k,
-                                   data_root=data_root)
+                    prep = prepare(
+                        method,
+                        dataset,
+                        protocol=protocol,
+                        bits=[first.n_bits],
+                        seeds=[first.seed],
+                        device="cpu",
+                        overrides=overrides,
+                        features=spec or "auto",
+                        k=k,
+                        data_root=data_root,
+                    )
                 except UserError as exc:
                     for i in idx:
                         outcomes[i] = Outcome(str(records[i].path), "stale", f"cannot be prepared today: {exc}")
@@ -138,8 +161,9 @@ def reproduce(records: Iterable[Record], *, deep: bool = False, on_outcome: Call
                     slot = prep.slot(tmp, rec.n_bits, rec.seed)
                     if slot.id_hash != rec.identity_hash:
                         diff = "; ".join(identity_difference(rec.identity, slot.identity))
-                        outcomes[i] = Outcome(str(rec.path), "stale", f"today's code gives this run another identity "
-                                              f"({diff}): re-run it")
+                        outcomes[i] = Outcome(
+                            str(rec.path), "stale", f"today's code gives this run another identity ({diff}): re-run it"
+                        )
                     else:
                         t0 = time.perf_counter()
                         new = run_one(slot, prep, train, q_in, db_in)

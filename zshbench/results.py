@@ -12,15 +12,31 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from zshbench.errors import UserError
 from zshbench.records import Record
 
 __all__ = ["to_rows", "to_dataframe", "COLUMNS"]
 
-COLUMNS = ("dataset", "protocol", "protocol_version", "method", "method_version", "config_hash", "features",
-           "bits", "seed", "k", "metric", "value", "higher_is_better", "identity_hash", "path")
+COLUMNS = (
+    "dataset",
+    "protocol",
+    "protocol_version",
+    "method",
+    "method_version",
+    "config_hash",
+    "features",
+    "bits",
+    "seed",
+    "k",
+    "metric",
+    "value",
+    "higher_is_better",
+    "identity_hash",
+    "path",
+)
 
 
 def to_rows(records: Iterable[Record]) -> list[dict[str, Any]]:
@@ -37,13 +53,22 @@ def to_rows(records: Iterable[Record]) -> list[dict[str, Any]]:
 
     rows = []
     for r in records:
-        base = {"dataset": r.dataset, "protocol": r.protocol["name"], "protocol_version": r.protocol["version"],
-                "method": r.method, "method_version": r.method_version, "config_hash": r.config_hash,
-                "features": features_label(r), "bits": r.n_bits, "seed": r.seed, "k": r.k,
-                "identity_hash": r.identity_hash, "path": r.path}
+        base = {
+            "dataset": r.dataset,
+            "protocol": r.protocol["name"],
+            "protocol_version": r.protocol["version"],
+            "method": r.method,
+            "method_version": r.method_version,
+            "config_hash": r.config_hash,
+            "features": features_label(r),
+            "bits": r.n_bits,
+            "seed": r.seed,
+            "k": r.k,
+            "identity_hash": r.identity_hash,
+            "path": r.path,
+        }
         for name in sorted(r.metrics):
-            rows.append({**base, "metric": name, "value": float(r.metrics[name]),
-                         "higher_is_better": better(name)})
+            rows.append({**base, "metric": name, "value": float(r.metrics[name]), "higher_is_better": better(name)})
     return [{c: row[c] for c in COLUMNS} for row in rows]
 
 
@@ -56,6 +81,8 @@ def to_dataframe(records: Iterable[Record]):
     try:
         import pandas as pd
     except ImportError:
-        raise UserError("zshbench.to_dataframe needs pandas: pip install 'zshbench[pandas]' (or pandas); "
-                        "zshbench.results.to_rows gives the same rows as plain dicts.") from None
+        raise UserError(
+            "zshbench.to_dataframe needs pandas: pip install 'zshbench[pandas]' (or pandas); "
+            "zshbench.results.to_rows gives the same rows as plain dicts."
+        ) from None
     return pd.DataFrame(to_rows(records), columns=list(COLUMNS))

@@ -21,8 +21,8 @@ from __future__ import annotations
 import copy
 import pickle
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -64,8 +64,15 @@ def conformance_dataset(variant: int = 0, per_class: int = 20):
         names[4:] = [f"changed_{variant}_{n}" for n in names[4:]]
     feats = images.reshape(len(images), 4, 8, 4, 8, 3).mean(axis=(2, 4)).reshape(len(images), -1) / 255.0
     ds = ArrayDataset("conformance", labels, names, binary, shapes.ATTRIBUTE_NAMES, images=images, features=feats)
-    proto = Protocol(name="conformance", version="1", dataset="conformance", seen=tuple(names[:4]),
-                     unseen=tuple(names[4:]), train_per_class=12, query_per_class=4)
+    proto = Protocol(
+        name="conformance",
+        version="1",
+        dataset="conformance",
+        seen=tuple(names[:4]),
+        unseen=tuple(names[4:]),
+        train_per_class=12,
+        query_per_class=4,
+    )
     return ds, resolve(proto, ds)
 
 
@@ -90,13 +97,15 @@ def _codes(h, x, **kw) -> np.ndarray:
 
 # -- the checks --------------------------------------------------------------------------------------------
 
+
 def check_config_defaults_and_roundtrip(fx: _Fixture) -> None:
     """Every config field has a default; get_params round-trips through the constructor; set_params works."""
     import dataclasses
 
     for f in dataclasses.fields(fx.cls.Config):
         assert f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING, (
-            f"config field '{f.name}' has no default")
+            f"config field '{f.name}' has no default"
+        )
     h = fx.make(n_bits=24, seed=3)
     params = h.get_params()
     assert fx.cls(**params).get_params() == params, "get_params() does not round-trip through the constructor"
@@ -131,7 +140,9 @@ def check_code_shape_dtype(fx: _Fixture) -> None:
     for nb in (8, 24, 48):
         h = fx.make(n_bits=nb).fit(fx.train)
         c = _codes(h, fx.probe)
-        assert isinstance(c, np.ndarray) and c.dtype == np.uint8, f"codes must be uint8, got {type(c)} {getattr(c, 'dtype', '')}"
+        assert isinstance(c, np.ndarray) and c.dtype == np.uint8, (
+            f"codes must be uint8, got {type(c)} {getattr(c, 'dtype', '')}"
+        )
         assert c.shape == (len(fx.probe), (nb + 7) // 8), f"{nb} bits: shape {c.shape}"
         if nb == 48:
             assert len(np.unique(c, axis=0)) > 1, f"{nb} bits: every item got the same code"
@@ -197,7 +208,9 @@ def check_unseen_invisible(fx: _Fixture) -> None:
     feats = ds2.get_features(split2.train) if fx.cls.requires.inputs == "features" else None
     tr2 = build_trainset(ds2, split2, feats)
     other = _codes(fx.make(n_bits=24).fit(tr2), fx.probe)
-    assert np.array_equal(ref, other), "changing only unseen-class data changed the fitted codes: unseen data leaks into fit"
+    assert np.array_equal(ref, other), (
+        "changing only unseen-class data changed the fitted codes: unseen data leaks into fit"
+    )
 
 
 def check_fit_leaves_config_unchanged(fx: _Fixture) -> None:
@@ -255,7 +268,7 @@ def check_requirements_are_honest(fx: _Fixture) -> None:
 
     if not fx.cls.requires.supervised:
         try:
-            view.labels
+            _ = view.labels
         except _UE:
             pass
         else:
@@ -295,8 +308,10 @@ def expected_failures(cls: type) -> dict[str, str]:
     known = {c.__name__ for c in CHECKS}
     unknown = sorted(set(out) - known)
     if unknown:
-        raise UserError(f"{cls.__name__}.expected_failed_checks names unknown check(s) {', '.join(unknown)}; the "
-                        f"checks are: {', '.join(sorted(known))}.")
+        raise UserError(
+            f"{cls.__name__}.expected_failed_checks names unknown check(s) {', '.join(unknown)}; the "
+            f"checks are: {', '.join(sorted(known))}."
+        )
     if any(not isinstance(r, str) or not r.strip() for r in out.values()):
         raise UserError(f"{cls.__name__}.expected_failed_checks: every expected failure needs a reason.")
     return out
@@ -331,8 +346,10 @@ def check_hasher(method) -> None:
                 continue
             raise AssertionError(f"{name}: {exc}") from exc
         if name in expected:
-            raise AssertionError(f"{name} passes although it is declared an expected failure "
-                                 f"({expected[name]}): remove it from expected_failed_checks")
+            raise AssertionError(
+                f"{name} passes although it is declared an expected failure "
+                f"({expected[name]}): remove it from expected_failed_checks"
+            )
 
 
 def parametrize_with_checks(methods) -> Callable:
@@ -350,8 +367,9 @@ def parametrize_with_checks(methods) -> Callable:
     return pytest.mark.parametrize("method,check", params, ids=ids)
 
 
-def learning_check(method: str, steps: int | None, *, n_bits: int = 32, seed: int = 0, db_per_class: int = 60,
-                   **params) -> tuple[float, float, dict]:
+def learning_check(
+    method: str, steps: int | None, *, n_bits: int = 32, seed: int = 0, db_per_class: int = 60, **params
+) -> tuple[float, float, dict]:
     """mAP@all on ``shapes-zsh`` of an untrained and a trained deep method (fixed seed, CPU).
 
     The "untrained" network is the same method fitted for one step at a learning rate of 1e-12 (its

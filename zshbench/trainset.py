@@ -13,8 +13,9 @@ raises a `UserError` that says which declaration is missing.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ class ImageView:
         self.image_shape = tuple(image_shape) if image_shape is not None else None
 
     @classmethod
-    def from_array(cls, images: np.ndarray) -> "ImageView":
+    def from_array(cls, images: np.ndarray) -> ImageView:
         images = as_image_array(images)
         return cls(lambda idx: images[idx], len(images), images.shape[1:])
 
@@ -52,7 +53,7 @@ class ImageView:
             raise IndexError(f"positions out of range for an ImageView of {self._n} images")
         return self._load(pos)
 
-    def subset(self, positions: Sequence[int] | np.ndarray) -> "ImageView":
+    def subset(self, positions: Sequence[int] | np.ndarray) -> ImageView:
         pos = np.asarray(positions, dtype=np.int64)
         return ImageView(lambda idx, _p=pos, _l=self._load: _l(_p[idx]), len(pos), self.image_shape)
 
@@ -93,9 +94,7 @@ def as_image_array(x: Any) -> np.ndarray:
         x = x.detach().cpu().numpy()
     arr = np.asarray(x)
     if arr.ndim != 4 or arr.dtype != np.uint8:
-        raise UserError(
-            f"images must be uint8 of shape (n, H, W, C); got dtype {arr.dtype} and shape {arr.shape}."
-        )
+        raise UserError(f"images must be uint8 of shape (n, H, W, C); got dtype {arr.dtype} and shape {arr.shape}.")
     return arr
 
 
@@ -138,8 +137,9 @@ class TrainSet:
             if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
                 raise UserError(f"TrainSet.labels must be a 1-D integer array; got {labels.dtype} {labels.shape}.")
             if len(labels) and (labels.min() < 0 or labels.max() >= s):
-                raise UserError(f"TrainSet.labels must lie in 0..{s - 1} (the seen classes); got "
-                                f"{labels.min()}..{labels.max()}.")
+                raise UserError(
+                    f"TrainSet.labels must lie in 0..{s - 1} (the seen classes); got {labels.min()}..{labels.max()}."
+                )
         if self.class_attributes is not None:
             att = np.asarray(self.class_attributes)
             if att.ndim != 2 or att.shape[0] != s or att.shape[1] != len(self.attribute_names):
@@ -167,7 +167,7 @@ class TrainSet:
         """(n, A) attribute vector of each item's class."""
         return np.asarray(self.class_attributes)[self.labels]
 
-    def visible_to(self, requires) -> "TrainSet":
+    def visible_to(self, requires) -> TrainSet:
         """The view a method with these `zshbench.hasher.Requirements` may see: without labels and class
         information unless ``supervised``, without the attribute matrix unless ``attributes``."""
         hide = []
@@ -195,7 +195,7 @@ class TrainSet:
         class_attributes: np.ndarray | None = None,
         class_names: Sequence[str] | None = None,
         attribute_names: Sequence[str] | None = None,
-    ) -> "TrainSet":
+    ) -> TrainSet:
         """Convenience constructor for notebooks and tests; labels are re-indexed to 0..S-1."""
         labels = np.asarray(labels)
         uniq, inv = np.unique(labels, return_inverse=True)
@@ -205,18 +205,26 @@ class TrainSet:
             att, anames, mode = np.eye(s, dtype=np.float32), names, "labels"
         else:
             att = np.asarray(class_attributes, dtype=np.float32)
-            anames = tuple(attribute_names) if attribute_names is not None else tuple(f"a{i}" for i in range(att.shape[1]))
+            anames = (
+                tuple(attribute_names) if attribute_names is not None else tuple(f"a{i}" for i in range(att.shape[1]))
+            )
             mode = "annotations"
         if images is not None and not isinstance(images, ImageView):
             images = ImageView.from_array(images)
         return cls(
-            labels=inv.astype(np.int64), class_names=names, class_attributes=att, attribute_names=anames,
-            attribute_mode=mode, features=None if features is None else as_feature_array(features), images=images,
+            labels=inv.astype(np.int64),
+            class_names=names,
+            class_attributes=att,
+            attribute_names=anames,
+            attribute_mode=mode,
+            features=None if features is None else as_feature_array(features),
+            images=images,
         )
 
 
-_LABEL_FIELDS = frozenset({"labels", "class_names", "n_classes", "item_attributes", "class_attributes",
-                           "attribute_names", "attribute_mode"})
+_LABEL_FIELDS = frozenset(
+    {"labels", "class_names", "n_classes", "item_attributes", "class_attributes", "attribute_names", "attribute_mode"}
+)
 _ATTRIBUTE_FIELDS = frozenset({"class_attributes", "attribute_names", "item_attributes"})
 
 
@@ -233,7 +241,8 @@ class _RestrictedTrainSet(TrainSet):
                 raise UserError(
                     f"TrainSet.{name} is not available to this method: its requires declares "
                     f"{need.replace('True', 'False')}, so the runner hides the {what} of the seen classes from it. "
-                    f"Declare Requirements({need}) if the method uses them.")
+                    f"Declare Requirements({need}) if the method uses them."
+                )
         return object.__getattribute__(self, name)
 
     def __post_init__(self) -> None:  # validated as the TrainSet it was made from

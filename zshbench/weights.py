@@ -26,8 +26,19 @@ from typing import Any
 from zshbench.errors import UserError
 from zshbench.pretraining import timm_label_set, unseen_overlap, weights_label_set
 
-__all__ = ["CHECKPOINT_SUFFIXES", "WEIGHTS_FLAG", "LoadedWeights", "load_weights", "checkpoint_path", "read_checkpoint",
-           "create_pretrained", "load_matching", "timm_label_set", "weights_label_set", "unseen_overlap"]
+__all__ = [
+    "CHECKPOINT_SUFFIXES",
+    "WEIGHTS_FLAG",
+    "LoadedWeights",
+    "load_weights",
+    "checkpoint_path",
+    "read_checkpoint",
+    "create_pretrained",
+    "load_matching",
+    "timm_label_set",
+    "weights_label_set",
+    "unseen_overlap",
+]
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 WEIGHTS_FLAG = "--set weights="  # how a method's weights are set (the feature stage uses "--weights ")
@@ -50,8 +61,15 @@ class LoadedWeights:
     pretrained_cfg: dict[str, Any] = field(default_factory=dict)
 
 
-def load_weights(module, spec: str | None, *, timm_name: str | None = None, what: str = "the backbone",
-                 flag: str = WEIGHTS_FLAG, ignore_prefixes: tuple[str, ...] = ()) -> LoadedWeights:
+def load_weights(
+    module,
+    spec: str | None,
+    *,
+    timm_name: str | None = None,
+    what: str = "the backbone",
+    flag: str = WEIGHTS_FLAG,
+    ignore_prefixes: tuple[str, ...] = (),
+) -> LoadedWeights:
     """Load the weights ``spec`` asks for into ``module``: the weights policy of every deep method.
 
     Args:
@@ -80,8 +98,9 @@ def load_weights(module, spec: str | None, *, timm_name: str | None = None, what
         src = create_pretrained(timm_name, flag, num_classes=0)
         unused = load_matching(module, src.state_dict(), what=what, flag=flag, ignore_prefixes=ignore_prefixes)
         cfg = getattr(src, "pretrained_cfg", None) or {}
-        return LoadedWeights(f"pretrained {timm_name} (timm) ({unused} unused keys)",
-                             weights_label_set(w, timm_name), dict(cfg))
+        return LoadedWeights(
+            f"pretrained {timm_name} (timm) ({unused} unused keys)", weights_label_set(w, timm_name), dict(cfg)
+        )
     unused = load_matching(module, read_checkpoint(w, flag), what=what, flag=flag, ignore_prefixes=ignore_prefixes)
     return LoadedWeights(f"state dict {Path(w).name} ({unused} unused keys)", weights_label_set(w, timm_name))
 
@@ -125,7 +144,7 @@ def read_checkpoint(path: str | os.PathLike, flag: str = "--weights ") -> dict[s
             sd = sd[key]
     if not isinstance(sd, dict) or not all(hasattr(v, "shape") for v in sd.values()):
         raise UserError(f"{flag}{path}: expected a state dict (parameter name -> tensor), got {type(sd).__name__}.")
-    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in sd.items()}
+    return {(k[len("module.") :] if k.startswith("module.") else k): v for k, v in sd.items()}
 
 
 def create_pretrained(name: str, flag: str = "--weights ", **kwargs: Any):
@@ -151,7 +170,8 @@ def load_matching(module, sd: dict[str, Any], *, what: str, flag: str, ignore_pr
     if missing:
         raise UserError(
             f"The weights ({flag}...) do not fit {what}: {len(missing)} missing key(s) "
-            f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}). Use a checkpoint of the same architecture."
+            f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}). "
+            "Use a checkpoint of the same architecture."
         )
     shapes = [k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
     if shapes:

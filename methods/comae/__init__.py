@@ -38,8 +38,16 @@ from zshbench.registry import register_method
 from zshbench.train import TorchHasher, TorchHasherConfig, register_variant
 from zshbench.trainset import TrainSet
 
-__all__ = ["COMAEConfig", "COMAEHasher", "COMAEV1Hasher", "COMAEV2Hasher", "COMAEV3Hasher", "normalise_attributes",
-           "build_optimizer", "check_optimizer_covers"]
+__all__ = [
+    "COMAEConfig",
+    "COMAEHasher",
+    "COMAEV1Hasher",
+    "COMAEV2Hasher",
+    "COMAEV3Hasher",
+    "normalise_attributes",
+    "build_optimizer",
+    "check_optimizer_covers",
+]
 
 
 @dataclass
@@ -110,16 +118,17 @@ def normalise_attributes(m: np.ndarray, mode: str) -> np.ndarray:
         return (m / np.where(norms > 0, norms, 1.0)).astype(np.float32)
     if mode == "none":
         return m.astype(np.float32)
-    raise UserError(f"comae: attribute_norm must be one of zscore, zscore-attributes, max, l2, none; got {mode!r}. "
-                    "Set it with --set attribute_norm=zscore (the default).")
+    raise UserError(
+        f"comae: attribute_norm must be one of zscore, zscore-attributes, max, l2, none; got {mode!r}. "
+        "Set it with --set attribute_norm=zscore (the default)."
+    )
 
 
 def build_optimizer(net, p: dict[str, Any]):
     """Adam over EVERY trainable parameter of ``net`` (prototypes, W, hash layer and centres included)."""
     import torch
 
-    opt = torch.optim.Adam([q for q in net.parameters() if q.requires_grad], lr=p["lr"],
-                           weight_decay=p["weight_decay"])
+    opt = torch.optim.Adam([q for q in net.parameters() if q.requires_grad], lr=p["lr"], weight_decay=p["weight_decay"])
     check_optimizer_covers(net, opt)
     return opt
 
@@ -141,9 +150,19 @@ class COMAEHasher(TorchHasher):
     version = "2"
     profiles = PROFILES
     conformance_params = {"max_steps": 1, "batch_size": 8, "epochs": 1}
-    config_rules = {"n_negatives": POS_INT, "theta_hidden": POS_INT, "tau": POSITIVE, "epsilon": POSITIVE,
-                    "am_scale": POSITIVE, "weight_decay": NON_NEG, "lambda_point": NON_NEG, "lambda_pair": NON_NEG,
-                    "lambda_class": NON_NEG, "lambda_hash": NON_NEG, "am_margin": NON_NEG}
+    config_rules = {
+        "n_negatives": POS_INT,
+        "theta_hidden": POS_INT,
+        "tau": POSITIVE,
+        "epsilon": POSITIVE,
+        "am_scale": POSITIVE,
+        "weight_decay": NON_NEG,
+        "lambda_point": NON_NEG,
+        "lambda_pair": NON_NEG,
+        "lambda_class": NON_NEG,
+        "lambda_hash": NON_NEG,
+        "am_margin": NON_NEG,
+    }
     weights_attr = "backbone"  # the `weights` setting loads into the timm CNN
     timm_name_key = "backbone"  # "pretrained" = timm's weights of the profile's backbone
 
@@ -165,13 +184,32 @@ class COMAEHasher(TorchHasher):
         return net.train_losses(batch[0], batch[1], generator)
 
     def run_facts(self, train: TrainSet, p: dict[str, Any], net) -> dict[str, Any]:
-        return {"variant": self.config.variant, "attribute_mode": train.attribute_mode,
-                "n_seen_classes": int(net.class_attr.shape[0]), "n_attributes": int(net.class_attr.shape[1])}
+        return {
+            "variant": self.config.variant,
+            "attribute_mode": train.attribute_mode,
+            "n_seen_classes": int(net.class_attr.shape[0]),
+            "n_attributes": int(net.class_attr.shape[1]),
+        }
 
 
-COMAEV1Hasher = register_variant("comae-v1", base=COMAEHasher, defaults={"variant": "v1"}, version="2",
-                                 doc="COMAE-V1 (Table 3): without the point-wise loss.")
-COMAEV2Hasher = register_variant("comae-v2", base=COMAEHasher, defaults={"variant": "v2"}, version="2",
-                                 doc="COMAE-V2 (Table 3): without the pair-wise loss.")
-COMAEV3Hasher = register_variant("comae-v3", base=COMAEHasher, defaults={"variant": "v3"}, version="2",
-                                 doc="COMAE-V3 (Table 3): without the class-wise loss.")
+COMAEV1Hasher = register_variant(
+    "comae-v1",
+    base=COMAEHasher,
+    defaults={"variant": "v1"},
+    version="2",
+    doc="COMAE-V1 (Table 3): without the point-wise loss.",
+)
+COMAEV2Hasher = register_variant(
+    "comae-v2",
+    base=COMAEHasher,
+    defaults={"variant": "v2"},
+    version="2",
+    doc="COMAE-V2 (Table 3): without the pair-wise loss.",
+)
+COMAEV3Hasher = register_variant(
+    "comae-v3",
+    base=COMAEHasher,
+    defaults={"variant": "v3"},
+    version="2",
+    doc="COMAE-V3 (Table 3): without the class-wise loss.",
+)

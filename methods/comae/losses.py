@@ -80,8 +80,14 @@ def sample_negatives(neg: torch.Tensor, k: int, generator: torch.Generator | Non
     return neg & chosen
 
 
-def pair_loss(a_hat: torch.Tensor, pos: torch.Tensor, neg_sampled: torch.Tensor, tau: float,
-              similarity: str = "dot", form: str = "printed") -> torch.Tensor:
+def pair_loss(
+    a_hat: torch.Tensor,
+    pos: torch.Tensor,
+    neg_sampled: torch.Tensor,
+    tau: float,
+    similarity: str = "dot",
+    form: str = "printed",
+) -> torch.Tensor:
     """Eq. 4 (see the module docstring for both forms).
 
     Args:
@@ -148,15 +154,16 @@ def class_loss(g: torch.Tensor, W: torch.Tensor, class_attr: torch.Tensor, label
     return F.cross_entropy(logits, labels)
 
 
-def hash_loss(h: torch.Tensor, centres: torch.Tensor, labels: torch.Tensor, scale: float, margin: float) -> torch.Tensor:
+def hash_loss(
+    h: torch.Tensor, centres: torch.Tensor, labels: torch.Tensor, scale: float, margin: float
+) -> torch.Tensor:
     """AM-softmax between the relaxed codes ``h`` (B, n_bits) and the class ``centres`` (S, n_bits)."""
     cos = F.normalize(h.float(), dim=-1) @ F.normalize(centres.float(), dim=-1).t()  # (B, S)
     onehot = F.one_hot(labels, centres.shape[0]).to(cos.dtype)
     return F.cross_entropy(scale * (cos - margin * onehot), labels)
 
 
-def total_loss(parts: dict[str, torch.Tensor], lambdas: tuple[float, float, float],
-               lambda_hash: float) -> torch.Tensor:
+def total_loss(parts: dict[str, torch.Tensor], lambdas: tuple[float, float, float], lambda_hash: float) -> torch.Tensor:
     """Eq. 7 plus the hash loss: lambda_1 L_point + lambda_2 L_pair + lambda_3 L_class + lambda_hash L_hash over
     the parts present."""
     l1, l2, l3 = lambdas

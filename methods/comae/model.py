@@ -47,8 +47,9 @@ def build_backbone(p: dict[str, Any]) -> nn.Module:
     """
     import timm
 
-    return timm.create_model(p["backbone"], pretrained=False, num_classes=0, global_pool="",
-                             output_stride=int(p["output_stride"]))
+    return timm.create_model(
+        p["backbone"], pretrained=False, num_classes=0, global_pool="", output_stride=int(p["output_stride"])
+    )
 
 
 class COMAENet(nn.Module):
@@ -80,8 +81,7 @@ class COMAENet(nn.Module):
         else:
             self.prototypes = nn.Parameter(torch.randn(a, c) * float(p["prototype_init_gain"]) / c**0.5)
         # eq. 5: g(x)^T W a_c; the variant without the class-wise term has no W (nothing would train it)
-        self.W = nn.Parameter(torch.randn(c, a) * float(p["w_init_gain"]) / c**0.5) if "class" in self.terms \
-            else None
+        self.W = nn.Parameter(torch.randn(c, a) * float(p["w_init_gain"]) / c**0.5) if "class" in self.terms else None
         self.hash_layer = nn.Linear(c, n_bits, bias=bool(p["hash_bias"]))  # eq. 6 (on g(x), see README.md)
         # hash-loss centres of the SEEN classes
         self.centres = nn.Parameter(torch.randn(s, n_bits) * float(p["centre_init_std"]))
@@ -131,8 +131,12 @@ class COMAENet(nn.Module):
         return self.relaxed_code(self.pool(self.features(images_uint8))).float()
 
     # -- training --------------------------------------------------------------------------------------
-    def train_losses(self, images_uint8: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | None,
-                     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def train_losses(
+        self,
+        images_uint8: torch.Tensor,
+        labels: torch.Tensor,
+        generator: torch.Generator | None,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Losses of one step: L = lambda_1 L_point + lambda_2 L_pair + lambda_3 L_class + lambda_hash L_hash.
 
         Args:

@@ -23,7 +23,9 @@ __all__ = ["PROFILES", "resolve_profile"]
 
 _COMMON: dict[str, Any] = {
     # eq. 7 and Sec. 4.1.4: lambda_1..3 weight the point-, pair- and class-wise losses
-    "lambda_point": 10.0, "lambda_pair": 1.0, "lambda_class": 10.0,
+    "lambda_point": 10.0,
+    "lambda_pair": 1.0,
+    "lambda_class": 10.0,
     # NOT IN PAPER: eq. 7 lists the three attribute losses only; L_hash (Sec. 3.5) joins the sum with this weight
     "lambda_hash": 1.0,
     "epsilon": 0.9,  # paper (Sec. 4.1.4, eq. 3), on the attribute scale given by attribute_norm
@@ -52,7 +54,8 @@ _COMMON: dict[str, Any] = {
     # --- eq. 6 and L_hash (Sec. 3.5)
     "hash_bias": True,  # NOT IN PAPER: bias of the FC hash layer (the published code has none)
     # NOT IN PAPER: the published code's AM-softmax values (s = 10, m = 0.2)
-    "am_scale": 10.0, "am_margin": 0.2,
+    "am_scale": 10.0,
+    "am_margin": 0.2,
     "centre_init_std": 1.0,  # NOT IN PAPER: hash-loss class centres ~ N(0, std^2)
     "grad_clip": None,  # NOT IN PAPER (none)
 }
@@ -60,16 +63,22 @@ _COMMON: dict[str, Any] = {
 PROFILES: dict[str, dict[str, Any]] = {
     "tiny": {
         **_COMMON,
-        "backbone": "resnet10t", "output_stride": 8, "img_size": 32,  # NOT IN PAPER: CPU profile
+        "backbone": "resnet10t",
+        "output_stride": 8,
+        "img_size": 32,  # NOT IN PAPER: CPU profile
         "weights": "none",
-        "epochs": 3, "lr": 1e-3,  # NOT IN PAPER: training budget of the CPU profile (~190 steps)
+        "epochs": 3,
+        "lr": 1e-3,  # NOT IN PAPER: training budget of the CPU profile (~190 steps)
     },
     "paper": {
         **_COMMON,
         # paper: ResNet101 (Sec. 4.1.4), pre-trained (Sec. 3.5); torchvision weights and the 224 input: NOT IN PAPER
-        "backbone": "resnet101.tv_in1k", "output_stride": 32, "img_size": 224,
+        "backbone": "resnet101.tv_in1k",
+        "output_stride": 32,
+        "img_size": 224,
         "weights": "pretrained",
-        "epochs": 10, "lr": 1e-4,  # paper
+        "epochs": 10,
+        "lr": 1e-4,  # paper
     },
 }
 

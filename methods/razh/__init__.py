@@ -101,8 +101,15 @@ class RAZHHasher(TorchHasher):
     profiles = PROFILES
     file_params = ("weights", "word_vectors")  # the run identity holds these files by sha256
     conformance_params = {"max_steps": 2, "batch_size": 16, "epochs": 1}
-    config_rules = {"n_parts": POS_INT, "kmeans_iters": NON_NEG_INT, "alpha": NON_NEG, "beta": NON_NEG,
-                    "threshold": NUMBER, "mask_ratio": UNIT_OPEN, "attribute_threshold": UNIT}
+    config_rules = {
+        "n_parts": POS_INT,
+        "kmeans_iters": NON_NEG_INT,
+        "alpha": NON_NEG,
+        "beta": NON_NEG,
+        "threshold": NUMBER,
+        "mask_ratio": UNIT_OPEN,
+        "attribute_threshold": UNIT,
+    }
     weights_attr = "encoder"  # the `weights` setting loads into the ViT encoder
     weights_ignore = ("head",)  # timm's classifier head: not part of the encoder
     paper_weights: str = PAPER_WEIGHTS  # timm weights of the paper profile's backbone (label-free for razh)
@@ -121,7 +128,7 @@ class RAZHHasher(TorchHasher):
         if wv.startswith("glove:"):
             from pathlib import Path
 
-            if not Path(wv[len("glove:"):]).expanduser().is_file():
+            if not Path(wv[len("glove:") :]).expanduser().is_file():
                 raise UserError(f"word_vectors={wv}: no such file. {GLOVE_HELP}.")
 
     def resolved_profile(self) -> dict[str, Any]:
@@ -160,20 +167,29 @@ class RAZHHasher(TorchHasher):
 
     def loss(self, net, batch, p: dict[str, Any], generator):
         cfg = self.config
-        return net.train_losses(batch[0], batch[1], generator, variant=cfg.variant, terms=cfg.loss_terms,
-                                alpha=p["alpha"], beta=p["beta"])
+        return net.train_losses(
+            batch[0], batch[1], generator, variant=cfg.variant, terms=cfg.loss_terms, alpha=p["alpha"], beta=p["beta"]
+        )
 
     def run_facts(self, train: TrainSet, p: dict[str, Any], net) -> dict[str, Any]:
         cfg = self.config
         facts = {
-            "variant": cfg.variant, "loss_terms": cfg.loss_terms, "vocabulary": self.vocabulary_,
-            "word_vectors": self.word_vectors_, "alpha": p["alpha"], "beta": p["beta"],
-            "alpha_beta_source": self.alpha_beta_source_, "loss_scale": p["loss_scale"], "mix_scope": p["mix_scope"],
+            "variant": cfg.variant,
+            "loss_terms": cfg.loss_terms,
+            "vocabulary": self.vocabulary_,
+            "word_vectors": self.word_vectors_,
+            "alpha": p["alpha"],
+            "beta": p["beta"],
+            "alpha_beta_source": self.alpha_beta_source_,
+            "loss_scale": p["loss_scale"],
+            "mix_scope": p["mix_scope"],
             "f_m_learns": bool(net.f_m_learns),
         }
         if not net.f_m_learns:
-            facts["f_m_note"] = ("one attribute per class (labels as attributes / class names): the choice of "
-                                 "eq. 6 is fixed, no loss reaches F_m, so it stays at its initialisation")
+            facts["f_m_note"] = (
+                "one attribute per class (labels as attributes / class names): the choice of "
+                "eq. 6 is fixed, no loss reaches F_m, so it stays at its initialisation"
+            )
         return facts
 
     # -- helpers -----------------------------------------------------------------------------------------
@@ -184,8 +200,9 @@ class RAZHHasher(TorchHasher):
         if p["alpha"] is not None and p["beta"] is not None:
             return "config (alpha/beta set explicitly)"
         (a, b), source = paper_alpha_beta(train.dataset, self.n_bits)
-        if source.startswith("paper") and (self.config.vocabulary == "class-names"
-                                           and str(train.dataset).lower() != "cifar10"):
+        if source.startswith("paper") and (
+            self.config.vocabulary == "class-names" and str(train.dataset).lower() != "cifar10"
+        ):
             source += " (tuned for RAZH; the paper gives none for RAZH-T on this dataset)"
         if self.config.alpha is not None or self.config.beta is not None:
             source = "config for the one set, " + source + " for the other"
@@ -216,15 +233,23 @@ def _set_norm(net, cfg: dict[str, Any]) -> None:
 
 
 RAZHTHasher = register_variant(
-    "razh-t", base=RAZHHasher, defaults={"vocabulary": "class-names"}, version="2",
+    "razh-t",
+    base=RAZHHasher,
+    defaults={"vocabulary": "class-names"},
+    version="2",
     doc="""RAZH-T: parts are aligned with the class-name vectors instead of attribute vectors (one choice per class,
-    so F_m is frozen; see model.py).""")
+    so F_m is frozen; see model.py).""",
+)
 RAZHTConfig = RAZHTHasher.Config
 
 RAZHFHasher = register_variant(
-    "razh-f", base=RAZHHasher, attrs={"paper_weights": RAZH_F_WEIGHTS}, version="1",
+    "razh-f",
+    base=RAZHHasher,
+    attrs={"paper_weights": RAZH_F_WEIGHTS},
+    version="1",
     doc="""RAZH-F (Table VII): RAZH whose paper-profile backbone is the class-supervised ViT-B/16 ("ViT-finetune [20]":
     ImageNet-21k labels, fine-tuned on ImageNet-1k labels). The paper itself questions whether such a backbone
     fits zero-shot hashing (Sec. V-D-2); its ImageNet-21k label set contains, e.g., every AwA2 class
     (``zshbench.pretraining.unseen_overlap``). Under the tiny profile (no pretrained weights) it trains exactly
-    like ``razh``.""")
+    like ``razh``.""",
+)

@@ -26,8 +26,16 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["REDUCTIONS", "hash_loss", "classification_loss", "reconstruction_loss", "alignment_loss", "logcosh",
-           "patchify", "total_loss"]
+__all__ = [
+    "REDUCTIONS",
+    "hash_loss",
+    "classification_loss",
+    "reconstruction_loss",
+    "alignment_loss",
+    "logcosh",
+    "patchify",
+    "total_loss",
+]
 
 
 REDUCTIONS = ("mean", "paper")
@@ -83,8 +91,13 @@ def patchify(images: torch.Tensor, patch: int) -> torch.Tensor:
     return x.permute(0, 2, 4, 3, 5, 1).reshape(b, gh * gw, patch * patch * c)
 
 
-def reconstruction_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
-                        norm_pix: bool = True, reduction: str = "mean") -> torch.Tensor:
+def reconstruction_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    norm_pix: bool = True,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """Squared error over the patches with weight 1 (all patches when None) (eq. 13).
 
     Args:
@@ -127,5 +140,8 @@ def alignment_loss(h_mixed: torch.Tensor, h: torch.Tensor, reduction: str = "mea
 def total_loss(l_cls, l_h, l_r, l_hal, alpha: float, beta: float):
     """Eq. 16: L = L_cls + alpha L_h + beta (L_r + L_hal); a None term counts as 0 (ablations)."""
     z = 0.0
-    return ((l_cls if l_cls is not None else z) + alpha * (l_h if l_h is not None else z)
-            + beta * ((l_r if l_r is not None else z) + (l_hal if l_hal is not None else z)))
+    return (
+        (l_cls if l_cls is not None else z)
+        + alpha * (l_h if l_h is not None else z)
+        + beta * ((l_r if l_r is not None else z) + (l_hal if l_hal is not None else z))
+    )

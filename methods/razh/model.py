@@ -11,7 +11,8 @@ Equations are the paper's (Jiang et al., arXiv 2503.07037); see README.md for th
   Fig. 2) only the patches the reconstruction branch did NOT select may be replaced, so the two branches' sets
   are complementary and the mask ratio bounds the number of attribute patches; ``"all"`` reads eq. 3 alone;
 * `RAZHNet.encode_tokens`: the ViT on all or a subset of the positions (positional embeddings added before the
-  subset is taken, as in MAE) -> pooled feature f (class token, or the mean patch token with pool=avg) and the patch tokens;
+  subset is taken, as in MAE) -> pooled feature f (class token, or the mean patch token with pool=avg) and the
+  patch tokens;
 * `RAZHNet.decode` (eq. 4-5): the shared decoder; missing positions are filled with a learnable mask token;
 * `RAZHNet.hash` (eq. 7-8): h = tanh(W_h^T f + o_h); `RAZHNet.classify` (eq. 12): W~^T h + o~ over the seen classes;
 * `RAZHNet.train_losses`: one training step's losses (eq. 10-18), for every variant and loss ablation.
@@ -45,9 +46,19 @@ def build_encoder(p: dict[str, Any]) -> nn.Module:
         return timm.create_model(p["timm_name"], pretrained=False, num_classes=0, img_size=p["img_size"])
     from timm.models.vision_transformer import VisionTransformer
 
-    return VisionTransformer(img_size=p["img_size"], patch_size=p["patch_size"], in_chans=3, num_classes=0,
-                             embed_dim=p["dim"], depth=p["depth"], num_heads=p["heads"], mlp_ratio=4.0,
-                             qkv_bias=True, class_token=True, global_pool="token")
+    return VisionTransformer(
+        img_size=p["img_size"],
+        patch_size=p["patch_size"],
+        in_chans=3,
+        num_classes=0,
+        embed_dim=p["dim"],
+        depth=p["depth"],
+        num_heads=p["heads"],
+        mlp_ratio=4.0,
+        qkv_bias=True,
+        class_token=True,
+        global_pool="token",
+    )
 
 
 class MAEDecoder(nn.Module):
@@ -96,8 +107,9 @@ class RAZHNet(nn.Module):
         grid = self.encoder.patch_embed.grid_size
         self.n_patches = int(grid[0] * grid[1])
         self.patch = int(self.encoder.patch_embed.patch_size[0])
-        self.decoder = MAEDecoder(self.n_patches, d_v, p["decoder_dim"], p["decoder_depth"], p["decoder_heads"],
-                                  self.patch * self.patch * 3)
+        self.decoder = MAEDecoder(
+            self.n_patches, d_v, p["decoder_dim"], p["decoder_depth"], p["decoder_heads"], self.patch * self.patch * 3
+        )
         d_w = word_vectors.shape[1]
         self.f_m = nn.Linear(d_v, p["attr_dim"])  # part centre -> attribute space (eq. 2)
         self.f_a = nn.Linear(d_w, p["attr_dim"])  # word vector -> attribute embedding (eq. 6)
@@ -124,7 +136,9 @@ class RAZHNet(nn.Module):
         return self.encoder.patch_embed(x)
 
     # -- encoder / decoder / heads ---------------------------------------------------------------------
-    def encode_tokens(self, tokens: torch.Tensor, keep: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode_tokens(
+        self, tokens: torch.Tensor, keep: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """ViT on patch embeddings ``tokens`` (B, M, d_v), restricted to positions ``keep`` (B, M_keep).
 
         Returns:
@@ -174,8 +188,14 @@ class RAZHNet(nn.Module):
         """A = F_a(word vectors) (A, d_a) (eq. 6)."""
         return self.f_a(self.wordvec)
 
-    def mix(self, P: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | None = None,
-            cluster: bool = True, candidates: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def mix(
+        self,
+        P: torch.Tensor,
+        labels: torch.Tensor,
+        generator: torch.Generator | None = None,
+        cluster: bool = True,
+        candidates: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
         """Replace image parts by their most similar attribute patch.
 
         Args:
@@ -230,9 +250,16 @@ class RAZHNet(nn.Module):
         mask = torch.ones(b, m, device=device).scatter_(1, ids, 0.0)
         return ids, mask
 
-    def train_losses(self, images_uint8: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | None,
-                     variant: str = "full", terms: str = "all", alpha: float = 1.0, beta: float = 1.0
-                     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def train_losses(
+        self,
+        images_uint8: torch.Tensor,
+        labels: torch.Tensor,
+        generator: torch.Generator | None,
+        variant: str = "full",
+        terms: str = "all",
+        alpha: float = 1.0,
+        beta: float = 1.0,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Losses of one step (eq. 16): L = L_cls + alpha L_h + beta (L_r + L_hal).
 
         Args:
@@ -254,8 +281,7 @@ class RAZHNet(nn.Module):
         f_x, tok_x = self.encode_tokens(P, keep)  # reconstruction branch (eq. 5)
         h = self.hash(f_x)
         parts: dict[str, torch.Tensor] = {}
-        l_cls = (L.classification_loss(self.classify(h), labels, red)
-                 if terms in ("all", "cls", "cls+hash") else None)
+        l_cls = L.classification_loss(self.classify(h), labels, red) if terms in ("all", "cls", "cls+hash") else None
         l_h = L.hash_loss(h, labels, self.p["hash_scale"], red) if terms in ("all", "hash", "cls+hash") else None
         l_r = l_hal = None
         if terms == "all":
@@ -283,4 +309,3 @@ class RAZHNet(nn.Module):
             if v is not None:
                 parts[name] = v.detach()
         return total, parts
-

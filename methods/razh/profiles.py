@@ -20,8 +20,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PROFILES", "TABLE_VIII", "DEFAULT_ALPHA_BETA", "PAPER_WEIGHTS", "RAZH_F_WEIGHTS", "resolve_profile",
-           "paper_alpha_beta"]
+__all__ = [
+    "PROFILES",
+    "TABLE_VIII",
+    "DEFAULT_ALPHA_BETA",
+    "PAPER_WEIGHTS",
+    "RAZH_F_WEIGHTS",
+    "resolve_profile",
+    "paper_alpha_beta",
+]
 
 # timm pretrained tags of the paper profile's backbone (label sets: zshbench/pretraining.py)
 PAPER_WEIGHTS = "vit_base_patch16_224.dino"  # NOT IN PAPER: self-supervised (DINO) on ImageNet-1k images, no labels
@@ -42,38 +49,59 @@ _COMMON: dict[str, Any] = {
     "attribute_threshold": 0.5,  # NOT IN PAPER: T^(i) = attributes with value >= 0.5 * (the class row's max)
     "weight_decay": 0.0,  # NOT IN PAPER
     "grad_clip": 1.0,  # NOT IN PAPER
-    "alpha": None, "beta": None,  # Table VIII where it has the dataset and code length, else DEFAULT_ALPHA_BETA
+    "alpha": None,
+    "beta": None,  # Table VIII where it has the dataset and code length, else DEFAULT_ALPHA_BETA
 }
 
 PROFILES: dict[str, dict[str, Any]] = {
     "tiny": {
         **_COMMON,
         "encoder": "vit",
-        "img_size": 32, "patch_size": 4, "dim": 192, "depth": 4, "heads": 3,
-        "decoder_dim": 128, "decoder_depth": 2, "decoder_heads": 4,
+        "img_size": 32,
+        "patch_size": 4,
+        "dim": 192,
+        "depth": 4,
+        "heads": 3,
+        "decoder_dim": 128,
+        "decoder_depth": 2,
+        "decoder_heads": 4,
         "attr_dim": 128,  # NOT IN PAPER (the paper's d_a = 300 is the paper profile's)
-        "pool": "avg",  # NOT IN PAPER: mean patch token (a from-scratch ViT's class token is nearly input-blind early on)
-        "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5),
+        # NOT IN PAPER: mean patch token (a from-scratch ViT's class token is nearly input-blind early on)
+        "pool": "avg",
+        "mean": (0.5, 0.5, 0.5),
+        "std": (0.5, 0.5, 0.5),
         "weights": "none",
         "word_vectors": "seen-columns",  # NOT IN PAPER: no GloVe file ships (README, word vectors)
         "loss_scale": "mean",  # NOT IN PAPER: every term a mean (README, loss scaling)
         # NOT IN PAPER (training budget of the CPU profile)
-        "epochs": 2, "batch_size": 64, "lr": 5e-4,
+        "epochs": 2,
+        "batch_size": 64,
+        "lr": 5e-4,
     },
     "paper": {
         **_COMMON,
-        "encoder": "timm", "timm_name": PAPER_WEIGHTS,
-        "img_size": 224, "patch_size": 16, "dim": 768, "depth": 12, "heads": 12,  # inferred from Table III
+        "encoder": "timm",
+        "timm_name": PAPER_WEIGHTS,
+        "img_size": 224,
+        "patch_size": 16,
+        "dim": 768,
+        "depth": 12,
+        "heads": 12,  # inferred from Table III
         # NOT IN PAPER: decoder size (MAE's lightweight decoder, 512-d x 8 blocks)
-        "decoder_dim": 512, "decoder_depth": 8, "decoder_heads": 16,
+        "decoder_dim": 512,
+        "decoder_depth": 8,
+        "decoder_heads": 16,
         "attr_dim": 300,  # d_a = 300 (Sec. V-C)
         "pool": "token",  # NOT IN PAPER: the pretrained ViT's class token
-        "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5),  # replaced by the timm weights' own normalisation
+        "mean": (0.5, 0.5, 0.5),
+        "std": (0.5, 0.5, 0.5),  # replaced by the timm weights' own normalisation
         "weights": "pretrained",
         "word_vectors": "glove",  # GloVe (Sec. III-B-3): the user must give the file, word_vectors=glove:PATH
         "loss_scale": "paper",  # the sums of eq. 10-18, for which Table VIII's alpha/beta were tuned
         # NOT IN PAPER: training budget
-        "epochs": 50, "batch_size": 64, "lr": 1e-4,
+        "epochs": 50,
+        "batch_size": 64,
+        "lr": 1e-4,
     },
 }
 
@@ -100,8 +128,10 @@ def paper_alpha_beta(dataset: str, n_bits: int) -> tuple[tuple[float, float], st
     if n_bits in row:
         return row[n_bits], f"paper Table VIII ({dataset.lower()}, {n_bits} bits)"
     a, b = DEFAULT_ALPHA_BETA
-    return DEFAULT_ALPHA_BETA, (f"default ({a:g}, {b:g}): Table VIII has no entry for dataset '{dataset}' at "
-                                f"{n_bits} bits (it covers awa2, cub, cifar10 at 24/48/64/128 bits)")
+    return DEFAULT_ALPHA_BETA, (
+        f"default ({a:g}, {b:g}): Table VIII has no entry for dataset '{dataset}' at "
+        f"{n_bits} bits (it covers awa2, cub, cifar10 at 24/48/64/128 bits)"
+    )
 
 
 def resolve_profile(name: str, overrides: dict[str, Any]) -> dict[str, Any]:

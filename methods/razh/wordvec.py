@@ -7,7 +7,8 @@ Sources (config key ``word_vectors``):
   gets the zero vector). Deterministic and leak-free, but it carries no linguistic knowledge: it is NOT the
   paper's setting (GloVe, Sec. III-B-3). With labels as attributes (identity matrix) it gives one-hot vectors.
   The paper profile accepts it only when asked for explicitly (recorded as a substitute in ``run_info``).
-* ``"glove:PATH"`` (the paper's setting; the paper profile requires it): a GloVe-format text file (``word v1 v2 ...`` per line). Names are split into lower-case
+* ``"glove:PATH"`` (the paper's setting; the paper profile requires it): a GloVe-format text file (``word v1 v2
+  ...`` per line). Names are split into lower-case
   words at every non-alphanumeric character (``"colour:red"`` -> ``colour red``); the vector of a name is the
   mean of its words' vectors; words absent from the file are reported (`WordVectors.missing`) and a name with
   no known word gets the zero vector (its embedding is then F_a's bias).
@@ -20,9 +21,9 @@ Sources (config key ``word_vectors``):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -43,9 +44,14 @@ class WordVectors:
     empty_names: list[str] = field(default_factory=list)
 
     def info(self) -> dict:
-        return {"source": self.source, "dim": int(self.vectors.shape[1]), "n": int(self.vectors.shape[0]),
-                "missing_words": self.missing[:50], "n_missing_words": len(self.missing),
-                "names_without_vector": self.empty_names[:50]}
+        return {
+            "source": self.source,
+            "dim": int(self.vectors.shape[1]),
+            "n": int(self.vectors.shape[0]),
+            "missing_words": self.missing[:50],
+            "n_missing_words": len(self.missing),
+            "names_without_vector": self.empty_names[:50],
+        }
 
 
 def name_words(name: str) -> list[str]:
@@ -75,9 +81,9 @@ def attribute_vectors(source: str, names: Sequence[str], seen_matrix: np.ndarray
         empty = [n for n, z in zip(names, norms[0] == 0) if z]
         return WordVectors(v.astype(np.float32), "seen-columns", [], empty)
     if src.startswith("glove:"):
-        return _glove(src[len("glove:"):], names)
+        return _glove(src[len("glove:") :], names)
     if src.startswith("sentence-transformers:"):
-        model_name = src[len("sentence-transformers:"):]
+        model_name = src[len("sentence-transformers:") :]
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
@@ -118,8 +124,9 @@ def _encode_texts(model, names: Sequence[str], src: str) -> WordVectors:
 def _glove(path: str, names: Sequence[str]) -> WordVectors:
     p = Path(path).expanduser()
     if not p.is_file():
-        raise UserError(f"word_vectors=glove:{path}: file not found. Give the path of a GloVe text file "
-                        "(e.g. glove.6B.300d.txt).")
+        raise UserError(
+            f"word_vectors=glove:{path}: file not found. Give the path of a GloVe text file (e.g. glove.6B.300d.txt)."
+        )
     words = {w for n in names for w in name_words(n)}
     found: dict[str, np.ndarray] = {}
     dim = None

@@ -61,8 +61,14 @@ def test_bounds_bracket_stable_and_tie_aware_per_query():
         q, d = rng.integers(0, 2, (1, n_bits)), rng.integers(0, 2, (n_db, n_bits))
         dl = rng.integers(0, 3, n_db)
         k = int(rng.integers(1, n_db + 3))
-        m = evaluate(q, d, np.array([0]), dl, k=k, metrics=["map@k", "tie_aware_map@k", "map@k:relevant_first",
-                                                             "map@k:relevant_last"]).metrics
+        m = evaluate(
+            q,
+            d,
+            np.array([0]),
+            dl,
+            k=k,
+            metrics=["map@k", "tie_aware_map@k", "map@k:relevant_first", "map@k:relevant_last"],
+        ).metrics
         lo, hi = m[f"map@{k}:relevant_last"], m[f"map@{k}:relevant_first"]
         assert lo - 1e-12 <= m[f"map@{k}"] <= hi + 1e-12
         assert lo - 1e-12 <= m[f"tie_aware_map@{k}"] <= hi + 1e-12

@@ -25,10 +25,25 @@ def test_cli_prints_and_writes_json(tmp_path, capsys):
     for name, arr in dict(q=q, d=d, lq=lq, ld=ld).items():
         np.save(tmp_path / f"{name}.npy", arr)
     out = tmp_path / "m.json"
-    args = _parser().parse_args(["evaluate", "--codes-query", str(tmp_path / "q.npy"), "--codes-db",
-                                 str(tmp_path / "d.npy"), "--labels-query", str(tmp_path / "lq.npy"),
-                                 "--labels-db", str(tmp_path / "ld.npy"), "--n-bits", "12", "--k", "50",
-                                 "--json", str(out)])
+    args = _parser().parse_args(
+        [
+            "evaluate",
+            "--codes-query",
+            str(tmp_path / "q.npy"),
+            "--codes-db",
+            str(tmp_path / "d.npy"),
+            "--labels-query",
+            str(tmp_path / "lq.npy"),
+            "--labels-db",
+            str(tmp_path / "ld.npy"),
+            "--n-bits",
+            "12",
+            "--k",
+            "50",
+            "--json",
+            str(out),
+        ]
+    )
     assert cli.run(args) == 0
     assert "map@50" in capsys.readouterr().out
     saved = json.loads(out.read_text())
@@ -36,8 +51,19 @@ def test_cli_prints_and_writes_json(tmp_path, capsys):
 
 
 def test_cli_missing_file_is_user_error(tmp_path):
-    args = _parser().parse_args(["evaluate", "--codes-query", str(tmp_path / "nope.npy"), "--codes-db", "x",
-                                 "--labels-query", "y", "--labels-db", "z"])
+    args = _parser().parse_args(
+        [
+            "evaluate",
+            "--codes-query",
+            str(tmp_path / "nope.npy"),
+            "--codes-db",
+            "x",
+            "--labels-query",
+            "y",
+            "--labels-db",
+            "z",
+        ]
+    )
     with pytest.raises(UserError, match="does not exist"):
         cli.run(args)
 
@@ -59,18 +85,21 @@ def test_load_npy_reads_valid_files(tmp_path):
     assert np.array_equal(cli.load_npy(str(tmp_path / "f.npy"), "--x"), arr)
 
 
-@pytest.mark.parametrize("kind, match", [
-    ("npz", r"is an \.npz archive \(arrays: codes, labels\).*np\.load\('.*'\)\['codes'\]"),
-    ("text", r"is not a \.npy file.*np\.loadtxt"),
-    ("pickle", r"is a Python pickle.*never unpickles"),
-    ("object", r"holds Python objects \(dtype object\).*arbitrary code"),
-    ("empty", r"is not a \.npy file"),
-    ("lying_header", r"shorter than its header says: shape \(1000000000, 64\) of int64 needs 476\.8 GiB.*1\.0 KiB"),
-    ("truncated", r"shorter than its header says"),
-    ("damaged_header", r"damaged \.npy header"),
-    ("folder", r"is a folder"),
-    ("missing", r"does not exist"),
-])
+@pytest.mark.parametrize(
+    "kind, match",
+    [
+        ("npz", r"is an \.npz archive \(arrays: codes, labels\).*np\.load\('.*'\)\['codes'\]"),
+        ("text", r"is not a \.npy file.*np\.loadtxt"),
+        ("pickle", r"is a Python pickle.*never unpickles"),
+        ("object", r"holds Python objects \(dtype object\).*arbitrary code"),
+        ("empty", r"is not a \.npy file"),
+        ("lying_header", r"shorter than its header says: shape \(1000000000, 64\) of int64 needs 476\.8 GiB.*1\.0 KiB"),
+        ("truncated", r"shorter than its header says"),
+        ("damaged_header", r"damaged \.npy header"),
+        ("folder", r"is a folder"),
+        ("missing", r"does not exist"),
+    ],
+)
 def test_load_npy_refuses_before_loading(tmp_path, kind, match):
     import pickle
 
@@ -104,8 +133,11 @@ def test_load_npy_refuses_before_loading(tmp_path, kind, match):
 def test_load_npy_estimates_memory_first(tmp_path, monkeypatch):
     np.save(tmp_path / "big.npy", np.zeros((500, 64), dtype=np.int64))  # 256 KB
     monkeypatch.setenv("ZSHBENCH_MEMORY_LIMIT", "100000")
-    with pytest.raises(UserError, match=r"Not enough memory: loading --codes-db .*\(500, 64\), int64\) needs about "
-                                        r"250\.0 KiB"):
+    with pytest.raises(
+        UserError,
+        match=r"Not enough memory: loading --codes-db .*\(500, 64\), int64\) needs about "
+        r"250\.0 KiB",
+    ):
         cli.load_npy(str(tmp_path / "big.npy"), "--codes-db")
 
 
@@ -116,8 +148,11 @@ def test_json_target_checks(tmp_path):
     assert cli.check_json_target(None) is None
     target = tmp_path / "new" / "deeper" / "m.json"
     assert cli.check_json_target(str(target)) == target and target.parent.is_dir()  # folders created
-    for bad, match in ((str(tmp_path), "is a folder; name a file inside it"), ("", "--json is empty"),
-                       (str(tmp_path / "sub") + "/", "is a folder")):
+    for bad, match in (
+        (str(tmp_path), "is a folder; name a file inside it"),
+        ("", "--json is empty"),
+        (str(tmp_path / "sub") + "/", "is a folder"),
+    ):
         with pytest.raises(UserError, match=match):
             cli.check_json_target(bad)
     (tmp_path / "afile").write_text("x")
@@ -130,15 +165,34 @@ def test_json_target_checks(tmp_path):
 
 def test_json_written_atomically_without_leftovers(tmp_path, capsys):
     rng = np.random.default_rng(1)
-    for name, arr in dict(q=rng.integers(0, 2, (5, 16)), d=rng.integers(0, 2, (40, 16)), lq=rng.integers(0, 2, 5),
-                          ld=rng.integers(0, 2, 40)).items():
+    for name, arr in dict(
+        q=rng.integers(0, 2, (5, 16)),
+        d=rng.integers(0, 2, (40, 16)),
+        lq=rng.integers(0, 2, 5),
+        ld=rng.integers(0, 2, 40),
+    ).items():
         np.save(tmp_path / f"{name}.npy", arr)
     out = tmp_path / "m.json"
     out.write_text("old")
-    args = _parser().parse_args(["evaluate", "--codes-query", str(tmp_path / "q.npy"), "--codes-db",
-                                 str(tmp_path / "d.npy"), "--labels-query", str(tmp_path / "lq.npy"),
-                                 "--labels-db", str(tmp_path / "ld.npy"), "--k", "10", "--kernels", "scalar",
-                                 "--json", str(out)])
+    args = _parser().parse_args(
+        [
+            "evaluate",
+            "--codes-query",
+            str(tmp_path / "q.npy"),
+            "--codes-db",
+            str(tmp_path / "d.npy"),
+            "--labels-query",
+            str(tmp_path / "lq.npy"),
+            "--labels-db",
+            str(tmp_path / "ld.npy"),
+            "--k",
+            "10",
+            "--kernels",
+            "scalar",
+            "--json",
+            str(out),
+        ]
+    )
     assert cli.run(args) == 0
     assert json.loads(out.read_text())["info"]["n_bits"] == 16
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npy", "ld.npy", "lq.npy", "m.json", "q.npy"]

@@ -16,13 +16,25 @@ import pytest
 from zshbench.evaluate import METRIC_VERSION, evaluate
 
 GOLDEN = json.loads((Path(__file__).parent / "golden_metrics.json").read_text())
-ALL = ["map@k", "map@all", "tie_aware_map@k", "tie_aware_map@all", "map@k:relevant_first", "map@k:relevant_last",
-       "map@all:relevant_first", "map@all:relevant_last", "precision@hamming0", "precision@hamming2", "pr_auc"]
+ALL = [
+    "map@k",
+    "map@all",
+    "tie_aware_map@k",
+    "tie_aware_map@all",
+    "map@k:relevant_first",
+    "map@k:relevant_last",
+    "map@all:relevant_first",
+    "map@all:relevant_last",
+    "precision@hamming0",
+    "precision@hamming2",
+    "pr_auc",
+]
 
 
 def _inputs(case):
-    codes = [np.array([list(bytes.fromhex(h)) for h in case[key]], dtype=np.uint8)
-             for key in ("query_codes", "db_codes")]
+    codes = [
+        np.array([list(bytes.fromhex(h)) for h in case[key]], dtype=np.uint8) for key in ("query_codes", "db_codes")
+    ]
     return (*codes, np.array(case["query_labels"]), np.array(case["db_labels"]))
 
 
@@ -52,7 +64,7 @@ def test_values_names_and_conventions_unchanged(case, backend):
 def _write() -> None:
     """Recompute the stored outputs with today's evaluator (after a deliberate METRIC_VERSION bump)::
 
-        .venv/bin/python tests/evaluate/test_golden.py
+    .venv/bin/python tests/evaluate/test_golden.py
     """
     for case in GOLDEN["cases"]:
         args = _inputs(case)
@@ -62,8 +74,11 @@ def _write() -> None:
             tied = evaluate(*args, ties="relevant_last", metrics=["map@k", "map@all", "map@k:stable"], **kw)
             case["metrics"][backend] = [[n, v] for n, v in res.metrics.items()]
             case["ties_relevant_last"][backend] = [[n, v] for n, v in tied.metrics.items()]
-        case.update(curves=res.curves, conventions={**res.conventions, **tied.conventions},
-                    default_names=list(evaluate(*args, **kw).metrics))
+        case.update(
+            curves=res.curves,
+            conventions={**res.conventions, **tied.conventions},
+            default_names=list(evaluate(*args, **kw).metrics),
+        )
     GOLDEN["metric_version"] = METRIC_VERSION
     (Path(__file__).parent / "golden_metrics.json").write_text(json.dumps(GOLDEN, separators=(",", ":")))
 

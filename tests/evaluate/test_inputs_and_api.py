@@ -8,8 +8,7 @@ import torch
 
 from zshbench.codes import pack_signs
 from zshbench.errors import UnknownNameError, UserError
-from zshbench.evaluate import DEFAULT_METRICS, METRIC_VERSION, EvalResult, evaluate
-from zshbench.evaluate import ranking
+from zshbench.evaluate import DEFAULT_METRICS, METRIC_VERSION, EvalResult, evaluate, ranking
 from zshbench.evaluate.kernels import jit_enabled
 
 
@@ -34,16 +33,25 @@ def test_all_code_formats_agree(data):
     for q, d in formats:
         assert evaluate(q, d, ql, dl, n_bits=20, k=50).metrics == pytest.approx(base, abs=1e-12)
     # packed without n_bits: 24 bits, padding bits are equal zeros so distances are unchanged
-    assert evaluate(pack_signs(h_q), pack_signs(h_d), ql, dl, k=50).metrics[
-        "map@50"] == pytest.approx(base["map@50"], abs=1e-12)
+    assert evaluate(pack_signs(h_q), pack_signs(h_d), ql, dl, k=50).metrics["map@50"] == pytest.approx(
+        base["map@50"], abs=1e-12
+    )
 
 
 def test_result_structure(data):
     h_q, h_d, ql, dl = data
     res = evaluate(h_q >= 0, h_d >= 0, ql, dl, k=1000)
     assert isinstance(res, EvalResult)
-    assert list(res.metrics) == ["map@1000", "map@all", "tie_aware_map@1000", "tie_aware_map@all",
-                                 "map@1000:relevant_first", "map@1000:relevant_last", "precision@hamming2", "pr_auc"]
+    assert list(res.metrics) == [
+        "map@1000",
+        "map@all",
+        "tie_aware_map@1000",
+        "tie_aware_map@all",
+        "map@1000:relevant_first",
+        "map@1000:relevant_last",
+        "precision@hamming2",
+        "pr_auc",
+    ]
     assert all(type(v) is float for v in res.metrics.values())
     assert set(res.conventions) == set(res.metrics)
     assert set(res.curves) == {"pr_by_radius", "precision_at_n", "recall_at_n"}
@@ -63,9 +71,11 @@ def test_ties_argument_renames_and_matches_bounds(data):
     assert "map@all:relevant_first" in first
 
 
-@pytest.mark.parametrize("backend, kernels", [("numpy", None), ("torch", None), ("faiss", "vector"),
-                                              ("faiss", "scalar")]
-                         + ([("numba", "vector"), ("numba", "scalar")] if jit_enabled() else []))
+@pytest.mark.parametrize(
+    "backend, kernels",
+    [("numpy", None), ("torch", None), ("faiss", "vector"), ("faiss", "scalar")]
+    + ([("numba", "vector"), ("numba", "scalar")] if jit_enabled() else []),
+)
 def test_backends_identical_multilabel(backend, kernels):
     pytest.importorskip("faiss") if backend == "faiss" else None
     rng = np.random.default_rng(2)
@@ -99,17 +109,20 @@ def test_single_query_single_item_and_k1():
     assert res.metrics["map@1"] == 1.0 and res.metrics["precision@hamming2"] == 1.0
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(k=0), "k must be a positive integer"),
-    (dict(k=-3), "k must be a positive integer"),
-    (dict(ties="random"), "Unknown ties value"),
-    (dict(metrics=["mAP@k"]), "Did you mean 'map@k'"),
-    (dict(metrics=["tie_aware_map@kk"]), "Unknown metric"),
-    (dict(metrics=["map@1000"]), "pass k=1000"),
-    (dict(metrics=["precision@hamming99"]), "exceeds the code length"),
-    (dict(backend="gpu"), "Unknown backend"),
-    (dict(n_threads=0), "n_threads"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(k=0), "k must be a positive integer"),
+        (dict(k=-3), "k must be a positive integer"),
+        (dict(ties="random"), "Unknown ties value"),
+        (dict(metrics=["mAP@k"]), "Did you mean 'map@k'"),
+        (dict(metrics=["tie_aware_map@kk"]), "Unknown metric"),
+        (dict(metrics=["map@1000"]), "pass k=1000"),
+        (dict(metrics=["precision@hamming99"]), "exceeds the code length"),
+        (dict(backend="gpu"), "Unknown backend"),
+        (dict(n_threads=0), "n_threads"),
+    ],
+)
 def test_bad_options(data, kwargs, match):
     h_q, h_d, ql, dl = data
     with pytest.raises(UserError, match=match):
@@ -160,6 +173,7 @@ def test_tie_aware_on_one_big_group_matches_closed_form():
     n, m, r = 9, 4, 5
     h_all, h_rel = np.array([[0, n]]), np.array([[0, m]])
     from math import comb
+
     total = Fraction(0)
     for x in range(0, min(r, m) + 1):
         p = Fraction(comb(m, x) * comb(n - m, r - x), comb(n, r))
@@ -172,16 +186,20 @@ def test_tie_aware_on_one_big_group_matches_closed_form():
 def test_uint8_zero_one_codes_need_n_bits(data):
     h_q, h_d, ql, dl = data
     q, d = (h_q >= 0).astype(np.uint8), (h_d >= 0).astype(np.uint8)  # unpacked 0/1 columns, 20 bits
-    with pytest.raises(UserError, match=r"only 0 and 1 .* unpacked 0/1 codes of 20 bits or packed codes of 160 "
-                                        r"bits.*Pass n_bits \(zshbench evaluate: --n-bits\): 20"):
+    with pytest.raises(
+        UserError,
+        match=r"only 0 and 1 .* unpacked 0/1 codes of 20 bits or packed codes of 160 "
+        r"bits.*Pass n_bits \(zshbench evaluate: --n-bits\): 20",
+    ):
         evaluate(q, d, ql, dl, k=50)
     res = evaluate(q, d, ql, dl, k=50, n_bits=20)
     assert res.info["n_bits"] == 20
     # packed codes whose bytes are all 0 or 1 are the same ambiguity (all-zero codes, for instance)
     with pytest.raises(UserError, match="only 0 and 1"):
         evaluate(np.zeros((3, 2), np.uint8), np.zeros((9, 2), np.uint8), ql[:3], dl[:9])
-    assert evaluate(np.zeros((3, 2), np.uint8), np.zeros((9, 2), np.uint8), ql[:3], dl[:9],
-                    n_bits=16).info["n_bits"] == 16
+    assert (
+        evaluate(np.zeros((3, 2), np.uint8), np.zeros((9, 2), np.uint8), ql[:3], dl[:9], n_bits=16).info["n_bits"] == 16
+    )
     # not ambiguous: one side has bytes above 1, so both are packed
     packed = evaluate(pack_signs(h_q), pack_signs(h_d), ql, dl, k=50)
     assert packed.info["n_bits"] == 24

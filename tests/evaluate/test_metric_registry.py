@@ -7,8 +7,16 @@ import numpy as np
 import pytest
 
 from zshbench.errors import UnknownNameError, UserError
-from zshbench.evaluate import (HEADLINE_K, HEADLINE_METRIC, QueryStats, evaluate, get_metric, list_metrics,
-                               register_metric, unregister_metric)
+from zshbench.evaluate import (
+    HEADLINE_K,
+    HEADLINE_METRIC,
+    QueryStats,
+    evaluate,
+    get_metric,
+    list_metrics,
+    register_metric,
+    unregister_metric,
+)
 from zshbench.evaluate import reference as ref
 from zshbench.evaluate.kernels import jit_enabled
 from zshbench.evaluate.metrics import parse_metrics
@@ -30,16 +38,24 @@ def _run(*args, backend, **kwargs):
 def _case(rng):
     """A tiny random case with heavy ties (see test_metrics_reference)."""
     nq, nd, nb = int(rng.integers(1, 5)), int(rng.integers(1, 10)), int(rng.integers(2, 6))
-    return (rng.integers(0, 2, (nq, nb)), rng.integers(0, 2, (nd, nb)), rng.integers(0, 3, nq),
-            rng.integers(0, 3, nd), int(rng.integers(1, nd + 2)))
+    return (
+        rng.integers(0, 2, (nq, nb)),
+        rng.integers(0, 2, (nd, nb)),
+        rng.integers(0, 3, nq),
+        rng.integers(0, 3, nd),
+        int(rng.integers(1, nd + 2)),
+    )
 
 
 @pytest.fixture
 def recall_at_hamming():
     """The worked example of docs/metrics.md, "Adding a metric", registered for one test only."""
 
-    @register_metric("recall@hamming{r}", convention="Mean over all queries of the fraction of the query's relevant "
-                     "items within Hamming distance <= {r}; 0 for a query with no relevant item.")
+    @register_metric(
+        "recall@hamming{r}",
+        convention="Mean over all queries of the fraction of the query's relevant "
+        "items within Hamming distance <= {r}; 0 for a query with no relevant item.",
+    )
     def recall_at_hamming(stats: QueryStats, r: int) -> np.ndarray:
         return stats.radius_recall[:, r]
 
@@ -58,8 +74,9 @@ def test_recall_at_hamming_matches_brute_force(recall_at_hamming, backend):
         assert list(res.metrics) == names
         for r, name in enumerate(names):
             assert res.metrics[name] == pytest.approx(expected["rec_r"][r], abs=1e-12), name
-    assert res.conventions["recall@hamming1"].endswith("within Hamming distance <= 1; 0 for a query with no "
-                                                       "relevant item.")
+    assert res.conventions["recall@hamming1"].endswith(
+        "within Hamming distance <= 1; 0 for a query with no relevant item."
+    )
 
 
 def test_unregistered_metric_is_unknown_again(recall_at_hamming, data):
@@ -78,8 +95,12 @@ def data():
 
 def test_stable_ap_need_reaches_the_kernels(data):
     # only the toy metric asks for stable AP: the kernels must compute it because of its `needs`
-    @register_metric("toy_map@{k}", needs=("histograms", "stable_ap"), higher_is_better=True,
-                     convention=lambda k: f"map at {'all' if k is None else k}")
+    @register_metric(
+        "toy_map@{k}",
+        needs=("histograms", "stable_ap"),
+        higher_is_better=True,
+        convention=lambda k: f"map at {'all' if k is None else k}",
+    )
     def toy_map(stats, k):
         return stats.stable_ap(k)
 
@@ -129,8 +150,14 @@ def test_curve_metric_and_higher_is_better(data):
 
 
 def test_builtin_patterns_and_listing():
-    assert list_metrics() == ["map@{k}", "tie_aware_map@{k}", "map@{k}:relevant_first", "map@{k}:relevant_last",
-                              "precision@hamming{r}", "pr_auc"]
+    assert list_metrics() == [
+        "map@{k}",
+        "tie_aware_map@{k}",
+        "map@{k}:relevant_first",
+        "map@{k}:relevant_last",
+        "precision@hamming{r}",
+        "pr_auc",
+    ]
     assert list_metrics("map@*") == ["map@{k}", "map@{k}:relevant_first", "map@{k}:relevant_last"]
     assert all(get_metric(p.format(k="all", r=1)).higher_is_better for p in list_metrics())
 
@@ -143,7 +170,8 @@ def test_unknown_name_message_is_unchanged():
         "Unknown metric 'mAP@k'. Known metrics: map@k, map@all, tie_aware_map@k, tie_aware_map@all, "
         "map@k:relevant_first, map@k:relevant_last, precision@hamming2, pr_auc, map@k:stable, map@all:relevant_first, "
         "map@all:relevant_last, precision@hamming<r> (k is the k= argument, <r> a Hamming radius). Did you mean "
-        "'map@k'?")
+        "'map@k'?"
+    )
 
 
 def test_did_you_mean_knows_registered_metrics(recall_at_hamming):
@@ -152,14 +180,16 @@ def test_did_you_mean_knows_registered_metrics(recall_at_hamming):
 
 
 def test_placeholder_checks_and_ties():
-    with pytest.raises(UserError, match="asks for cut-off 100 but k=10; pass k=100 .* generic name "
-                                        "'tie_aware_map@k'"):
+    with pytest.raises(UserError, match="asks for cut-off 100 but k=10; pass k=100 .* generic name 'tie_aware_map@k'"):
         parse_metrics(["tie_aware_map@100"], 10, "stable", 16)
     with pytest.raises(UserError, match="radius 17 exceeds the code length 16 bits"):
         parse_metrics(["precision@hamming17"], 10, "stable", 16)
     names = lambda ms, ties: [s.name for s in parse_metrics(ms, 10, ties, 16)]  # noqa: E731
     assert names(["map@k", " map@10 ", "map@all:stable", "tie_aware_map@k"], "relevant_last") == [
-        "map@10:relevant_last", "map@all", "tie_aware_map@10"]
+        "map@10:relevant_last",
+        "map@all",
+        "tie_aware_map@10",
+    ]
     assert names(["map@k:stable", "precision@hamming02"], "relevant_first") == ["map@10", "precision@hamming02"]
     for bad in ("tie_aware_map@k:stable", "map@k:random", "map@", "pr_auc2"):
         with pytest.raises(UnknownNameError):
@@ -204,8 +234,10 @@ def test_headline_constants():
     rng = np.random.default_rng(0)
     res = evaluate(rng.integers(0, 2, (3, 8)), rng.integers(0, 2, (20, 8)), np.arange(3) % 2, np.arange(20) % 2)
     assert res.info["k"] == HEADLINE_K and HEADLINE_METRIC in res.metrics
-    code = ("import sys; from zshbench.evaluate import HEADLINE_K, HEADLINE_METRIC; "
-            "print(sorted(m for m in ('numpy', 'numba', 'scipy', 'torch') if m in sys.modules))")
+    code = (
+        "import sys; from zshbench.evaluate import HEADLINE_K, HEADLINE_METRIC; "
+        "print(sorted(m for m in ('numpy', 'numba', 'scipy', 'torch') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"  # the CLI reads them for its defaults without importing numpy
@@ -221,19 +253,40 @@ def test_headline_cutoff_is_written_once():
     found = []
     for path in Path(zshbench.evaluate.__file__).parent.rglob("*.py"):
         tree = ast.parse(path.read_text())
-        docs = {id(node.body[0].value) for node in ast.walk(tree)
-                if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
-                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
-        found += [f"{path.name}:{node.lineno}" for node in ast.walk(tree) if isinstance(node, ast.Constant)
-                  and id(node) not in docs and (node.value == 5000 or "5000" in str(node.value))]
+        docs = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        found += [
+            f"{path.name}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and id(node) not in docs
+            and (node.value == 5000 or "5000" in str(node.value))
+        ]
     assert len(found) == 1 and found[0].startswith("__init__.py:"), found  # HEADLINE_K = 5000
 
 
 def test_builtins_come_first_whoever_registers_first():
-    code = ("from zshbench.evaluate import register_metric, list_metrics\n"
-            "register_metric('mine@{k}', convention='c')(lambda stats, k: stats.hist_all[:, 0])\n"
-            "print(list_metrics())")
+    code = (
+        "from zshbench.evaluate import register_metric, list_metrics\n"
+        "register_metric('mine@{k}', convention='c')(lambda stats, k: stats.hist_all[:, 0])\n"
+        "print(list_metrics())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == str(["map@{k}", "tie_aware_map@{k}", "map@{k}:relevant_first",
-                                      "map@{k}:relevant_last", "precision@hamming{r}", "pr_auc", "mine@{k}"])
+    assert out.stdout.strip() == str(
+        [
+            "map@{k}",
+            "tie_aware_map@{k}",
+            "map@{k}:relevant_first",
+            "map@{k}:relevant_last",
+            "precision@hamming{r}",
+            "pr_auc",
+            "mine@{k}",
+        ]
+    )

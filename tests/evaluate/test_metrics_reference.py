@@ -25,8 +25,19 @@ def _run(*args, backend, **kwargs):
         assert res.info["kernels"] == (kern or "vector")
     return res
 
-ALL = ["map@k", "map@all", "tie_aware_map@k", "tie_aware_map@all", "map@k:relevant_first", "map@k:relevant_last",
-       "map@all:relevant_first", "map@all:relevant_last", "precision@hamming{r}", "pr_auc"]
+
+ALL = [
+    "map@k",
+    "map@all",
+    "tie_aware_map@k",
+    "tie_aware_map@all",
+    "map@k:relevant_first",
+    "map@k:relevant_last",
+    "map@all:relevant_first",
+    "map@all:relevant_last",
+    "precision@hamming{r}",
+    "pr_auc",
+]
 
 
 def _case(rng, trial):
@@ -45,10 +56,15 @@ def _case(rng, trial):
 def _check(res, expected, k, r):
     m = res.metrics
     pairs = {
-        f"map@{k}": expected["map@k"], "map@all": expected["map@all"], f"tie_aware_map@{k}": expected["tie@k"],
-        "tie_aware_map@all": expected["tie@all"], f"map@{k}:relevant_first": expected["max@k"],
-        f"map@{k}:relevant_last": expected["min@k"], "map@all:relevant_first": expected["max@all"],
-        "map@all:relevant_last": expected["min@all"], f"precision@hamming{r}": expected["p@r"],
+        f"map@{k}": expected["map@k"],
+        "map@all": expected["map@all"],
+        f"tie_aware_map@{k}": expected["tie@k"],
+        "tie_aware_map@all": expected["tie@all"],
+        f"map@{k}:relevant_first": expected["max@k"],
+        f"map@{k}:relevant_last": expected["min@k"],
+        "map@all:relevant_first": expected["max@all"],
+        "map@all:relevant_last": expected["min@all"],
+        f"precision@hamming{r}": expected["p@r"],
     }
     for name, value in pairs.items():
         assert m[name] == pytest.approx(value, abs=1e-12), name
@@ -85,8 +101,15 @@ def test_precision_at_n_recall_at_n_are_expected_counts():
     curve = res.curves["precision_at_n"]
     assert curve["n"] == [1, 2, 5, 10, 12]
     for n_val, p in zip(curve["n"], curve["precision"]):
-        exp = np.mean([ref.expected_rel_at_n([ref._dist(q[i], d[j]) for j in range(12)],
-                                             [ql[i] == dl[j] for j in range(12)], n_val) / n_val for i in range(4)])
+        exp = np.mean(
+            [
+                ref.expected_rel_at_n(
+                    [ref._dist(q[i], d[j]) for j in range(12)], [ql[i] == dl[j] for j in range(12)], n_val
+                )
+                / n_val
+                for i in range(4)
+            ]
+        )
         assert p == pytest.approx(exp, abs=1e-12)
     rec = res.curves["recall_at_n"]["recall"]
     assert np.all(np.diff(rec) >= -1e-15)

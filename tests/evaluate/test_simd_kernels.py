@@ -58,7 +58,7 @@ def test_bitsliced_carries_and_bin_64(n_bits):
     d[:60_000] = d[0]
     q = np.vstack([d[0], 1 - d[0], rng.integers(0, 2, (3, n_bits))])  # distance 0 and n_bits to half the db
     dbg = (np.arange(120_000) >= 60_000).astype(np.int32)
-    assert 60_000 // 8 > 2 ** simd.PLANES
+    assert 60_000 // 8 > 2**simd.PLANES
     qrel = np.array([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0]], dtype=np.uint8)
     for k, need_all in ((1000, True), (70_000, False)):
         fast, slow, sdb = _both(q, d, dbg, qrel, n_bits, k, need_all)

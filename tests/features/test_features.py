@@ -11,8 +11,7 @@ import pytest
 import zshbench
 from zshbench.datasets.base import ArrayDataset
 from zshbench.errors import UserError
-from zshbench.features import describe, extract_features, parse_spec, resolve_spec, weights_fingerprint
-from zshbench.features import backbone, store
+from zshbench.features import backbone, describe, extract_features, parse_spec, resolve_spec, store, weights_fingerprint
 
 MODEL = "test_resnet"  # timm's tiny test network (~0.2M parameters, 160 px input)
 SPEC = f"timm:{MODEL}"
@@ -72,8 +71,11 @@ def test_pixel_batches_are_capped_by_bytes_without_changing_values(digits, monke
 
 def test_pixel_feature_matrix_is_estimated_before_allocation(digits, monkeypatch):
     monkeypatch.setenv("ZSHBENCH_MEMORY_LIMIT", "100000")
-    with pytest.raises(UserError, match=r"Not enough memory: the pixel feature matrix \(1,000 items x 64 values: "
-                                        r"8x8x1 pixels, float32\) needs about 250\.0 KiB.*--image-size"):
+    with pytest.raises(
+        UserError,
+        match=r"Not enough memory: the pixel feature matrix \(1,000 items x 64 values: "
+        r"8x8x1 pixels, float32\) needs about 250\.0 KiB.*--image-size",
+    ):
         extract_features(digits, np.arange(1000), "pixels")
     assert extract_features(digits, np.arange(10), "pixels").shape == (10, 64)
 
@@ -155,8 +157,13 @@ def test_fingerprints_and_describe():
     d = describe(SPEC, "none")
     assert d["extractor"] == "timm" and d["model"] == MODEL and d["weights"] == "none"
     assert d["weights_fingerprint"] == "random-init:seed0" and d["timm_version"]
-    assert describe("pixels", None) == {"spec": "pixels", "extractor": "pixels", "model": None, "weights": None,
-                                        "weights_fingerprint": None}
+    assert describe("pixels", None) == {
+        "spec": "pixels",
+        "extractor": "pixels",
+        "model": None,
+        "weights": None,
+        "weights_fingerprint": None,
+    }
 
 
 def test_cache_hit_and_miss(digits, cache, monkeypatch):

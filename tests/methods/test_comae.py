@@ -9,7 +9,7 @@ import torch
 
 from zshbench import create_hasher
 from zshbench.errors import UserError
-from zshbench.methods.comae import (COMAEHasher, build_optimizer, check_optimizer_covers, normalise_attributes)
+from zshbench.methods.comae import COMAEHasher, build_optimizer, check_optimizer_covers, normalise_attributes
 from zshbench.methods.comae.model import COMAENet
 from zshbench.methods.comae.profiles import resolve_profile
 
@@ -40,6 +40,7 @@ def _train_set(n_per_class=6, s=4, a=17, hw=32, c=3, seed=0):
 
 
 # -- eq. 1: maps and max pooling ---------------------------------------------------------------------------
+
 
 def test_attribute_maps_are_prototype_dot_features_and_a_hat_is_their_max():
     net, _ = _net(theta="dot")
@@ -116,8 +117,10 @@ def test_both_profiles_use_the_non_linear_theta_by_default():
 
 # -- every trainable module learns -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("variant,theta", [("full", "hadamard"), ("full", "dot"), ("v1", "hadamard"),
-                                           ("v2", "hadamard"), ("v3", "hadamard")])
+
+@pytest.mark.parametrize(
+    "variant,theta", [("full", "hadamard"), ("full", "dot"), ("v1", "hadamard"), ("v2", "hadamard"), ("v3", "hadamard")]
+)
 def test_every_parameter_gets_a_gradient_and_is_in_the_optimizer(variant, theta):
     net, p = _net(variant, theta)
     imgs, labels = _batch()
@@ -136,8 +139,12 @@ def test_every_parameter_gets_a_gradient_and_is_in_the_optimizer(variant, theta)
     assert (net.W is None) == (variant == "v3")
     in_opt = {id(q) for g in opt.param_groups for q in g["params"]}
     assert in_opt == {id(q) for q in net.parameters()}
-    expected_parts = {"full": {"point", "pair", "class"}, "v1": {"pair", "class"}, "v2": {"point", "class"},
-                      "v3": {"point", "pair"}}[variant] | {"hash"}
+    expected_parts = {
+        "full": {"point", "pair", "class"},
+        "v1": {"pair", "class"},
+        "v2": {"point", "class"},
+        "v3": {"point", "pair"},
+    }[variant] | {"hash"}
     assert set(parts) == expected_parts
 
 
@@ -153,12 +160,16 @@ def test_fit_updates_prototypes_w_centres_and_hash_layer():
     train = _train_set()
     h = COMAEHasher(n_bits=16, seed=3, max_steps=2, batch_size=12).fit(train)
     init = h.initial_network(resolve_profile("tiny", {}), {"class_attr": h.model_.class_attr.cpu()})
-    unchanged = [n for (n, q), (_, q0) in zip(h.model_.named_parameters(), init.named_parameters())
-                 if torch.equal(q.detach().cpu(), q0.detach().cpu())]
+    unchanged = [
+        n
+        for (n, q), (_, q0) in zip(h.model_.named_parameters(), init.named_parameters())
+        if torch.equal(q.detach().cpu(), q0.detach().cpu())
+    ]
     assert not unchanged, f"not updated by fit: {unchanged}"
 
 
 # -- only seen-class information reaches fit ---------------------------------------------------------------
+
 
 def test_fit_sees_only_seen_class_attributes_and_labels(monkeypatch):
     from zshbench.runner import build_trainset
@@ -178,8 +189,12 @@ def test_fit_sees_only_seen_class_attributes_and_labels(monkeypatch):
     h = COMAEHasher(n_bits=16, max_steps=3, batch_size=16).fit(train)
     m = h.model_
     assert m.class_attr.shape == (n_seen, ds.class_attributes.shape[1])
-    np.testing.assert_allclose(m.class_attr.cpu().numpy(), normalise_attributes(
-        ds.class_attributes[split.seen_classes], "zscore"), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        m.class_attr.cpu().numpy(),
+        normalise_attributes(ds.class_attributes[split.seen_classes], "zscore"),
+        rtol=1e-6,
+        atol=1e-6,
+    )
     assert m.centres.shape == (n_seen, 16), "hash-loss centres must number exactly the seen classes"
     assert m.W.shape[1] == m.class_attr.shape[1] and m.prototypes.shape[0] == m.class_attr.shape[1]
     labels = torch.cat(seen_labels)
@@ -245,8 +260,10 @@ def test_zscore_positives_of_binary_attributes():
 
 # -- variants, inputs, config, weights ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("name,variant,missing", [("comae-v1", "v1", "point"), ("comae-v2", "v2", "pair"),
-                                                  ("comae-v3", "v3", "class")])
+
+@pytest.mark.parametrize(
+    "name,variant,missing", [("comae-v1", "v1", "point"), ("comae-v2", "v2", "pair"), ("comae-v3", "v3", "class")]
+)
 def test_variants_run(name, variant, missing):
     train = _train_set()
     h = create_hasher(name, n_bits=16, max_steps=2, batch_size=12).fit(train)
@@ -263,8 +280,9 @@ def test_grey_8x8_images_work():
     assert h.encode(train.images).shape == (len(train), 3)
 
 
-@pytest.mark.parametrize("key,value", [("epsilon", 0.0), ("tau", -1.0), ("n_negatives", 0), ("lambda_pair", -1.0),
-                                       ("batch_size", 1)])
+@pytest.mark.parametrize(
+    "key,value", [("epsilon", 0.0), ("tau", -1.0), ("n_negatives", 0), ("lambda_pair", -1.0), ("batch_size", 1)]
+)
 def test_invalid_config_is_refused(key, value):
     with pytest.raises(UserError, match=key):
         COMAEHasher(**{key: value}).fit(_train_set())
@@ -292,8 +310,11 @@ def test_weights_from_path(tmp_path):
     torch.save(sd, path)
     h = COMAEHasher(n_bits=16, max_steps=1, lr=1e-12, weights=str(path)).fit(_train_set())
     assert "backbone.pth" in h.run_info()["backbone_weights"]
-    w = h.model_.backbone.conv1[0].weight if isinstance(h.model_.backbone.conv1, torch.nn.Sequential) \
+    w = (
+        h.model_.backbone.conv1[0].weight
+        if isinstance(h.model_.backbone.conv1, torch.nn.Sequential)
         else h.model_.backbone.conv1.weight
+    )
     key = "conv1.0.weight" if "conv1.0.weight" in sd else "conv1.weight"
     torch.testing.assert_close(w.detach(), sd[key], atol=1e-6, rtol=0)
     with pytest.raises(UserError, match="no such file"):
@@ -305,6 +326,7 @@ def test_weights_from_path(tmp_path):
 
 
 # -- saved models are rebuilt from their own settings --------------------------------------------------------
+
 
 def test_restore_uses_the_saved_settings_not_the_current_profile(tmp_path, monkeypatch):
     """Fit and save with one profile setting (input size 24, Theta hidden width 12), change the profile, load:
@@ -336,6 +358,7 @@ def test_restore_without_saved_settings_is_refused():
 
 
 # -- which label set the backbone weights were trained on --------------------------------------------------
+
 
 def test_run_info_records_the_weights_label_set(tmp_path):
     from zshbench.pretraining import weights_label_set

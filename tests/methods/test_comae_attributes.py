@@ -59,12 +59,27 @@ def _seen_matrix(shared: Path, protocol: str) -> np.ndarray:
 # measured shares of negatives (percent) and attributes with any negative, epsilon = 0.9, on the float32
 # matrices the model receives ("none" is the raw scale: AWA2/CUB 0-100, SUN 0-1)
 EXPECTED = {
-    "awa2-zsh": {"max": (0.30, 11), "zscore": (33.19, 84), "zscore-attributes": (41.13, 85), "l2": (0.0, 0),
-                 "none": (81.89, 85)},
-    "cub-zsh": {"max": (0.40, 74), "zscore": (20.68, 279), "zscore-attributes": (30.86, 312), "l2": (0.0, 0),
-                "none": (66.81, 312)},
-    "sun-zsh": {"max": (0.14, 15), "zscore": (21.70, 102), "zscore-attributes": (28.55, 102), "l2": (0.0, 0),
-                "none": (0.14, 15)},
+    "awa2-zsh": {
+        "max": (0.30, 11),
+        "zscore": (33.19, 84),
+        "zscore-attributes": (41.13, 85),
+        "l2": (0.0, 0),
+        "none": (81.89, 85),
+    },
+    "cub-zsh": {
+        "max": (0.40, 74),
+        "zscore": (20.68, 279),
+        "zscore-attributes": (30.86, 312),
+        "l2": (0.0, 0),
+        "none": (66.81, 312),
+    },
+    "sun-zsh": {
+        "max": (0.14, 15),
+        "zscore": (21.70, 102),
+        "zscore-attributes": (28.55, 102),
+        "l2": (0.0, 0),
+        "none": (0.14, 15),
+    },
 }
 
 

@@ -193,8 +193,10 @@ def test_sample_negatives_k_subset_and_seeded():
     assert s1.sum(-1)[0].tolist() == [2, 2, 2, 2, 2]  # min(k, candidates): 3 candidates for 0, 1; 2 for 2..4
     s1b = L.sample_negatives(neg, 2, torch.Generator().manual_seed(0))
     assert torch.equal(s1, s1b), "the same seed must draw the same negatives"
-    seen = {tuple(L.sample_negatives(neg, 1, torch.Generator().manual_seed(s))[0, 0].nonzero().flatten().tolist())
-            for s in range(40)}
+    seen = {
+        tuple(L.sample_negatives(neg, 1, torch.Generator().manual_seed(s))[0, 0].nonzero().flatten().tolist())
+        for s in range(40)
+    }
     assert seen == {(2,), (3,), (4,)}, "every candidate must be drawable"
     assert torch.equal(L.sample_negatives(neg, 10, g), neg), "k >= candidates keeps them all"
 
@@ -212,14 +214,22 @@ def test_hash_loss_am_softmax_hand_computed():
     h = torch.tensor([[0.5, 0.0]])  # normalised to (1, 0)
     centres = torch.tensor([[2.0, 0.0], [0.0, 3.0]])
     # label 0: cos = [1, 0] -> logits [10 (1 - 0.2), 0] = [8, 0]
-    assert L.hash_loss(h, centres, torch.tensor([0]), 10.0, 0.2).item() == pytest.approx(math.log(1 + math.exp(-8)), rel=1e-4)
+    assert L.hash_loss(h, centres, torch.tensor([0]), 10.0, 0.2).item() == pytest.approx(
+        math.log(1 + math.exp(-8)), rel=1e-4
+    )
     # label 1: logits [10, 10 (0 - 0.2)] = [10, -2]
-    assert L.hash_loss(h, centres, torch.tensor([1]), 10.0, 0.2).item() == pytest.approx(math.log(1 + math.exp(12)), rel=1e-5)
+    assert L.hash_loss(h, centres, torch.tensor([1]), 10.0, 0.2).item() == pytest.approx(
+        math.log(1 + math.exp(12)), rel=1e-5
+    )
 
 
 def test_total_loss_weights_and_missing_terms():
-    parts = {"point": torch.tensor(1.0), "pair": torch.tensor(2.0), "class": torch.tensor(3.0),
-             "hash": torch.tensor(4.0)}
+    parts = {
+        "point": torch.tensor(1.0),
+        "pair": torch.tensor(2.0),
+        "class": torch.tensor(3.0),
+        "hash": torch.tensor(4.0),
+    }
     assert L.total_loss(parts, (10.0, 1.0, 10.0), 1.0).item() == pytest.approx(10 + 2 + 30 + 4)
     assert L.total_loss(parts, (10.0, 1.0, 10.0), 0.5).item() == pytest.approx(10 + 2 + 30 + 2)
     del parts["pair"]

@@ -38,21 +38,32 @@ def _stray_numbers(path: Path) -> list[tuple[int, object]]:
     parent = _parents(tree)
     out = []
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
-                and not isinstance(node.value, bool)) or node.value in ALLOWED:
+        if (
+            not (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, (int, float))
+                and not isinstance(node.value, bool)
+            )
+            or node.value in ALLOWED
+        ):
             continue
         up, structural = node, False
         while up in parent:
             up, child = parent[up], up
             if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Pow) and child is up.right and node.value == 0.5:
                 structural = True  # c ** 0.5
-            if isinstance(up, ast.Call) and isinstance(up.func, ast.Attribute) and up.func.attr == "view" \
-                    and node.value == 3:
+            if (
+                isinstance(up, ast.Call)
+                and isinstance(up.func, ast.Attribute)
+                and up.func.attr == "view"
+                and node.value == 3
+            ):
                 structural = True  # .view(1, 3, 1, 1): RGB channels
             if isinstance(up, ast.keyword) and up.arg in ("dim", "axis"):
                 structural = True  # axes
-            if isinstance(up, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "conformance_params"
-                                                  for t in up.targets):
+            if isinstance(up, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "conformance_params" for t in up.targets
+            ):
                 structural = True  # the conformance kit's test budget, not a method constant
         if not structural:
             out.append((node.lineno, node.value))
@@ -74,11 +85,21 @@ def test_the_constant_check_catches_a_constant(tmp_path):
 def _profile_keys_read(path: Path) -> set[str]:
     keys = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "p" \
-                and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "p"
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
             keys.add(node.slice.value)
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "p" \
-                and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "p"
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
             keys.add(node.slice.value)  # self.p["..."]
     return keys
 
@@ -95,7 +116,7 @@ def test_profiles_share_their_keys_and_every_key_read_exists():
     for k in ("epochs", "batch_size", "lr"):
         assert f'p["{k}"]' in template
     assert 'p.get("grad_clip")' in template and 'p.get("weights")' in template
-    assert COMAEHasher.timm_name_key == "backbone" and 'p.get(self.timm_name_key)' in template
+    assert COMAEHasher.timm_name_key == "backbone" and "p.get(self.timm_name_key)" in template
 
 
 def test_every_profile_key_is_documented_and_every_override_is_a_field():
@@ -108,15 +129,18 @@ def test_every_profile_key_is_documented_and_every_override_is_a_field():
     assert overrides == none_valued, "every None-valued field (but max_steps) stands for a profile value"
 
 
-@pytest.mark.parametrize("key,value,check", [
-    ("centre_init_std", 0.0, lambda net: torch.all(net.centres == 0)),
-    ("prototype_init_std_hadamard", 0.0, lambda net: torch.all(net.prototypes == 0)),
-    ("w_init_gain", 0.0, lambda net: torch.all(net.W == 0)),
-    ("hash_bias", False, lambda net: net.hash_layer.bias is None),
-    ("theta_hidden", 5, lambda net: net.theta_net["U"].out_features == 5),
-    ("theta", "dot", lambda net: net.theta_net is None),
-    ("img_size", 24, lambda net: net.prepare(torch.zeros(1, 8, 8, 3, dtype=torch.uint8)).shape[-1] == 24),
-])
+@pytest.mark.parametrize(
+    "key,value,check",
+    [
+        ("centre_init_std", 0.0, lambda net: torch.all(net.centres == 0)),
+        ("prototype_init_std_hadamard", 0.0, lambda net: torch.all(net.prototypes == 0)),
+        ("w_init_gain", 0.0, lambda net: torch.all(net.W == 0)),
+        ("hash_bias", False, lambda net: net.hash_layer.bias is None),
+        ("theta_hidden", 5, lambda net: net.theta_net["U"].out_features == 5),
+        ("theta", "dot", lambda net: net.theta_net is None),
+        ("img_size", 24, lambda net: net.prepare(torch.zeros(1, 8, 8, 3, dtype=torch.uint8)).shape[-1] == 24),
+    ],
+)
 def test_profile_values_reach_the_network(key, value, check):
     p = resolve_profile("tiny", {key: value})
     torch.manual_seed(0)
@@ -132,9 +156,18 @@ def test_prototype_init_gain_reaches_the_dot_theta():
     assert float(net.prototypes.detach().std()) == pytest.approx(c**-0.5, rel=0.1)
 
 
-@pytest.mark.parametrize("key,value", [("lambda_hash", 3.0), ("lambda_point", 0.0), ("point_reduction", "sum"),
-                                       ("pair_form", "per-positive"), ("theta_negative_slope", 0.0),
-                                       ("am_margin", 0.5), ("tau", 0.1)])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("lambda_hash", 3.0),
+        ("lambda_point", 0.0),
+        ("point_reduction", "sum"),
+        ("pair_form", "per-positive"),
+        ("theta_negative_slope", 0.0),
+        ("am_margin", 0.5),
+        ("tau", 0.1),
+    ],
+)
 def test_profile_values_reach_the_loss(key, value):
     def loss(over):
         p = resolve_profile("tiny", {"theta_hidden": 8, **over})

@@ -7,10 +7,10 @@ import pytest
 
 from zshbench import create_hasher
 from zshbench.codes import unpack_codes
-from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
-from zshbench.methods.itq import itq_rotation, quantization_loss
 from zshbench.methods._linear import random_orthogonal
+from zshbench.methods.itq import itq_rotation, quantization_loss
+from zshbench.trainset import TrainSet
 
 
 def _train(x, labels=None):
@@ -126,8 +126,16 @@ def test_itq_beats_lsh_on_digits(tmp_path):
     from zshbench.runner import run
 
     def mean_map(method):
-        recs = run(method=method, dataset="digits", bits=[32], seeds=[0, 1, 2], results_dir=tmp_path / method,
-                   progress=False, device="cpu", features="pixels")
+        recs = run(
+            method=method,
+            dataset="digits",
+            bits=[32],
+            seeds=[0, 1, 2],
+            results_dir=tmp_path / method,
+            progress=False,
+            device="cpu",
+            features="pixels",
+        )
         assert len(recs) == 3
         return float(np.mean([r["metrics"]["map@all"] for r in recs]))
 

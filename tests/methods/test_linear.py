@@ -11,10 +11,10 @@ import pytest
 
 from zshbench import create_hasher
 from zshbench.codes import unpack_codes
-from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
 from zshbench.methods import _linear
 from zshbench.methods._linear import pca_directions, pca_memory, pca_solver
+from zshbench.trainset import TrainSet
 
 _PCA = _linear.pca_directions  # the original, for tests that force one solver through monkeypatch
 
@@ -134,7 +134,8 @@ def test_pcah_itq_sh_fit_high_dimensional_features_with_little_memory(rng, monke
 @pytest.mark.slow
 def test_fit_400_items_of_150528_dimensions_within_4_gb(monkeypatch):
     """The issue's case: 224 px RGB pixels (150,528-d), 400 items, 64 bits, with 4 GB allowed (the covariance
-    path needed 169 GiB). Measured: about 4-6 s per method, peak ~0.7 GB above the features (docs/methods/shallow.md)."""
+    path needed 169 GiB). Measured: about 4-6 s per method, peak ~0.7 GB above the features
+    (docs/methods/shallow.md)."""
     monkeypatch.setenv("ZSHBENCH_MEMORY_LIMIT", "4e9")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((400, 150_528), dtype=np.float32)
@@ -157,12 +158,15 @@ def test_gram_memory_estimate_is_close_to_the_traced_peak(rng):
     assert 0.5 * est < peak < 2 * est, (peak, est)
 
 
-@pytest.mark.parametrize("method, fragment", [
-    ("lsh", r"the 500 x 256 float64 projection: 1000\.0 KiB"),
-    ("pcah", r"the 500 x 500 float64 PCA covariance and the eigensolver's copy of it: 3\.8 MiB"),
-    ("itq", r"the 500 x 500 float64 PCA covariance .*4 float64 600 x 64 arrays of the alternation"),
-    ("sh", r"the 500 x 500 float64 PCA covariance .*the 600 x 64 projected training data"),
-])
+@pytest.mark.parametrize(
+    "method, fragment",
+    [
+        ("lsh", r"the 500 x 256 float64 projection: 1000\.0 KiB"),
+        ("pcah", r"the 500 x 500 float64 PCA covariance and the eigensolver's copy of it: 3\.8 MiB"),
+        ("itq", r"the 500 x 500 float64 PCA covariance .*4 float64 600 x 64 arrays of the alternation"),
+        ("sh", r"the 500 x 500 float64 PCA covariance .*the 600 x 64 projected training data"),
+    ],
+)
 def test_fit_memory_check_states_estimate_available_and_fix(rng, monkeypatch, method, fragment):
     monkeypatch.setenv("ZSHBENCH_MEMORY_LIMIT", "2e5")
     x = rng.standard_normal((600, 500)).astype(np.float32)

@@ -8,8 +8,8 @@ import pytest
 
 from zshbench import create_hasher
 from zshbench.codes import unpack_codes
-from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
+from zshbench.trainset import TrainSet
 
 
 def _train(x):

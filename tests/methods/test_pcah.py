@@ -7,8 +7,8 @@ import pytest
 
 from zshbench import create_hasher
 from zshbench.codes import unpack_codes
-from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
+from zshbench.trainset import TrainSet
 
 
 def _train(x, labels=None):
@@ -88,8 +88,13 @@ def test_untrainable_data_refused(rng):
 def test_nan_inf_refused_with_count_and_first_row(rng):
     x = _aniso(rng)
     x[3, 2], x[7, 0] = np.nan, np.inf
-    raw = TrainSet(labels=np.zeros(len(x), np.int64), class_names=("a",), class_attributes=np.eye(1, dtype=np.float32),
-                   attribute_names=("a",), features=x)  # built directly: no validation on the way in
+    raw = TrainSet(
+        labels=np.zeros(len(x), np.int64),
+        class_names=("a",),
+        class_attributes=np.eye(1, dtype=np.float32),
+        attribute_names=("a",),
+        features=x,
+    )  # built directly: no validation on the way in
     with pytest.raises(UserError, match=r"2 row\(s\) \(first bad row: 3\)"):
         create_hasher("pcah", n_bits=8).fit(raw)
     h = create_hasher("pcah", n_bits=8).fit(_train(np.nan_to_num(x, posinf=0.0)))

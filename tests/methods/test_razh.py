@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from zshbench import create_hasher
-from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
 from zshbench.methods.razh import losses as L
 from zshbench.methods.razh.kmeans import batched_kmeans, inertia
@@ -18,6 +17,7 @@ from zshbench.methods.razh.model import RAZHNet
 from zshbench.methods.razh.profiles import resolve_profile
 from zshbench.methods.razh.wordvec import attribute_vectors, name_words
 from zshbench.train import make_generator
+from zshbench.trainset import TrainSet
 
 FAST = {"max_steps": 2, "batch_size": 16, "epochs": 1}
 
@@ -163,36 +163,47 @@ def test_gradients_reach_every_module():
     net.p["threshold"] = -1.5  # every part replaced, so F_i/F_a/F_m all take part
     loss, parts = net.train_losses(_images(8), torch.tensor([0, 0, 1, 1, 2, 2, 3, 3]), make_generator(0))
     loss.backward()
-    for name, mod in [("encoder.patch_embed", net.encoder.patch_embed), ("encoder.blocks", net.encoder.blocks),
-                      ("decoder", net.decoder), ("f_m", net.f_m), ("f_a", net.f_a), ("f_i", net.f_i),
-                      ("hash", net.hash_layer), ("cls", net.cls_layer)]:
+    for name, mod in [
+        ("encoder.patch_embed", net.encoder.patch_embed),
+        ("encoder.blocks", net.encoder.blocks),
+        ("decoder", net.decoder),
+        ("f_m", net.f_m),
+        ("f_a", net.f_a),
+        ("f_i", net.f_i),
+        ("hash", net.hash_layer),
+        ("cls", net.cls_layer),
+    ]:
         g = [p.grad for p in mod.parameters()]
         assert all(x is not None for x in g), name
         assert sum(float(x.abs().sum()) for x in g) > 0, name
     assert set(parts) >= {"cls", "hash", "rec", "hal", "replaced"}
 
 
-@pytest.mark.parametrize("variant,terms,expected", [
-    ("full", "all", {"cls", "hash", "rec", "hal"}),
-    ("no-cluster", "all", {"cls", "hash", "rec", "hal"}),
-    ("no-attr", "all", {"cls", "hash", "rec"}),
-    ("random-branches", "all", {"cls", "hash", "rec", "hal"}),
-    ("full", "cls", {"cls"}),
-    ("full", "hash", {"hash"}),
-    ("full", "cls+hash", {"cls", "hash"}),
-])
+@pytest.mark.parametrize(
+    "variant,terms,expected",
+    [
+        ("full", "all", {"cls", "hash", "rec", "hal"}),
+        ("no-cluster", "all", {"cls", "hash", "rec", "hal"}),
+        ("no-attr", "all", {"cls", "hash", "rec"}),
+        ("random-branches", "all", {"cls", "hash", "rec", "hal"}),
+        ("full", "cls", {"cls"}),
+        ("full", "hash", {"hash"}),
+        ("full", "cls+hash", {"cls", "hash"}),
+    ],
+)
 def test_variants_and_loss_ablations(variant, terms, expected):
     net = _net()
-    loss, parts = net.train_losses(_images(6), torch.tensor([0, 0, 1, 1, 2, 3]), make_generator(0),
-                                   variant=variant, terms=terms)
+    loss, parts = net.train_losses(
+        _images(6), torch.tensor([0, 0, 1, 1, 2, 3]), make_generator(0), variant=variant, terms=terms
+    )
     assert torch.isfinite(loss)
     assert set(parts) - {"replaced"} == expected
 
 
 # -- the hasher ----------------------------------------------------------------------------------------------
 def _shapes_train():
-    from zshbench.testing import conformance_dataset
     from zshbench.runner import build_trainset
+    from zshbench.testing import conformance_dataset
 
     ds, split = conformance_dataset()
     return build_trainset(ds, split), ds, split
@@ -201,8 +212,12 @@ def _shapes_train():
 def test_hasher_variants_fit_and_record_their_setting():
     tr, ds, split = _shapes_train()
     probe = ds.image_view(split.query)
-    for name, extra in [("razh", {"variant": "no-attr"}), ("razh", {"variant": "random-branches"}),
-                        ("razh", {"loss_terms": "cls+hash"}), ("razh-t", {})]:
+    for name, extra in [
+        ("razh", {"variant": "no-attr"}),
+        ("razh", {"variant": "random-branches"}),
+        ("razh", {"loss_terms": "cls+hash"}),
+        ("razh-t", {}),
+    ]:
         h = create_hasher(name, n_bits=16, **FAST, **extra).fit(tr)
         assert h.encode(probe).shape == (len(probe), 2)
         info = h.run_info()

@@ -14,14 +14,21 @@ import pytest
 import torch
 
 from zshbench import create_hasher
-from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
 from zshbench.methods.razh import RAZHFHasher, RAZHHasher
 from zshbench.methods.razh import losses as L
 from zshbench.methods.razh.model import RAZHNet
-from zshbench.methods.razh.profiles import (DEFAULT_ALPHA_BETA, PAPER_WEIGHTS, PROFILES, RAZH_F_WEIGHTS, TABLE_VIII,
-                                            paper_alpha_beta, resolve_profile)
+from zshbench.methods.razh.profiles import (
+    DEFAULT_ALPHA_BETA,
+    PAPER_WEIGHTS,
+    PROFILES,
+    RAZH_F_WEIGHTS,
+    TABLE_VIII,
+    paper_alpha_beta,
+    resolve_profile,
+)
 from zshbench.train import make_generator
+from zshbench.trainset import TrainSet
 
 FAST = {"max_steps": 2, "batch_size": 16, "epochs": 1}
 
@@ -171,8 +178,9 @@ def test_table_viii_as_printed():
     assert paper_alpha_beta("cifar10", 64)[0] == (0.05, 1.0)
     assert paper_alpha_beta("cifar10", 128)[0] == (0.001, 0.1)
     assert paper_alpha_beta("CIFAR10", 24) == ((0.05, 1.0), "paper Table VIII (cifar10, 24 bits)")
-    assert sorted(TABLE_VIII) == ["awa2", "cifar10", "cub"] and all(sorted(r) == [24, 48, 64, 128]
-                                                                     for r in TABLE_VIII.values())
+    assert sorted(TABLE_VIII) == ["awa2", "cifar10", "cub"] and all(
+        sorted(r) == [24, 48, 64, 128] for r in TABLE_VIII.values()
+    )
     for ds, bits in [("shapes", 64), ("awa2", 32), ("awa2-res101", 64), ("sun", 64)]:
         ab, src = paper_alpha_beta(ds, bits)
         assert ab == DEFAULT_ALPHA_BETA and src.startswith("default") and ds in src
@@ -249,8 +257,8 @@ def _fake_glove(tmp_path: Path, names) -> Path:
 
 
 def test_paper_profile_with_a_glove_file_and_with_a_recorded_substitute(tmp_path, monkeypatch):
-    from zshbench.testing import conformance_dataset
     from zshbench.runner import build_trainset
+    from zshbench.testing import conformance_dataset
 
     tr = build_trainset(*conformance_dataset())
     glove = _fake_glove(tmp_path, tr.attribute_names)
@@ -260,7 +268,9 @@ def test_paper_profile_with_a_glove_file_and_with_a_recorded_substitute(tmp_path
     h = create_hasher("razh", n_bits=16, profile="paper", word_vectors=f"glove:{glove}", **FAST).fit(tr)
     info = h.run_info()
     assert info["word_vectors"]["source"] == f"glove:{glove.name}" and info["word_vectors"]["paper_setting"]
-    assert info["word_vectors"]["dim"] == 6 and info["loss_scale"] == "paper" and "substitute" not in info["word_vectors"]
+    assert (
+        info["word_vectors"]["dim"] == 6 and info["loss_scale"] == "paper" and "substitute" not in info["word_vectors"]
+    )
     info = create_hasher("razh", n_bits=16, profile="paper", word_vectors="seen-columns", **FAST).fit(tr).run_info()
     assert "instead of the paper's GloVe" in info["word_vectors"]["substitute"]
 
@@ -284,7 +294,7 @@ def test_tiny_runs_record_their_weights_label_set(tmp_path):
     tr = _labels_trainset()
     h = create_hasher("razh", n_bits=8, **FAST).fit(tr)
     assert h.run_info()["weights_label_set"] == "random init"
-    sd = {k[len("encoder."):]: v for k, v in h.model_.state_dict().items() if k.startswith("encoder.")}
+    sd = {k[len("encoder.") :]: v for k, v in h.model_.state_dict().items() if k.startswith("encoder.")}
     path = tmp_path / "enc.pth"
     torch.save(sd, path)
     info = create_hasher("razh", n_bits=8, weights=str(path), **FAST).fit(tr).run_info()
@@ -301,16 +311,18 @@ def test_pretrained_load_path_uses_the_method_weights(monkeypatch, method, name)
 
     def fake(nm, flag, **kw):
         asked.append(nm)
-        return SimpleNamespace(state_dict=net.encoder.state_dict,
-                               pretrained_cfg=timm.models.get_pretrained_cfg(nm).to_dict())
+        return SimpleNamespace(
+            state_dict=net.encoder.state_dict, pretrained_cfg=timm.models.get_pretrained_cfg(nm).to_dict()
+        )
 
     monkeypatch.setattr("zshbench.weights.create_pretrained", fake)
     from zshbench.methods.razh.model import build_encoder
 
     h = create_hasher(method, profile="paper", word_vectors="seen-columns")
     p = h.resolved_profile()
-    net = SimpleNamespace(encoder=build_encoder(p), mean=torch.full((1, 3, 1, 1), 0.5),
-                          std=torch.full((1, 3, 1, 1), 0.5))  # the parts of RAZHNet the loader touches
+    net = SimpleNamespace(
+        encoder=build_encoder(p), mean=torch.full((1, 3, 1, 1), 0.5), std=torch.full((1, 3, 1, 1), 0.5)
+    )  # the parts of RAZHNet the loader touches
     loaded = h.load_weights(net, p)
     assert asked == [name] and name in loaded.description
     from zshbench.pretraining import timm_label_set
@@ -338,15 +350,21 @@ def test_unseen_overlap_of_the_built_in_protocols():
     assert unseen_overlap("imagenet-21k", "awa2", ps) == ps  # ImageNet-21k holds every AwA2 class
     assert unseen_overlap("imagenet-1k", "awa2", ps) == ["horse", "sheep", "seal", "dolphin"]  # subordinates only
     assert overlap_report("imagenet-1k", "awa2", ["horse"])["matches"]["horse"] == [
-        ["n02389026", "sorrel", "subordinate class"]]
+        ["n02389026", "sorrel", "subordinate class"]
+    ]
     ss = overlap_report("imagenet-1k", "awa2", _unseen("awa2-zsh-ss"))
     same = [c for c, ms in ss["matches"].items() if any(m[2] == "same class" for m in ms)]
     assert same == ["persian+cat", "hippopotamus", "leopard", "chimpanzee", "giant+panda", "pig"]
     assert unseen_overlap("imagenet-1k", "cub", _unseen("cub-zsh")) == []
-    assert unseen_overlap("imagenet-1k", "cub", _unseen("cub-unseen60")) == ["014.Indigo_Bunting",
-                                                                              "090.Red_breasted_Merganser"]
-    assert set(unseen_overlap("imagenet-1k", "sun", _unseen("sun-zsh"))) >= {"church_indoor", "mosque_indoor",
-                                                                             "monastery_outdoor"}
+    assert unseen_overlap("imagenet-1k", "cub", _unseen("cub-unseen60")) == [
+        "014.Indigo_Bunting",
+        "090.Red_breasted_Merganser",
+    ]
+    assert set(unseen_overlap("imagenet-1k", "sun", _unseen("sun-zsh"))) >= {
+        "church_indoor",
+        "mosque_indoor",
+        "monastery_outdoor",
+    }
     for ls in ("none (self-supervised on ImageNet-1k images)", "random init", "user file: unknown"):
         assert unseen_overlap(ls, "awa2", ps) == [] and not overlap_report(ls, "awa2", ps)["label_set_has_classes"]
     assert unseen_overlap("imagenet-1k", "digits", ["three", "eight"]) == []
@@ -356,8 +374,8 @@ def test_unseen_overlap_of_the_built_in_protocols():
 
 
 def test_overlap_table_is_consistent_with_timm_class_lists_and_the_protocols():
-    from zshbench.protocols import load_protocol
     from zshbench.pretraining import CLASS_SYNSETS, OVERLAPS, label_set_synsets
+    from zshbench.protocols import load_protocol
 
     for ls, per in OVERLAPS.items():
         members = label_set_synsets(ls)
@@ -376,7 +394,9 @@ def test_overlap_table_is_consistent_with_timm_class_lists_and_the_protocols():
     assert set(CLASS_SYNSETS["sun"]) == set(_unseen("sun-zsh"))
 
 
-@pytest.mark.skipif(not Path("/usr/share/wordnet/data.noun").is_file(), reason="WordNet 3.0 (wordnet-base) not installed")
+@pytest.mark.skipif(
+    not Path("/usr/share/wordnet/data.noun").is_file(), reason="WordNet 3.0 (wordnet-base) not installed"
+)
 def test_overlap_table_regenerates_from_wordnet():
     from zshbench.pretraining import OVERLAPS, derive_overlaps
 

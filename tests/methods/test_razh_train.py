@@ -24,7 +24,7 @@ def _run(seed=0, **kw):
     def batches(epoch):
         perm = torch.randperm(64, generator=g)
         for s in range(0, 64, 16):
-            yield x[perm[s:s + 16]], y[perm[s:s + 16]]
+            yield x[perm[s : s + 16]], y[perm[s : s + 16]]
 
     def loss_fn(m, b):
         err = (m(b[0]).squeeze(-1) - b[1]) ** 2

@@ -7,9 +7,9 @@ import pytest
 
 from zshbench import create_hasher
 from zshbench.codes import unpack_codes
-from zshbench.trainset import TrainSet
 from zshbench.errors import UserError
 from zshbench.methods.sh import select_modes
+from zshbench.trainset import TrainSet
 
 
 def _train(x, labels=None):

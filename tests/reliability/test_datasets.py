@@ -54,6 +54,7 @@ def png(seed: int, size=(28, 28), mode: str = "L") -> bytes:
 
 def png_header(width: int, height: int) -> bytes:
     """A PNG whose header claims width x height (1-bit), with no pixel data: PIL reads the size at open."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -61,8 +62,9 @@ def png_header(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
-def folder(root: Path, per_class: int = 5, classes: str = "abcd", size=(28, 28), protocol: str | None = PROTO,
-           seed: int = 0) -> Path:
+def folder(
+    root: Path, per_class: int = 5, classes: str = "abcd", size=(28, 28), protocol: str | None = PROTO, seed: int = 0
+) -> Path:
     for ci, c in enumerate(classes):
         (root / c).mkdir(parents=True, exist_ok=True)
         for j in range(per_class):
@@ -101,8 +103,11 @@ def test_s01_cifar_pickle_that_would_run_code_is_refused(tmp_path, capsys):
     marker = tmp_path / "PWNED"
     meta = pickle.dumps({b"label_names": [b"x"] * 10, b"e": _Payload(marker)}, protocol=2)
     root = _cifar_root(tmp_path, meta)
-    with pytest.raises(DataError, match=r"batches\.meta is not a plain CIFAR-10 batch: its pickle asks for "
-                                        r"'io\.open'.*refuses"):
+    with pytest.raises(
+        DataError,
+        match=r"batches\.meta is not a plain CIFAR-10 batch: its pickle asks for "
+        r"'io\.open'.*refuses",
+    ):
         load_dataset("cifar10", str(root))
     assert not marker.exists()
     # S-02: the same through `zshbench protocol show`, exit 2, no traceback
@@ -131,15 +136,23 @@ def _py2_pickle(obj) -> bytes:
 
 @pytest.mark.parametrize("style", ["py2-cpickle", "py3-protocol2", "py3-protocol5"])
 def test_s01_files_built_like_the_official_ones_load(tmp_path, style):
-    names = [n.encode() for n in ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-                                  "truck")]
+    names = [
+        n.encode() for n in ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+    ]
     rng = np.random.default_rng(0)
     data = rng.integers(0, 256, (4, 3072), dtype=np.uint8)
-    batch = {b"batch_label": b"training batch 1 of 5", b"labels": [3, 9, 0, 1], b"data": data,
-             b"filenames": [f"f{i}.png".encode() for i in range(4)]}
+    batch = {
+        b"batch_label": b"training batch 1 of 5",
+        b"labels": [3, 9, 0, 1],
+        b"data": data,
+        b"filenames": [f"f{i}.png".encode() for i in range(4)],
+    }
     meta = {b"label_names": names, b"num_cases_per_batch": 10000, b"num_vis": 3072}
-    dump = {"py2-cpickle": _py2_pickle, "py3-protocol2": lambda o: pickle.dumps(o, protocol=2),
-            "py3-protocol5": lambda o: pickle.dumps(o, protocol=5)}[style]
+    dump = {
+        "py2-cpickle": _py2_pickle,
+        "py3-protocol2": lambda o: pickle.dumps(o, protocol=2),
+        "py3-protocol5": lambda o: pickle.dumps(o, protocol=5),
+    }[style]
     root = _cifar_root(tmp_path, dump(meta), dump(batch))
     ds = load_dataset("cifar10", str(root))
     assert len(ds) == 24 and ds.class_names[3] == "cat" and list(ds.labels[:4]) == [3, 9, 0, 1]
@@ -167,11 +180,25 @@ def test_f11_symlinked_class_folder_is_refused_by_path(tmp_path, capsys):
     except OSError:
         pytest.skip("symlinks are not available here")
     ds = load_dataset(f"folder:{root}")
-    with pytest.raises(DataError, match=r"item\(s\) of the split .* byte-identical .*a/0\d\.png \((train|database)\) = "
-                                        r"d/0\d\.png \((query|database)\).*symlink"):
+    with pytest.raises(
+        DataError,
+        match=r"item\(s\) of the split .* byte-identical .*a/0\d\.png \((train|database)\) = "
+        r"d/0\d\.png \((query|database)\).*symlink",
+    ):
         resolve(load_protocol(ds.default_protocol), ds)
-    code, _, err = cli(capsys, "run", "--method", "lsh", "--dataset", f"folder:{root}", "--bits", "8",
-                       "--results", str(tmp_path / "res"), "--no-progress")
+    code, _, err = cli(
+        capsys,
+        "run",
+        "--method",
+        "lsh",
+        "--dataset",
+        f"folder:{root}",
+        "--bits",
+        "8",
+        "--results",
+        str(tmp_path / "res"),
+        "--no-progress",
+    )
     assert code == 2 and "byte-identical" in err
     assert not list((tmp_path / "res").rglob("*.json"))
 
@@ -247,14 +274,19 @@ def test_f15_decompression_bomb_is_a_data_error_naming_the_file(tmp_path, size, 
 
 
 # -- F-A13 / F-A15 / F-A16: attributes.csv ------------------------------------------------------------------
-@pytest.mark.parametrize("content, match", [
-    (b"class,caf\xe9\na,1\nb,0\nc,1\nd,0\n",
-     r"not UTF-8 text: byte 0xe9 at offset 9 \(line 1\).*Save the file as UTF-8"),
-    (bytes(range(256)) * 3, r"not UTF-8 text|NUL bytes"),
-    (b"class,x\x00y\na,1\n", r"NUL bytes: it is a binary file"),
-    (b"class,x,x\na,1,1\nb,0,1\nc,1,1\nd,0,1\n", r"attribute\(s\) more than once: x"),
-    (b"class,x,\na,1,1\nb,0,1\nc,1,1\nd,0,1\n", r"column\(s\) 3 have no attribute name"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (
+            b"class,caf\xe9\na,1\nb,0\nc,1\nd,0\n",
+            r"not UTF-8 text: byte 0xe9 at offset 9 \(line 1\).*Save the file as UTF-8",
+        ),
+        (bytes(range(256)) * 3, r"not UTF-8 text|NUL bytes"),
+        (b"class,x\x00y\na,1\n", r"NUL bytes: it is a binary file"),
+        (b"class,x,x\na,1,1\nb,0,1\nc,1,1\nd,0,1\n", r"attribute\(s\) more than once: x"),
+        (b"class,x,\na,1,1\nb,0,1\nc,1,1\nd,0,1\n", r"column\(s\) 3 have no attribute name"),
+    ],
+)
 def test_f_a13_a15_a16_bad_attributes_csv(tmp_path, content, match):
     root = folder(tmp_path / "p")
     (root / "attributes.csv").write_bytes(content)
@@ -318,8 +350,11 @@ def test_h01_large_images_are_estimated_before_allocating(tmp_path, monkeypatch)
 
     ds = load_dataset(f"folder:{folder(tmp_path / 'p')}", image_size=2048)
     monkeypatch.setenv("ZSHBENCH_MEMORY_LIMIT", str(2**30))
-    with pytest.raises(UserError, match=r"pixel feature matrix \(20 items x 12,582,912 values: 2048x2048x3 pixels.*"
-                                        r"smaller --image-size.*--features timm"):
+    with pytest.raises(
+        UserError,
+        match=r"pixel feature matrix \(20 items x 12,582,912 values: 2048x2048x3 pixels.*"
+        r"smaller --image-size.*--features timm",
+    ):
         extract_features(ds, np.arange(20), "pixels")
     with pytest.raises(UserError, match=r"Not enough memory: a batch of 100 decoded 2048x2048 RGB images"):
         ds.get_images(np.zeros(100, dtype=np.int64))

@@ -27,15 +27,30 @@ def ev(tmp_path):
     """Valid inputs (C1-60) and a function running ``zshbench evaluate`` on them with some files replaced."""
     rng = np.random.default_rng(0)
     files = {}
-    for name, arr in dict(q=np.packbits(rng.integers(0, 2, (8, 64)), axis=1),
-                          d=np.packbits(rng.integers(0, 2, (60, 64)), axis=1),
-                          lq=rng.integers(0, 3, 8), ld=rng.integers(0, 3, 60)).items():
+    for name, arr in dict(
+        q=np.packbits(rng.integers(0, 2, (8, 64)), axis=1),
+        d=np.packbits(rng.integers(0, 2, (60, 64)), axis=1),
+        lq=rng.integers(0, 3, 8),
+        ld=rng.integers(0, 3, 60),
+    ).items():
         files[name] = tmp_path / f"{name}.npy"
         np.save(files[name], arr)
 
     def run(*extra, q=None, d=None):
-        argv = ["evaluate", "--codes-query", str(q or files["q"]), "--codes-db", str(d or files["d"]),
-                "--labels-query", str(files["lq"]), "--labels-db", str(files["ld"]), "--k", "20", *extra]
+        argv = [
+            "evaluate",
+            "--codes-query",
+            str(q or files["q"]),
+            "--codes-db",
+            str(d or files["d"]),
+            "--labels-query",
+            str(files["lq"]),
+            "--labels-db",
+            str(files["ld"]),
+            "--k",
+            "20",
+            *extra,
+        ]
         return main(argv)
 
     run.dir = tmp_path
@@ -45,6 +60,7 @@ def ev(tmp_path):
 @pytest.fixture
 def no_work(monkeypatch):
     """Fail the test if the evaluation starts (errors must come before any work)."""
+
     def must_not_run(*args, **kwargs):
         raise AssertionError("the evaluation ran before the bad input was refused")
 
@@ -143,8 +159,13 @@ def test_c1_70_71_pickles_never_loaded(ev, capsys, no_work, kind):
     assert "allow_pickle" not in msg and "pickle.load" not in msg
 
 
-@pytest.mark.parametrize("flags, match", [(["--k", "0"], "k must be a positive integer"),  # C1-81
-                                          (["--n-bits", "0"], "--n-bits must be a positive")])  # C1-87
+@pytest.mark.parametrize(
+    "flags, match",
+    [
+        (["--k", "0"], "k must be a positive integer"),  # C1-81
+        (["--n-bits", "0"], "--n-bits must be a positive"),
+    ],
+)  # C1-87
 def test_c1_81_87_bad_numbers_refused_before_loading(ev, capsys, no_work, flags, match):
     assert ev(*flags, q=ev.dir / "missing.npy") == 2  # the options are checked before the files
     assert match in _one_paragraph_error(capsys)
@@ -174,16 +195,23 @@ def test_vector_kernel_compile_failure_falls_back(ev, capsys, monkeypatch):
 
 def _cli_child(tmp: Path, env_extra: dict) -> subprocess.CompletedProcess:
     rng = np.random.default_rng(2)
-    for name, arr in dict(q=rng.integers(0, 2, (6, 32)), d=rng.integers(0, 2, (50, 32)), lq=rng.integers(0, 2, 6),
-                          ld=rng.integers(0, 2, 50)).items():
+    for name, arr in dict(
+        q=rng.integers(0, 2, (6, 32)),
+        d=rng.integers(0, 2, (50, 32)),
+        lq=rng.integers(0, 2, 6),
+        ld=rng.integers(0, 2, 50),
+    ).items():
         np.save(tmp / f"{name}.npy", arr)
-    code = ("import sys; from zshbench.cli import main; d = sys.argv[1]; rc = main(['evaluate', '--codes-query', "
-            "d + '/q.npy', '--codes-db', d + '/d.npy', '--labels-query', d + '/lq.npy', '--labels-db', "
-            "d + '/ld.npy', '--k', '10']); print('TORCH_IMPORTED' if 'torch' in sys.modules else 'NO_TORCH'); "
-            "sys.exit(rc)")
+    code = (
+        "import sys; from zshbench.cli import main; d = sys.argv[1]; rc = main(['evaluate', '--codes-query', "
+        "d + '/q.npy', '--codes-db', d + '/d.npy', '--labels-query', d + '/lq.npy', '--labels-db', "
+        "d + '/ld.npy', '--k', '10']); print('TORCH_IMPORTED' if 'torch' in sys.modules else 'NO_TORCH'); "
+        "sys.exit(rc)"
+    )
     env = dict(os.environ, **env_extra)
-    return subprocess.run([sys.executable, "-c", code, str(tmp)], env=env, capture_output=True, text=True,
-                          timeout=300, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-c", code, str(tmp)], env=env, capture_output=True, text=True, timeout=300, cwd=REPO
+    )
 
 
 def test_cpu_evaluate_does_not_import_torch(tmp_path):

@@ -35,24 +35,65 @@ def _records(root):
 
 
 # -- config values ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("method, pair", [("razh", "lr=inf"), ("razh", "lr=-inf"), ("comae", "tau=nan"),
-                                          ("razh", "threshold=1e999"), ("itq", "n_iter=nan")])
+@pytest.mark.parametrize(
+    "method, pair",
+    [("razh", "lr=inf"), ("razh", "lr=-inf"), ("comae", "tau=nan"), ("razh", "threshold=1e999"), ("itq", "n_iter=nan")],
+)
 def test_non_finite_config_values_are_refused_up_front(capsys, tmp_path, method, pair):
     """C1-35: --set lr=inf passed validation and training died 50 s later with a FloatingPointError traceback."""
     key = pair.split("=")[0]
-    code, _, err = cli(capsys, "run", "--method", method, "--dataset", "digits", "--bits", "16", "--set", pair,
-                       "--results", str(tmp_path / "r"), "--no-progress")
+    code, _, err = cli(
+        capsys,
+        "run",
+        "--method",
+        method,
+        "--dataset",
+        "digits",
+        "--bits",
+        "16",
+        "--set",
+        pair,
+        "--results",
+        str(tmp_path / "r"),
+        "--no-progress",
+    )
     expected = "expected int" if key == "n_iter" else "expected a finite number"
     _one_paragraph_error(code, err, f"config key '{key}'", expected)
     assert _records(tmp_path / "r") == []
 
 
 def test_huge_int_config_values_are_refused(capsys, tmp_path):
-    code, _, err = cli(capsys, "run", "--method", "razh", "--dataset", "digits", "--bits", "16", "--set",
-                       "n_parts=99999999999", "--results", str(tmp_path / "r"), "--no-progress")
+    code, _, err = cli(
+        capsys,
+        "run",
+        "--method",
+        "razh",
+        "--dataset",
+        "digits",
+        "--bits",
+        "16",
+        "--set",
+        "n_parts=99999999999",
+        "--results",
+        str(tmp_path / "r"),
+        "--no-progress",
+    )
     _one_paragraph_error(code, err, "n_parts=99999999999 is invalid", "from 1 to 2147483647")
-    code, _, err = cli(capsys, "run", "--method", "itq", "--dataset", "digits", "--bits", "16", "--set",
-                       f"n_iter={2**80}", "--results", str(tmp_path / "r"), "--no-progress")
+    code, _, err = cli(
+        capsys,
+        "run",
+        "--method",
+        "itq",
+        "--dataset",
+        "digits",
+        "--bits",
+        "16",
+        "--set",
+        f"n_iter={2**80}",
+        "--results",
+        str(tmp_path / "r"),
+        "--no-progress",
+    )
     _one_paragraph_error(code, err, "config key 'n_iter'", "out of range", "64 bits")
 
 
@@ -60,16 +101,42 @@ def test_huge_int_config_values_are_refused(capsys, tmp_path):
 def test_seed_beyond_2_64_is_refused_before_any_work(capsys, tmp_path):
     """C1-18: --seeds 2**70 passed validation, then torch.manual_seed crashed ('Overflow when unpacking long
     long') after the dataset and features were prepared."""
-    code, _, err = cli(capsys, "run", "--method", "lsh", "--dataset", "digits", "--bits", "16", "--seeds",
-                       str(2**70), "--results", str(tmp_path / "r"), "--no-progress")
+    code, _, err = cli(
+        capsys,
+        "run",
+        "--method",
+        "lsh",
+        "--dataset",
+        "digits",
+        "--bits",
+        "16",
+        "--seeds",
+        str(2**70),
+        "--results",
+        str(tmp_path / "r"),
+        "--no-progress",
+    )
     _one_paragraph_error(code, err, str(2**70), "Seeds must be integers from 0 to 2**64 - 1", "--seeds")
     assert _records(tmp_path / "r") == []
 
 
 def test_largest_seed_is_accepted_and_recorded(capsys, tmp_path):
     """C1-21 (was OK, must stay OK): seed 2**64 - 1 runs and is recorded."""
-    code, out, err = cli(capsys, "run", "--method", "lsh", "--dataset", "digits", "--bits", "16", "--seeds",
-                         str(2**64 - 1), "--results", str(tmp_path / "r"), "--no-progress")
+    code, out, err = cli(
+        capsys,
+        "run",
+        "--method",
+        "lsh",
+        "--dataset",
+        "digits",
+        "--bits",
+        "16",
+        "--seeds",
+        str(2**64 - 1),
+        "--results",
+        str(tmp_path / "r"),
+        "--no-progress",
+    )
     assert code == 0, err
     (rec,) = _records(tmp_path / "r")
     assert rec.name.startswith(f"b16-s{2**64 - 1}-")
@@ -92,10 +159,27 @@ def test_projection_larger_than_memory_is_refused_with_an_estimate(capsys, tmp_p
     """H-01: a 24 GiB LSH projection (2048 px pixels, 256 bits) ended in a MemoryError traceback. Same failure
     class on digits with the available memory set to 300 KB: the estimate, the memory and the fix."""
     monkeypatch.setenv("ZSHBENCH_MEMORY_LIMIT", "3e5")
-    code, _, err = cli(capsys, "run", "--method", "lsh", "--dataset", "digits", "--bits", "256", "--results",
-                       str(tmp_path / "r"), "--no-progress")
-    _one_paragraph_error(code, err, "Not enough memory: fitting 'lsh' (256 bits) on 800 x 64 features",
-                         "the 64 x 256 float64 projection: 128.0 KiB", "293.0 KiB available", "fewer --bits")
+    code, _, err = cli(
+        capsys,
+        "run",
+        "--method",
+        "lsh",
+        "--dataset",
+        "digits",
+        "--bits",
+        "256",
+        "--results",
+        str(tmp_path / "r"),
+        "--no-progress",
+    )
+    _one_paragraph_error(
+        code,
+        err,
+        "Not enough memory: fitting 'lsh' (256 bits) on 800 x 64 features",
+        "the 64 x 256 float64 projection: 128.0 KiB",
+        "293.0 KiB available",
+        "fewer --bits",
+    )
     assert _records(tmp_path / "r") == []
 
 
@@ -103,7 +187,7 @@ def _folder_of_small_greyscale_images(root, classes="abcd", per_class=8):
     from PIL import Image
 
     rng = np.random.default_rng(0)
-    for i, c in enumerate(classes):
+    for _i, c in enumerate(classes):
         (root / c).mkdir(parents=True)
         proto = rng.integers(0, 256, (28, 28))
         for j in range(per_class):
@@ -119,9 +203,27 @@ def test_pca_on_224_px_pixels_fits_in_little_memory(capsys, tmp_path, monkeypatc
     monkeypatch.setenv("ZSHBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("ZSHBENCH_MEMORY_LIMIT", "2e9")
     root = _folder_of_small_greyscale_images(tmp_path / "digits28")
-    code, out, err = cli(capsys, "run", "--method", method, "--dataset", f"folder:{root}", "--unseen", "a",
-                         "--train-per-class", "6", "--query-per-class", "2", "--bits", "16", "--image-size", "224",
-                         "--results", str(tmp_path / "r"), "--no-progress")
+    code, out, err = cli(
+        capsys,
+        "run",
+        "--method",
+        method,
+        "--dataset",
+        f"folder:{root}",
+        "--unseen",
+        "a",
+        "--train-per-class",
+        "6",
+        "--query-per-class",
+        "2",
+        "--bits",
+        "16",
+        "--image-size",
+        "224",
+        "--results",
+        str(tmp_path / "r"),
+        "--no-progress",
+    )
     assert code == 0, err
     (rec,) = _records(tmp_path / "r")
     assert 0.0 < __import__("json").loads(rec.read_text())["metrics"]["map@all"] <= 1.0
@@ -132,13 +234,32 @@ def test_cache_variable_pointing_at_a_file(capsys, tmp_path, monkeypatch):
     """H-04: ZSHBENCH_CACHE naming a file gave a FileExistsError traceback."""
     afile = tmp_path / "afile"
     afile.write_text("x")
-    for value, problem in ((afile, f"{afile} is a file, not a folder"),
-                           (afile / "sub", f"{afile}, a folder above it, is a file")):
+    for value, problem in (
+        (afile, f"{afile} is a file, not a folder"),
+        (afile / "sub", f"{afile}, a folder above it, is a file"),
+    ):
         monkeypatch.setenv("ZSHBENCH_CACHE", str(value))
-        code, _, err = cli(capsys, "run", "--method", "lsh", "--dataset", "shapes", "--bits", "16", "--results",
-                           str(tmp_path / "r"), "--no-progress")
-        _one_paragraph_error(code, err, f"Cannot use ZSHBENCH_CACHE={value} as zshbench's cache folder", problem,
-                             "Set ZSHBENCH_CACHE to a folder you can write to", "or unset it to use ~/.cache/zshbench")
+        code, _, err = cli(
+            capsys,
+            "run",
+            "--method",
+            "lsh",
+            "--dataset",
+            "shapes",
+            "--bits",
+            "16",
+            "--results",
+            str(tmp_path / "r"),
+            "--no-progress",
+        )
+        _one_paragraph_error(
+            code,
+            err,
+            f"Cannot use ZSHBENCH_CACHE={value} as zshbench's cache folder",
+            problem,
+            "Set ZSHBENCH_CACHE to a folder you can write to",
+            "or unset it to use ~/.cache/zshbench",
+        )
     assert _records(tmp_path / "r") == [] and afile.read_text() == "x"
 
 
@@ -147,10 +268,28 @@ def test_codes_dir_variable_pointing_at_a_file(capsys, tmp_path, monkeypatch):
     afile = tmp_path / "afile"
     afile.write_text("x")
     monkeypatch.setenv("ZSHBENCH_CODES_DIR", str(afile))
-    code, _, err = cli(capsys, "run", "--method", "lsh", "--dataset", "digits", "--bits", "16", "--memmap-threshold",
-                       "0", "--results", str(tmp_path / "r"), "--no-progress")
-    _one_paragraph_error(code, err, f"Cannot use ZSHBENCH_CODES_DIR={afile}", "is a file, not a folder",
-                         "Set ZSHBENCH_CODES_DIR to a folder you can write to")
+    code, _, err = cli(
+        capsys,
+        "run",
+        "--method",
+        "lsh",
+        "--dataset",
+        "digits",
+        "--bits",
+        "16",
+        "--memmap-threshold",
+        "0",
+        "--results",
+        str(tmp_path / "r"),
+        "--no-progress",
+    )
+    _one_paragraph_error(
+        code,
+        err,
+        f"Cannot use ZSHBENCH_CODES_DIR={afile}",
+        "is a file, not a folder",
+        "Set ZSHBENCH_CODES_DIR to a folder you can write to",
+    )
     assert _records(tmp_path / "r") == []
 
 

@@ -29,6 +29,7 @@ def _run(*argv: str) -> int:
 
 # ---- H3: the run identity covers every input --------------------------------------------------------------
 
+
 def test_k_is_part_of_the_identity_C1_88(tmp_path, capsys):
     base = ["--method", "lsh", "--dataset", "digits", "--bits", "16", "--results", str(tmp_path)]
     assert _run(*base) == 0
@@ -90,8 +91,20 @@ def _pets(root: Path, classes: str, per_class: int) -> Path:
 def test_two_folders_of_one_name_and_two_image_sizes_are_two_experiments_F_16_F_17(tmp_path, capsys):
     res = tmp_path / "res"
     a, b = _pets(tmp_path / "x1", "abc", 6), _pets(tmp_path / "x2", "abcd", 7)
-    flags = ["--method", "lsh", "--unseen", "c", "--train-per-class", "3", "--query-per-class", "2", "--bits", "8",
-             "--results", str(res)]
+    flags = [
+        "--method",
+        "lsh",
+        "--unseen",
+        "c",
+        "--train-per-class",
+        "3",
+        "--query-per-class",
+        "2",
+        "--bits",
+        "8",
+        "--results",
+        str(res),
+    ]
     assert _run("--dataset", f"folder:{a}", *flags) == 0
     assert _run("--dataset", f"folder:{b}", *flags) == 0
     assert _run("--dataset", f"folder:{b}", *flags, "--image-size", "16") == 0
@@ -104,13 +117,16 @@ def test_two_folders_of_one_name_and_two_image_sizes_are_two_experiments_F_16_F_
 
 
 def test_duplicate_bits_and_seeds_run_once_C1_19_C1_20(tmp_path, capsys):
-    assert _run("--method", "lsh", "--dataset", "digits", "--bits", "16,16", "--seeds", "0,0",
-                "--results", str(tmp_path)) == 0
+    assert (
+        _run("--method", "lsh", "--dataset", "digits", "--bits", "16,16", "--seeds", "0,0", "--results", str(tmp_path))
+        == 0
+    )
     assert len(_records(tmp_path)) == 1
     assert "1 new record(s), 0 skipped" in capsys.readouterr().out
 
 
 # ---- bad input before any work ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", ["file", "under-file", "empty"])
 def test_unusable_results_folder_is_refused_up_front_C1_42_C1_43_C1_57(tmp_path, capsys, case):
@@ -156,8 +172,25 @@ def test_image_size_on_builtin_datasets_is_a_clear_error_C1_52_C1_55(tmp_path, c
 
 
 def test_protocol_and_adhoc_flags_conflict_C1_90(tmp_path, capsys):
-    assert _run("--method", "lsh", "--dataset", "folder:x", "--protocol", "p.toml", "--unseen", "a",
-                "--train-per-class", "2", "--query-per-class", "1", "--results", str(tmp_path)) == 2
+    assert (
+        _run(
+            "--method",
+            "lsh",
+            "--dataset",
+            "folder:x",
+            "--protocol",
+            "p.toml",
+            "--unseen",
+            "a",
+            "--train-per-class",
+            "2",
+            "--query-per-class",
+            "1",
+            "--results",
+            str(tmp_path),
+        )
+        == 2
+    )
     assert "both define the protocol" in capsys.readouterr().err
 
 
@@ -182,13 +215,31 @@ def test_results_inside_a_folder_dataset_are_refused_F_20(tmp_path, capsys, monk
         for i in range(6):
             Image.new("RGB", (8, 8), (i * 40, 10 * ord(c) % 255, 0)).save(root / c / f"{i}.png")
     monkeypatch.chdir(root)
-    assert _run("--method", "lsh", "--dataset", "folder:.", "--unseen", "c", "--train-per-class", "3",
-                "--query-per-class", "2", "--bits", "8", "--image-size", "8") == 2  # default ./results
+    assert (
+        _run(
+            "--method",
+            "lsh",
+            "--dataset",
+            "folder:.",
+            "--unseen",
+            "c",
+            "--train-per-class",
+            "3",
+            "--query-per-class",
+            "2",
+            "--bits",
+            "8",
+            "--image-size",
+            "8",
+        )
+        == 2
+    )  # default ./results
     assert "lies inside the dataset folder" in " ".join(capsys.readouterr().err.split())
     assert not (root / "results").exists()
 
 
 # ---- records in the way -----------------------------------------------------------------------------------
+
 
 def test_corrupt_record_stops_run_with_the_fix_then_force_replaces_it_K_11(tmp_path, capsys):
     base = ["--method", "lsh", "--dataset", "digits", "--bits", "16", "--seeds", "0,1", "--results", str(tmp_path)]
@@ -204,8 +255,21 @@ def test_corrupt_record_stops_run_with_the_fix_then_force_replaces_it_K_11(tmp_p
 
 
 def test_sweep_reruns_a_corrupt_record_instead_of_counting_it_done_K_12(tmp_path, capsys):
-    argv = ["sweep", "--methods", "lsh", "--datasets", "digits", "--bits", "16", "--seeds", "0,1",
-            "--results", str(tmp_path), "--workers", "1"]
+    argv = [
+        "sweep",
+        "--methods",
+        "lsh",
+        "--datasets",
+        "digits",
+        "--bits",
+        "16",
+        "--seeds",
+        "0,1",
+        "--results",
+        str(tmp_path),
+        "--workers",
+        "1",
+    ]
     assert main(argv) == 0
     victim = sorted(tmp_path.rglob("b16-s1-*.json"))[0]
     victim.write_text("{")
@@ -231,6 +295,7 @@ def test_edited_record_is_not_taken_as_done(tmp_path, capsys):
 
 # ---- leaderboard and report on hostile records ------------------------------------------------------------
 
+
 def _valid_record(tmp_path) -> Record:
     res = tmp_path / "src"
     assert _run("--method", "lsh", "--dataset", "digits", "--bits", "16", "--results", str(res)) == 0
@@ -250,8 +315,10 @@ def test_report_never_writes_outside_out_M1_R20(tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert "evil.json" in err and "must be a dataset name" in err
     written = {p.resolve() for p in tmp_path.rglob("*") if p.is_file()}
-    assert all(out.resolve() in p.parents or res.resolve() in p.parents or (tmp_path / "src").resolve() in p.parents
-               for p in written)
+    assert all(
+        out.resolve() in p.parents or res.resolve() in p.parents or (tmp_path / "src").resolve() in p.parents
+        for p in written
+    )
     assert not list(tmp_path.rglob("*PWNED*"))
 
 
@@ -259,15 +326,33 @@ def test_leaderboard_check_compares_protocol_hash_with_the_pin_P_04_R34(tmp_path
     rec = _valid_record(tmp_path)
     proto = dict(rec.protocol, sha256="e" * 64)
     ident = dict(rec.identity, protocol=proto)
-    forged = Record.create(identity=ident, params=rec.params, config_hash=rec.config_hash,
-                           split_fingerprint=rec.split_fingerprint, metrics=rec.metrics,
-                           metric_conventions=rec.metric_conventions, timings=rec.timings,
-                           complexity=rec.complexity, environment=rec.environment,
-                           zshbench_version=rec.zshbench_version, features=rec.features)
+    forged = Record.create(
+        identity=ident,
+        params=rec.params,
+        config_hash=rec.config_hash,
+        split_fingerprint=rec.split_fingerprint,
+        metrics=rec.metrics,
+        metric_conventions=rec.metric_conventions,
+        timings=rec.timings,
+        complexity=rec.complexity,
+        environment=rec.environment,
+        zshbench_version=rec.zshbench_version,
+        features=rec.features,
+    )
     res = tmp_path / "res"
     for r in (rec, forged):
-        write_record(r, record_path(res, dataset=r.dataset, protocol=r.protocol["name"], method=r.method,
-                                    n_bits=r.n_bits, seed=r.seed, id_hash=r.identity_hash))
+        write_record(
+            r,
+            record_path(
+                res,
+                dataset=r.dataset,
+                protocol=r.protocol["name"],
+                method=r.method,
+                n_bits=r.n_bits,
+                seed=r.seed,
+                id_hash=r.identity_hash,
+            ),
+        )
     out = tmp_path / "out"
     assert main(["report", "--results", str(res), "--out", str(out), "--no-figures"]) == 0
     capsys.readouterr()
@@ -281,10 +366,19 @@ def test_leaderboard_check_requires_one_split_per_protocol_version_R33(tmp_path,
     from zshbench.leaderboard import protocol_problems
 
     ident = dict(rec.identity, seed=1, config=dict(rec.identity["config"], seed=1))
-    other = Record.create(identity=ident, params=dict(rec.params, seed=1), config_hash=rec.config_hash,
-                          split_fingerprint="1" * 64, metrics=rec.metrics, metric_conventions=rec.metric_conventions,
-                          timings=rec.timings, complexity=rec.complexity, environment=rec.environment,
-                          zshbench_version=rec.zshbench_version, features=rec.features)
+    other = Record.create(
+        identity=ident,
+        params=dict(rec.params, seed=1),
+        config_hash=rec.config_hash,
+        split_fingerprint="1" * 64,
+        metrics=rec.metrics,
+        metric_conventions=rec.metric_conventions,
+        timings=rec.timings,
+        complexity=rec.complexity,
+        environment=rec.environment,
+        zshbench_version=rec.zshbench_version,
+        features=rec.features,
+    )
     probs = protocol_problems([rec, other])
     assert len(probs) == 1 and "2 different split fingerprints" in probs[0]
 
@@ -311,6 +405,7 @@ def test_protocol_without_action_exits_2_L_13(capsys):
 
 
 # ---- K-08: sweep workers die with the sweep ----------------------------------------------------------------
+
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
 def test_worker_dies_when_its_sweep_is_killed_K_08(tmp_path):

@@ -27,8 +27,16 @@ class Interrupt(Exception):
     pass
 
 
-def _train(tmp_path: Path | None = None, *, every: int = 0, resume: bool = False, stop_at: int | None = None,
-           meta=META, epochs: int = 3, max_steps: int | None = None):
+def _train(
+    tmp_path: Path | None = None,
+    *,
+    every: int = 0,
+    resume: bool = False,
+    stop_at: int | None = None,
+    meta=META,
+    epochs: int = 3,
+    max_steps: int | None = None,
+):
     """A linear model on 70 items, batches of 16 (the last one of 6), a loss drawing from the method's generator
     AND from torch's, numpy's and Python's global RNGs, Adam with a StepLR schedule. ``stop_at``: raise after that
     optimizer step (a crash)."""
@@ -55,12 +63,32 @@ def _train(tmp_path: Path | None = None, *, every: int = 0, resume: bool = False
             raise Interrupt(step)
 
     if tmp_path is None:
-        stats = fit_loop(model, loss_fn, batches, opt, epochs, "cpu", generator=gen, scheduler=sched, on_step=on_step,
-                         max_steps=max_steps)
+        stats = fit_loop(
+            model,
+            loss_fn,
+            batches,
+            opt,
+            epochs,
+            "cpu",
+            generator=gen,
+            scheduler=sched,
+            on_step=on_step,
+            max_steps=max_steps,
+        )
         return model, stats
     with ck.checkpointing(tmp_path / "run.ckpt.pt", every=every, resume=resume, meta=meta):
-        stats = fit_loop(model, loss_fn, batches, opt, epochs, "cpu", generator=gen, scheduler=sched, on_step=on_step,
-                         max_steps=max_steps)
+        stats = fit_loop(
+            model,
+            loss_fn,
+            batches,
+            opt,
+            epochs,
+            "cpu",
+            generator=gen,
+            scheduler=sched,
+            on_step=on_step,
+            max_steps=max_steps,
+        )
     return model, stats
 
 
@@ -159,14 +187,38 @@ def test_existing_checkpoint_without_resume_warns(tmp_path):
 
 # -- end to end: SIGKILL, then --resume -------------------------------------------------------------------
 
-RUN = ["run", "--method", "comae", "--dataset", "digits", "--bits", "16", "--seeds", "0", "--device", "cpu",
-       "--set", "batch_size=24", "--set", "max_steps=14", "--k", "100", "--no-progress"]
+RUN = [
+    "run",
+    "--method",
+    "comae",
+    "--dataset",
+    "digits",
+    "--bits",
+    "16",
+    "--seeds",
+    "0",
+    "--device",
+    "cpu",
+    "--set",
+    "batch_size=24",
+    "--set",
+    "max_steps=14",
+    "--k",
+    "100",
+    "--no-progress",
+]
 
 
 def _zshbench(args, results, env=None, **kw):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GOMP_SPINCOUNT": "10000", "HF_HUB_OFFLINE": "1", **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "zshbench", *args, "--results", str(results)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "zshbench", *args, "--results", str(results)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def _record(results: Path) -> dict:
@@ -213,5 +265,9 @@ def test_sigkill_then_resume_reaches_the_uninterrupted_record(tmp_path):
 def test_cli_rejects_negative_interval(tmp_path):
     from zshbench.cli import main
 
-    assert main(["run", "--method", "comae", "--dataset", "digits", "--checkpoint-every", "-2",
-                 "--results", str(tmp_path)]) == 2
+    assert (
+        main(
+            ["run", "--method", "comae", "--dataset", "digits", "--checkpoint-every", "-2", "--results", str(tmp_path)]
+        )
+        == 2
+    )

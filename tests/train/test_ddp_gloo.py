@@ -35,7 +35,7 @@ from zshbench.train import distributed as dd
 
 ENV = {"OMP_NUM_THREADS": "1", "GOMP_SPINCOUNT": "10000", "HF_HUB_OFFLINE": "1"}
 
-TOY = textwrap.dedent('''
+TOY = textwrap.dedent("""
     import json, sys
     import torch, torch.distributed as dist
     from zshbench.train import ShuffledBatches, fit_loop, make_generator
@@ -50,9 +50,9 @@ TOY = textwrap.dedent('''
     with open(f"{sys.argv[1]}/rank{dist.get_rank()}.json", "w") as f:
         json.dump(out, f)
     dist.destroy_process_group()
-''')
+""")
 
-PROBLEM = textwrap.dedent('''
+PROBLEM = textwrap.dedent("""
     import torch
     from zshbench.train import ShuffledBatches, make_generator
 
@@ -74,7 +74,7 @@ PROBLEM = textwrap.dedent('''
             return ((m(b[0]).squeeze(-1) - b[1]) ** 2).mean(), {}
 
         return model, opt, ShuffledBatches(96, 16, load, gen, min_size=2), gen, seen, loss_fn
-''')
+""")
 
 
 def _free_port() -> int:
@@ -84,10 +84,23 @@ def _free_port() -> int:
 
 
 def _torchrun(nproc: int, args: list[str], **kw) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", str(nproc),
-           "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), *args]
-    return subprocess.Popen(cmd, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kw)
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        "1",
+        "--nproc_per_node",
+        str(nproc),
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        *args,
+    ]
+    return subprocess.Popen(
+        cmd, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw
+    )
 
 
 def test_two_ranks_equal_one_process_for_a_per_sample_loss(tmp_path):
@@ -161,10 +174,33 @@ def test_env_info_validates_torchrun_variables(monkeypatch):
 
 # -- end to end through torchrun ---------------------------------------------------------------------------
 
+
 def _run_args(results: Path, *extra: str) -> list[str]:
-    return ["-m", "zshbench", "run", "--method", "razh", "--dataset", "digits", "--bits", "16,24", "--seeds", "0",
-            "--device", "cpu", "--set", "batch_size=16", "--set", "max_steps=6", "--k", "100", "--no-progress",
-            "--results", str(results), *extra]
+    return [
+        "-m",
+        "zshbench",
+        "run",
+        "--method",
+        "razh",
+        "--dataset",
+        "digits",
+        "--bits",
+        "16,24",
+        "--seeds",
+        "0",
+        "--device",
+        "cpu",
+        "--set",
+        "batch_size=16",
+        "--set",
+        "max_steps=6",
+        "--k",
+        "100",
+        "--no-progress",
+        "--results",
+        str(results),
+        *extra,
+    ]
 
 
 def _records(results: Path) -> dict[str, dict]:
@@ -230,8 +266,29 @@ def test_torchrun_razh_two_ranks_records_kill_and_resume(tmp_path):
 
 def test_torchrun_shallow_method_runs_on_rank_0_only(tmp_path):
     """ITQ under torchrun: rank 0 runs it alone, rank 1 exits cleanly; one record. Measured: 11-14 s."""
-    proc = _torchrun(2, ["-m", "zshbench", "run", "--method", "itq", "--dataset", "digits", "--bits", "16",
-                         "--seeds", "0", "--device", "cpu", "--k", "100", "--no-progress", "--results", str(tmp_path)])
+    proc = _torchrun(
+        2,
+        [
+            "-m",
+            "zshbench",
+            "run",
+            "--method",
+            "itq",
+            "--dataset",
+            "digits",
+            "--bits",
+            "16",
+            "--seeds",
+            "0",
+            "--device",
+            "cpu",
+            "--k",
+            "100",
+            "--no-progress",
+            "--results",
+            str(tmp_path),
+        ],
+    )
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-4000:]
     assert len(_records(tmp_path)) == 1 and out.count("1 new record(s)") == 1

@@ -45,9 +45,10 @@ class ToyConfig(TorchHasherConfig):
 class ToyHasher(TorchHasher):
     Config = ToyConfig
     name = "toy"
-    profiles = {"small": {"width": 4, "lr": 0.05, "epochs": 2, "batch_size": 8, "weights": "none", "betas": (0.8, 0.9)},
-                "wide": {"width": 16, "lr": 0.01, "epochs": 1, "batch_size": 8, "weights": "none",
-                         "timm_name": "resnet10t"}}
+    profiles = {
+        "small": {"width": 4, "lr": 0.05, "epochs": 2, "batch_size": 8, "weights": "none", "betas": (0.8, 0.9)},
+        "wide": {"width": 16, "lr": 0.01, "epochs": 1, "batch_size": 8, "weights": "none", "timm_name": "resnet10t"},
+    }
     config_rules = {"scale": POSITIVE}
     calls: list = []
 
@@ -99,11 +100,44 @@ def test_builtin_overrides_equal_the_old_hand_written_lists():
     from zshbench.methods.comae import COMAEHasher
     from zshbench.methods.razh import RAZHHasher
 
-    razh = ("word_vectors", "weights", "epochs", "batch_size", "lr", "alpha", "beta", "loss_scale", "mix_scope",
-            "threshold", "n_parts", "mask_ratio", "kmeans_iters", "attribute_threshold")
-    comae = ("weights", "epochs", "batch_size", "lr", "weight_decay", "lambda_point", "lambda_pair", "lambda_class",
-             "lambda_hash", "epsilon", "tau", "n_negatives", "pair_similarity", "pair_form", "point_reduction",
-             "theta", "theta_hidden", "am_scale", "am_margin", "attribute_norm")
+    razh = (
+        "word_vectors",
+        "weights",
+        "epochs",
+        "batch_size",
+        "lr",
+        "alpha",
+        "beta",
+        "loss_scale",
+        "mix_scope",
+        "threshold",
+        "n_parts",
+        "mask_ratio",
+        "kmeans_iters",
+        "attribute_threshold",
+    )
+    comae = (
+        "weights",
+        "epochs",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "lambda_point",
+        "lambda_pair",
+        "lambda_class",
+        "lambda_hash",
+        "epsilon",
+        "tau",
+        "n_negatives",
+        "pair_similarity",
+        "pair_form",
+        "point_reduction",
+        "theta",
+        "theta_hidden",
+        "am_scale",
+        "am_margin",
+        "attribute_norm",
+    )
     assert set(profile_fields(RAZHHasher)) == set(razh) and set(profile_fields(COMAEHasher)) == set(comae)
 
 

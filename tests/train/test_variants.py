@@ -15,13 +15,16 @@ from zshbench.train import TorchHasher, TorchHasherConfig, register_variant
 from zshbench.train.variants import variant_class_name
 
 
-@pytest.mark.parametrize("name,base,version,cls_name,config_name,defaults", [
-    ("razh-t", "razh", "2", "RAZHTHasher", "RAZHTConfig", {"vocabulary": "class-names"}),
-    ("razh-f", "razh", "1", "RAZHFHasher", "RAZHConfig", {}),
-    ("comae-v1", "comae", "2", "COMAEV1Hasher", "COMAEV1Config", {"variant": "v1"}),
-    ("comae-v2", "comae", "2", "COMAEV2Hasher", "COMAEV2Config", {"variant": "v2"}),
-    ("comae-v3", "comae", "2", "COMAEV3Hasher", "COMAEV3Config", {"variant": "v3"}),
-])
+@pytest.mark.parametrize(
+    "name,base,version,cls_name,config_name,defaults",
+    [
+        ("razh-t", "razh", "2", "RAZHTHasher", "RAZHTConfig", {"vocabulary": "class-names"}),
+        ("razh-f", "razh", "1", "RAZHFHasher", "RAZHConfig", {}),
+        ("comae-v1", "comae", "2", "COMAEV1Hasher", "COMAEV1Config", {"variant": "v1"}),
+        ("comae-v2", "comae", "2", "COMAEV2Hasher", "COMAEV2Config", {"variant": "v2"}),
+        ("comae-v3", "comae", "2", "COMAEV3Hasher", "COMAEV3Config", {"variant": "v3"}),
+    ],
+)
 def test_builtin_variants_are_as_before(name, base, version, cls_name, config_name, defaults):
     cls, parent = get_method(name), get_method(base)
     assert cls.name == name and cls.variant_of == base and cls.version == version and parent.variant_of is None
@@ -69,8 +72,14 @@ def cleanup():
 
 def test_register_variant_creates_registers_and_pickles(cleanup):
     cleanup.append("toyvar-base-deep")
-    cls = register_variant("toyvar-base-deep", base=ToyVarHasher, defaults={"depth": 5}, attrs={"colour": "blue"},
-                           version="1", doc="Deeper.")
+    cls = register_variant(
+        "toyvar-base-deep",
+        base=ToyVarHasher,
+        defaults={"depth": 5},
+        attrs={"colour": "blue"},
+        version="1",
+        doc="Deeper.",
+    )
     assert get_method("toyvar-base-deep") is cls and cls.__name__ == "ToyVarDeepHasher"
     assert cls.variant_of == "toyvar-base" and cls.version == "1" and cls.colour == "blue" and cls.__doc__ == "Deeper."
     assert cls.Config.__name__ == "ToyVarDeepConfig" and cls.Config().depth == 5 and cls.Config().kind == "a"

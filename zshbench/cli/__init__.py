@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 import textwrap
-from typing import Sequence
+from collections.abc import Sequence
 
 from zshbench.cli import info, results, runs
 from zshbench.cli.common import Parser
@@ -20,8 +20,12 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="zshbench", description="A comparative benchmark suite for zero-shot image hashing.",
-               epilog=runs.EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(
+        prog="zshbench",
+        description="A comparative benchmark suite for zero-shot image hashing.",
+        epilog=runs.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
@@ -36,8 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _print_error(exc: BaseException) -> None:
     msg = " ".join(str(exc).split())
-    sys.stderr.write("error: " + textwrap.fill(msg, width=100, subsequent_indent="  ", break_on_hyphens=False,
-                                               break_long_words=False) + "\n")
+    sys.stderr.write(
+        "error: "
+        + textwrap.fill(msg, width=100, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False)
+        + "\n"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,8 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    handlers = {"list": info.cmd_list, "run": runs.cmd_run, "validate": info.cmd_validate,
-                "leaderboard": results.cmd_leaderboard, "report": results.cmd_report, "sweep": runs.cmd_sweep}
+    handlers = {
+        "list": info.cmd_list,
+        "run": runs.cmd_run,
+        "validate": info.cmd_validate,
+        "leaderboard": results.cmd_leaderboard,
+        "report": results.cmd_report,
+        "sweep": runs.cmd_sweep,
+    }
     if args.command == "protocol":
         handlers["protocol"] = {"show": info.cmd_protocol_show, "list": info.cmd_protocol_list}.get(args.action)
         if handlers["protocol"] is None:
@@ -70,8 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def _format(message, category, filename, lineno, line=None):  # one paragraph, no source line
         msg = " ".join(str(message).split())
-        return "warning: " + textwrap.fill(msg, width=100, subsequent_indent="  ", break_on_hyphens=False,
-                                           break_long_words=False) + "\n"
+        return (
+            "warning: "
+            + textwrap.fill(msg, width=100, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False)
+            + "\n"
+        )
 
     old_format = warnings.formatwarning
     warnings.formatwarning = _format

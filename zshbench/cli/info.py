@@ -15,10 +15,15 @@ def add_parsers(sub) -> None:
     ls.add_argument("what", choices=["methods", "datasets", "protocols"])
     ls.add_argument("pattern", nargs="?", default=None, help="fnmatch filter, e.g. 'razh*'")
     ls.add_argument("--names", action="store_true", help="print bare names, one per line (for scripts)")
-    ls.add_argument("--inputs", choices=["images", "features"], default=None,
-                    help="methods: only those that train on images (deep) or on feature vectors (shallow)")
-    ls.add_argument("--no-variants", action="store_true",
-                    help="methods: leave out variants and ablations (razh-t, comae-v1, ...)")
+    ls.add_argument(
+        "--inputs",
+        choices=["images", "features"],
+        default=None,
+        help="methods: only those that train on images (deep) or on feature vectors (shallow)",
+    )
+    ls.add_argument(
+        "--no-variants", action="store_true", help="methods: leave out variants and ablations (razh-t, comae-v1, ...)"
+    )
 
     pr = sub.add_parser("protocol", help="inspect protocols")
     prs = pr.add_subparsers(dest="action", parser_class=Parser)
@@ -32,7 +37,6 @@ def add_parsers(sub) -> None:
     v.add_argument("--method", required=True)
 
 
-
 def cmd_list(args) -> int:
     from rich.table import Table
 
@@ -43,7 +47,11 @@ def cmd_list(args) -> int:
         from zshbench.protocols import list_protocols
 
         names = {"methods": METHODS.names, "datasets": DATASETS.names}.get(args.what)
-        found = names(args.pattern) if names else [n for n in list_protocols() if not args.pattern or __import__("fnmatch").fnmatch(n, args.pattern)]
+        found = (
+            names(args.pattern)
+            if names
+            else [n for n in list_protocols() if not args.pattern or __import__("fnmatch").fnmatch(n, args.pattern)]
+        )
         if args.what == "methods" and args.no_variants:
             found = [n for n in found if not get_method(n).variant_of]
         if args.what == "methods" and args.inputs:
@@ -59,15 +67,26 @@ def cmd_list(args) -> int:
             import dataclasses
 
             # the method's own keys first, then those it inherits (n_bits and seed are --bits and --seeds)
-            own = [f.name for f in dataclasses.fields(cls.Config) if f.name in cls.Config.__dataclass_fields__
-                   and f.name in getattr(cls.Config, "__annotations__", {})]
+            own = [
+                f.name
+                for f in dataclasses.fields(cls.Config)
+                if f.name in cls.Config.__dataclass_fields__ and f.name in getattr(cls.Config, "__annotations__", {})
+            ]
             rest = [f.name for f in dataclasses.fields(cls.Config) if f.name not in own]
             keys = ", ".join(k for k in own + rest if k not in ("n_bits", "seed"))
             req = cls.requires
             if args.no_variants and cls.variant_of:
                 continue
-            t.add_row(name, cls.variant_of or "-", req.inputs, "yes" if req.attributes else "no", "yes" if req.gpu_capable else "no",
-                      str(cls.version), keys or "-", METHODS.source(name))
+            t.add_row(
+                name,
+                cls.variant_of or "-",
+                req.inputs,
+                "yes" if req.attributes else "no",
+                "yes" if req.gpu_capable else "no",
+                str(cls.version),
+                keys or "-",
+                METHODS.source(name),
+            )
         con.print(t)
     elif args.what == "datasets":
         t = Table(title="datasets")
@@ -96,8 +115,16 @@ def cmd_protocol_list(args) -> int:
         if getattr(args, "pattern", None) and not fnmatch.fnmatch(name, args.pattern):
             continue
         p = load_protocol(name)
-        t.add_row(p.name, p.version, p.dataset, str(len(p.seen)), str(len(p.unseen)), str(p.train_per_class),
-                  str(p.query_per_class), str(p.database))
+        t.add_row(
+            p.name,
+            p.version,
+            p.dataset,
+            str(len(p.seen)),
+            str(len(p.unseen)),
+            str(p.train_per_class),
+            str(p.query_per_class),
+            str(p.database),
+        )
     console().print(t)
     return 0
 

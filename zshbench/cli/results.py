@@ -16,26 +16,45 @@ def add_parsers(sub) -> None:
     lb.add_argument("--results", default="results")
     lb.add_argument("--metric", default=HEADLINE_METRIC)
     lb.add_argument("--format", choices=["rich", "md", "csv", "json"], default="rich")
-    lb.add_argument("--check", action="store_true",
-                    help="regenerate from the records and fail when --out differs, or a record is invalid, stale or in conflict")
+    lb.add_argument(
+        "--check",
+        action="store_true",
+        help="regenerate from the records and fail when --out differs, or a record is invalid, stale or in conflict",
+    )
     lb.add_argument("--out", default="leaderboard", help="the report directory --check compares with")
-    lb.add_argument("--readme", default=None, metavar="PATH",
-                    help="with --check: also compare the headline table in this file (e.g. README.md)")
-    lb.add_argument("--reproduce", action="store_true",
-                    help="with --check: re-run every shallow-method record and the deep reference records "
-                         "(<out>/reference) and fail when a number changed without a new method version")
-    lb.add_argument("--reported", default=None,
-                    help="published numbers (source: paper records); default: leaderboard/reported when it exists")
+    lb.add_argument(
+        "--readme",
+        default=None,
+        metavar="PATH",
+        help="with --check: also compare the headline table in this file (e.g. README.md)",
+    )
+    lb.add_argument(
+        "--reproduce",
+        action="store_true",
+        help="with --check: re-run every shallow-method record and the deep reference records "
+        "(<out>/reference) and fail when a number changed without a new method version",
+    )
+    lb.add_argument(
+        "--reported",
+        default=None,
+        help="published numbers (source: paper records); default: leaderboard/reported when it exists",
+    )
 
     rp = sub.add_parser("report", help="write README.md, CSVs and figures of the leaderboard")
     rp.add_argument("--results", default="leaderboard/results")
     rp.add_argument("--out", default="leaderboard")
     rp.add_argument("--no-figures", action="store_true")
-    rp.add_argument("--readme", default=None, metavar="PATH",
-                    help="also rewrite the headline table between the zshbench markers in this file (e.g. README.md)")
-    rp.add_argument("--reported", default=None,
-                    help="published numbers (source: paper records); default: leaderboard/reported when it exists")
-
+    rp.add_argument(
+        "--readme",
+        default=None,
+        metavar="PATH",
+        help="also rewrite the headline table between the zshbench markers in this file (e.g. README.md)",
+    )
+    rp.add_argument(
+        "--reported",
+        default=None,
+        help="published numbers (source: paper records); default: leaderboard/reported when it exists",
+    )
 
 
 def _load_results(path: str):
@@ -45,8 +64,10 @@ def _load_results(path: str):
 
     p = Path(path)
     if p.exists() and not p.is_dir():
-        raise UserError(f"--results {path} is a file, not a results folder; name the folder that 'zshbench run "
-                        "--results DIR' wrote into.")
+        raise UserError(
+            f"--results {path} is a file, not a results folder; name the folder that 'zshbench run "
+            "--results DIR' wrote into."
+        )
     if not p.is_dir():
         raise UserError(f"Results directory '{path}' does not exist; run 'zshbench run ... --results {path}' first.")
     return load_records(path, source="measured")
@@ -63,8 +84,10 @@ def _load_reported(path: str | None):
         if not Path(path).is_dir():
             return [], []
     elif not Path(path).is_dir():
-        raise UserError(f"Reported-numbers directory '{path}' does not exist (expected source: paper records, "
-                        "e.g. leaderboard/reported/).")
+        raise UserError(
+            f"Reported-numbers directory '{path}' does not exist (expected source: paper records, "
+            "e.g. leaderboard/reported/)."
+        )
     return load_records(path, source="paper")
 
 
@@ -72,8 +95,9 @@ def _warn_excluded(errors: list, what: str = "record") -> None:
     for e in errors:
         sys.stderr.write(f"warning: excluded {what}: {e}\n")
     if errors:
-        sys.stderr.write(f"warning: {len(errors)} {what}(s) excluded as invalid; "
-                         "'zshbench leaderboard --check' fails on them.\n")
+        sys.stderr.write(
+            f"warning: {len(errors)} {what}(s) excluded as invalid; 'zshbench leaderboard --check' fails on them.\n"
+        )
 
 
 def cmd_report(args) -> int:
@@ -83,8 +107,11 @@ def cmd_report(args) -> int:
     check_writable_dir(args.out, "--out")
     records, errors = _load_results(args.results)
     if not records:
-        raise UserError(f"Results directory '{args.results}' holds no valid records"
-                        + (f" ({len(errors)} invalid: {errors[0]})" if errors else "") + "; nothing to report.")
+        raise UserError(
+            f"Results directory '{args.results}' holds no valid records"
+            + (f" ({len(errors)} invalid: {errors[0]})" if errors else "")
+            + "; nothing to report."
+        )
     reported, rep_errors = _load_reported(args.reported)
     _warn_excluded(errors)
     _warn_excluded(rep_errors, "reported record")
@@ -103,23 +130,34 @@ def cmd_report(args) -> int:
 
 
 def cmd_leaderboard(args) -> int:
-    from zshbench.leaderboard import aggregate, check, cost_tables, render_csv, render_json, render_markdown, render_rich
+    from zshbench.leaderboard import (
+        aggregate,
+        check,
+        cost_tables,
+        render_csv,
+        render_json,
+        render_markdown,
+        render_rich,
+    )
     from zshbench.records import iter_metric_names
 
     records, errors = _load_results(args.results)
     reported, rep_errors = _load_reported(args.reported)
     if not records and not errors and not args.check:
-        raise UserError(f"Results directory '{args.results}' holds no records (*.json); run 'zshbench run ... "
-                        f"--results {args.results}' first, or point --results at the folder your runs wrote into.")
+        raise UserError(
+            f"Results directory '{args.results}' holds no records (*.json); run 'zshbench run ... "
+            f"--results {args.results}' first, or point --results at the folder your runs wrote into."
+        )
     if args.check:
-        problems = check(records, errors, args.out, reported=reported, reported_errors=rep_errors,
-                         readme=args.readme)
+        problems = check(records, errors, args.out, reported=reported, reported_errors=rep_errors, readme=args.readme)
         if args.reproduce:
             problems += _reproduce(records, args.out)
         for p in problems:
             print(p)
-        print(f"leaderboard check: {len(problems)} problem(s) in {len(records)} record(s)"
-              + (f" and {len(reported)} reported record(s)" if reported or rep_errors else ""))
+        print(
+            f"leaderboard check: {len(problems)} problem(s) in {len(records)} record(s)"
+            + (f" and {len(reported)} reported record(s)" if reported or rep_errors else "")
+        )
         return 1 if problems else 0
     _warn_excluded(errors)
     _warn_excluded(rep_errors, "reported record")
@@ -142,8 +180,10 @@ def cmd_leaderboard(args) -> int:
     else:
         render_rich(tables + cost_tables(records), console())
         if reported:
-            console().print(f"{len(reported)} published record(s) (source: paper) not shown here: use --format md "
-                             "or 'zshbench report' (section 'Reported in the papers').")
+            console().print(
+                f"{len(reported)} published record(s) (source: paper) not shown here: use --format md "
+                "or 'zshbench report' (section 'Reported in the papers')."
+            )
     return 0
 
 
@@ -171,6 +211,8 @@ def _reproduce(records: list, out: str) -> list[str]:
             problems.append(f"reproduce {o.status}: {o.path}: {o.message}")
         elif o.status == "within-tolerance":
             print(f"note: {Path(o.path).name}: {o.message}")
-    print(f"reproduce: {summarize(outcomes)} of {len(outcomes)} record(s); reference sample {summarize(ref_outcomes)}; "
-          f"{time.perf_counter() - t0:.0f} s")
+    print(
+        f"reproduce: {summarize(outcomes)} of {len(outcomes)} record(s); reference sample {summarize(ref_outcomes)}; "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
     return problems

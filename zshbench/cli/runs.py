@@ -32,67 +32,124 @@ runs whose record exists are skipped: rerunning the same command resumes an inte
 
 
 def add_parsers(sub) -> None:
-    r = sub.add_parser("run", help="train, encode, evaluate and record", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    r = sub.add_parser(
+        "run",
+        help="train, encode, evaluate and record",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     r.add_argument("--method", required=True)
     r.add_argument("--dataset", required=True)
     r.add_argument("--protocol", default=None, help="default: the dataset's default protocol")
     r.add_argument("--bits", type=int_list, default=[64], help="comma-separated code lengths (8..256)")
     r.add_argument("--seeds", type=int_list, default=[0], help="comma-separated seeds")
     r.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a method config field (repeatable); see 'zshbench list methods'")
+    r.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a method config field (repeatable); see 'zshbench list methods'",
+    )
     r.add_argument("--features", default="auto", help="auto | pixels | native | timm:<model> (feature-based methods)")
-    r.add_argument("--weights", default=None, help="backbone weights: a .safetensors/.pth path, or 'none' for random init")
+    r.add_argument(
+        "--weights", default=None, help="backbone weights: a .safetensors/.pth path, or 'none' for random init"
+    )
     r.add_argument("--data-root", default=None, help="dataset root (else $ZSHBENCH_DATA, else ./data)")
-    r.add_argument("--image-size", type=int, default=None,
-                   help="side of the square images decoded from real image datasets (default: the dataset's)")
+    r.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help="side of the square images decoded from real image datasets (default: the dataset's)",
+    )
     r.add_argument("--unseen", default=None, help="folder:PATH datasets: comma-separated unseen class names")
     r.add_argument("--train-per-class", type=int, default=None, help="folder:PATH datasets: train items per seen class")
-    r.add_argument("--query-per-class", type=int, default=None, help="folder:PATH datasets: query items per unseen class")
+    r.add_argument(
+        "--query-per-class", type=int, default=None, help="folder:PATH datasets: query items per unseen class"
+    )
     r.add_argument("--results", default="results", help="results directory (default: ./results)")
     r.add_argument("--k", type=int, default=HEADLINE_K, help=f"cut-off of map@k (default {HEADLINE_K})")
     r.add_argument("--force", action="store_true", help="rerun even where a record exists")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
-    r.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
-                   help="deep methods: save a training checkpoint next to the record every N optimizer steps and "
-                        "when training ends (default 0: none); deleted once the record is written")
-    r.add_argument("--resume", action="store_true",
-                   help="deep methods: continue training from the run's checkpoint (refused if it was written "
-                        "with another configuration)")
-    r.add_argument("--memmap-threshold", type=int, default=None, metavar="N",
-                   help="encode databases of >= N items to a memory-mapped codes file in $ZSHBENCH_CODES_DIR "
-                        "(default: $ZSHBENCH_MEMMAP_THRESHOLD, else 2000000; 0 = always); see docs/scaling.md")
+    r.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="deep methods: save a training checkpoint next to the record every N optimizer steps and "
+        "when training ends (default 0: none); deleted once the record is written",
+    )
+    r.add_argument(
+        "--resume",
+        action="store_true",
+        help="deep methods: continue training from the run's checkpoint (refused if it was written "
+        "with another configuration)",
+    )
+    r.add_argument(
+        "--memmap-threshold",
+        type=int,
+        default=None,
+        metavar="N",
+        help="encode databases of >= N items to a memory-mapped codes file in $ZSHBENCH_CODES_DIR "
+        "(default: $ZSHBENCH_MEMMAP_THRESHOLD, else 2000000; 0 = always); see docs/scaling.md",
+    )
 
-    sw = sub.add_parser("sweep", help="run a grid of methods x datasets x bits x seeds, skipping existing records",
-                        epilog=SWEEP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sw.add_argument("--grid", default=None, help="a grid .toml file (e.g. leaderboard/grid.toml); flags below override it")
+    sw = sub.add_parser(
+        "sweep",
+        help="run a grid of methods x datasets x bits x seeds, skipping existing records",
+        epilog=SWEEP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sw.add_argument(
+        "--grid", default=None, help="a grid .toml file (e.g. leaderboard/grid.toml); flags below override it"
+    )
     sw.add_argument("--methods", default=None, help="comma-separated names or fnmatch patterns, or 'all'")
     sw.add_argument("--datasets", default=None, help="comma-separated dataset names")
     sw.add_argument("--bits", type=int_list, default=None, help="comma-separated code lengths")
     sw.add_argument("--seeds", type=int_list, default=None, help="comma-separated seeds")
-    sw.add_argument("--set", dest="overrides", action="append", default=[], metavar="[PATTERN:]KEY=VALUE",
-                    help="config override for every method, or for methods matching PATTERN (repeatable)")
+    sw.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="[PATTERN:]KEY=VALUE",
+        help="config override for every method, or for methods matching PATTERN (repeatable)",
+    )
     sw.add_argument("--results", default="results", help="results directory (default: ./results)")
     sw.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (passed to every run)")
     sw.add_argument("--data-root", default=None)
     sw.add_argument("--launcher", default="local", help="local (process pool here) | submitit (Slurm)")
     sw.add_argument("--workers", type=int, default=None, help="local: parallel jobs (default: CPUs / threads)")
     sw.add_argument("--threads-per-job", type=int, default=1, help="local: OpenMP threads of each job (default 1)")
-    sw.add_argument("--per-run", action="store_true",
-                    help="one job per (method, dataset, bits, seed) instead of one per (method, dataset)")
+    sw.add_argument(
+        "--per-run",
+        action="store_true",
+        help="one job per (method, dataset, bits, seed) instead of one per (method, dataset)",
+    )
     sw.add_argument("--dry-run", action="store_true", help="print the jobs that would run, run nothing")
-    sw.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
-                    help="deep methods: training checkpoint every N steps (a submitit requeue resumes from it)")
-    sw.add_argument("--resume", action="store_true",
-                    help="deep methods: runs continue from their checkpoint when they have one (zshbench run --resume)")
-    sw.add_argument("--submitit-executor", default="slurm", choices=["slurm", "local"],
-                    help="submitit: a Slurm cluster, or submitit's local executor (no Slurm; for trying it out)")
+    sw.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="deep methods: training checkpoint every N steps (a submitit requeue resumes from it)",
+    )
+    sw.add_argument(
+        "--resume",
+        action="store_true",
+        help="deep methods: runs continue from their checkpoint when they have one (zshbench run --resume)",
+    )
+    sw.add_argument(
+        "--submitit-executor",
+        default="slurm",
+        choices=["slurm", "local"],
+        help="submitit: a Slurm cluster, or submitit's local executor (no Slurm; for trying it out)",
+    )
     sw.add_argument("--slurm-partition", default=None, help="submitit: Slurm partition")
     sw.add_argument("--gpus-per-job", type=int, default=0, help="submitit: GPUs per job")
     sw.add_argument("--cpus-per-task", type=int, default=None, help="submitit: CPUs per task")
     sw.add_argument("--timeout-min", type=int, default=240, help="submitit: time limit of a job in minutes")
-
 
 
 def _summary_table(records: list, statuses: dict[str, str]):
@@ -101,8 +158,7 @@ def _summary_table(records: list, statuses: dict[str, str]):
     ks = sorted({r.k for r in records}) or [HEADLINE_K]
     key = f"map@{ks[0]}" if len(ks) == 1 else "map@k"
     t = Table(title="zshbench run")
-    for col in ("method", "dataset", "protocol", "bits", "seed", key, "tie-aware " + key, "map@all", "fit s",
-                "status"):
+    for col in ("method", "dataset", "protocol", "bits", "seed", key, "tie-aware " + key, "map@all", "fit s", "status"):
         t.add_column(col, justify="right" if col not in ("method", "dataset", "protocol", "status") else "left")
 
     def fmt(x):
@@ -111,9 +167,18 @@ def _summary_table(records: list, statuses: dict[str, str]):
     for r in records:
         m = r.metrics
         kk = f"map@{r.k}"
-        t.add_row(r.method, r.dataset, r.protocol["name"], str(r.n_bits), str(r.seed), fmt(m.get(kk)),
-                  fmt(m.get("tie_aware_" + kk)), fmt(m.get("map@all")), f"{r.timings.get('fit_s', 0):.2f}",
-                  statuses.get(r.path or "", ""))
+        t.add_row(
+            r.method,
+            r.dataset,
+            r.protocol["name"],
+            str(r.n_bits),
+            str(r.seed),
+            fmt(m.get(kk)),
+            fmt(m.get("tie_aware_" + kk)),
+            fmt(m.get("map@all")),
+            f"{r.timings.get('fit_s', 0):.2f}",
+            statuses.get(r.path or "", ""),
+        )
     return t
 
 
@@ -129,26 +194,51 @@ def cmd_run(args) -> int:
     dataset_kwargs = {}
     if args.image_size is not None:
         dataset_kwargs["image_size"] = args.image_size
-    folder_flags = {"unseen": args.unseen, "train_per_class": args.train_per_class,
-                    "query_per_class": args.query_per_class}
+    folder_flags = {
+        "unseen": args.unseen,
+        "train_per_class": args.train_per_class,
+        "query_per_class": args.query_per_class,
+    }
     if any(v is not None for v in folder_flags.values()):
         if args.protocol is not None:
-            raise UserError("--protocol and --unseen/--train-per-class/--query-per-class both define the protocol; "
-                            "give one of them: a protocol file or name, or the three ad-hoc flags.")
+            raise UserError(
+                "--protocol and --unseen/--train-per-class/--query-per-class both define the protocol; "
+                "give one of them: a protocol file or name, or the three ad-hoc flags."
+            )
         if not args.dataset.startswith("folder:"):
-            raise UserError("--unseen, --train-per-class and --query-per-class define a protocol for folder:PATH "
-                            f"datasets only; for '{args.dataset}' choose a protocol with --protocol.")
+            raise UserError(
+                "--unseen, --train-per-class and --query-per-class define a protocol for folder:PATH "
+                f"datasets only; for '{args.dataset}' choose a protocol with --protocol."
+            )
         missing = [k for k, v in folder_flags.items() if v is None]
         if missing:
-            raise UserError("An ad-hoc folder protocol needs all of --unseen, --train-per-class and "
-                            f"--query-per-class; missing: {', '.join('--' + m.replace('_', '-') for m in missing)}.")
+            raise UserError(
+                "An ad-hoc folder protocol needs all of --unseen, --train-per-class and "
+                f"--query-per-class; missing: {', '.join('--' + m.replace('_', '-') for m in missing)}."
+            )
         dataset_kwargs.update(folder_flags)
-    records = run(args.method, args.dataset, protocol=args.protocol, bits=args.bits, seeds=args.seeds,
-                  device=args.device, overrides=args.overrides, results_dir=args.results, force=args.force,
-                  features=args.features, weights=args.weights, data_root=args.data_root, k=args.k,
-                  progress=not args.no_progress and sys.stderr.isatty(), console=console(stderr=True),
-                  on_record=on_record, dataset_kwargs=dataset_kwargs, memmap_threshold=args.memmap_threshold,
-                  checkpoint_every=args.checkpoint_every, resume=args.resume)
+    records = run(
+        args.method,
+        args.dataset,
+        protocol=args.protocol,
+        bits=args.bits,
+        seeds=args.seeds,
+        device=args.device,
+        overrides=args.overrides,
+        results_dir=args.results,
+        force=args.force,
+        features=args.features,
+        weights=args.weights,
+        data_root=args.data_root,
+        k=args.k,
+        progress=not args.no_progress and sys.stderr.isatty(),
+        console=console(stderr=True),
+        on_record=on_record,
+        dataset_kwargs=dataset_kwargs,
+        memmap_threshold=args.memmap_threshold,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
+    )
     from zshbench.train.distributed import is_main
 
     if not is_main():  # torchrun: rank 0 reports
@@ -156,8 +246,10 @@ def cmd_run(args) -> int:
     con.print(_summary_table(records, statuses))
     n_new = sum(1 for s in statuses.values() if s == "new")
     n_skip = sum(1 for s in statuses.values() if s == "skipped")
-    con.print(f"{n_new} new record(s), {n_skip} skipped (a record with the same run identity is already in "
-              f"{args.results}; use --force to rerun).")
+    con.print(
+        f"{n_new} new record(s), {n_skip} skipped (a record with the same run identity is already in "
+        f"{args.results}; use --force to rerun)."
+    )
     return 0
 
 
@@ -173,39 +265,67 @@ def cmd_sweep(args) -> int:
             setattr(grid, key, list(value))
     missing = [f"--{k}" for k in ("methods", "datasets", "bits", "seeds") if not getattr(grid, k)]
     if missing:
-        raise UserError(f"The sweep has no {', '.join(missing)}: give them on the command line (e.g. --methods "
-                        "itq,lsh --datasets digits --bits 24,48 --seeds 0,1) or in a grid file with --grid FILE.")
+        raise UserError(
+            f"The sweep has no {', '.join(missing)}: give them on the command line (e.g. --methods "
+            "itq,lsh --datasets digits --bits 24,48 --seeds 0,1) or in a grid file with --grid FILE."
+        )
     con = console()
 
     def on_plan(jobs, skipped):
         runs = sum(j.n_runs for j in jobs)
-        con.print(f"sweep: {runs} run(s) to do in {len(jobs)} job(s), {skipped} skipped (records exist in "
-                  f"{args.results}); launcher: {args.launcher}" + (" (dry run)" if args.dry_run else ""))
+        con.print(
+            f"sweep: {runs} run(s) to do in {len(jobs)} job(s), {skipped} skipped (records exist in "
+            f"{args.results}); launcher: {args.launcher}" + (" (dry run)" if args.dry_run else "")
+        )
         for j in jobs:
             for problem in j.replace:
-                con.print(f"  not done (the record cannot be used; it will be rerun and replaced): {problem}",
-                          soft_wrap=True, highlight=False)
+                con.print(
+                    f"  not done (the record cannot be used; it will be rerun and replaced): {problem}",
+                    soft_wrap=True,
+                    highlight=False,
+                )
         if args.dry_run:
             for j in jobs:
                 con.print("  zshbench " + " ".join(j.argv()), soft_wrap=True, highlight=False)
 
     def on_done(res, i, n):
         state = "done" if res.ok else "FAILED"
-        con.print(f"[{i}/{n}] {state}: {res.job.method} on {res.job.dataset} ({res.job.n_runs} run(s), "
-                  f"{res.seconds:.0f} s)", highlight=False)
+        con.print(
+            f"[{i}/{n}] {state}: {res.job.method} on {res.job.dataset} ({res.job.n_runs} run(s), {res.seconds:.0f} s)",
+            highlight=False,
+        )
 
-    opts = LaunchOptions(results=args.results, workers=args.workers, threads=args.threads_per_job,
-                         slurm_partition=args.slurm_partition, gpus_per_job=args.gpus_per_job,
-                         cpus_per_task=args.cpus_per_task, timeout_min=args.timeout_min,
-                         executor=args.submitit_executor, on_done=on_done)
-    results = sweep(grid, args.launcher, opts, extra_overrides=args.overrides, device=args.device,
-                    data_root=args.data_root, per_run=args.per_run, dry_run=args.dry_run,
-                    checkpoint_every=args.checkpoint_every, resume=args.resume, on_plan=on_plan)
+    opts = LaunchOptions(
+        results=args.results,
+        workers=args.workers,
+        threads=args.threads_per_job,
+        slurm_partition=args.slurm_partition,
+        gpus_per_job=args.gpus_per_job,
+        cpus_per_task=args.cpus_per_task,
+        timeout_min=args.timeout_min,
+        executor=args.submitit_executor,
+        on_done=on_done,
+    )
+    results = sweep(
+        grid,
+        args.launcher,
+        opts,
+        extra_overrides=args.overrides,
+        device=args.device,
+        data_root=args.data_root,
+        per_run=args.per_run,
+        dry_run=args.dry_run,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
+        on_plan=on_plan,
+    )
     failed = [r for r in results if not r.ok]
     for r in failed:
         con.print(f"failed: zshbench {' '.join(r.job.argv())}\n{r.message}", highlight=False, soft_wrap=True)
     if failed:
-        con.print(f"{len(failed)} of {len(results)} job(s) failed; records of the others are complete. Fix the "
-                  "cause and rerun the same command: finished runs are skipped.")
+        con.print(
+            f"{len(failed)} of {len(results)} job(s) failed; records of the others are complete. Fix the "
+            "cause and rerun the same command: finished runs are skipped."
+        )
         return 1
     return 0

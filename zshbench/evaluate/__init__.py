@@ -25,16 +25,38 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["evaluate", "EvalResult", "METRIC_VERSION", "DEFAULT_METRICS", "TIES", "BACKENDS", "HEADLINE_K",
-           "HEADLINE_METRIC", "register_metric", "unregister_metric", "list_metrics", "get_metric", "QueryStats"]
+__all__ = [
+    "evaluate",
+    "EvalResult",
+    "METRIC_VERSION",
+    "DEFAULT_METRICS",
+    "TIES",
+    "BACKENDS",
+    "HEADLINE_K",
+    "HEADLINE_METRIC",
+    "register_metric",
+    "unregister_metric",
+    "list_metrics",
+    "get_metric",
+    "QueryStats",
+]
 
 HEADLINE_K = 5000
 HEADLINE_METRIC = f"map@{HEADLINE_K}"
 
-_WHERE = {"evaluate": "core", "EvalResult": "core", "BACKENDS": "core", "METRIC_VERSION": "metrics",
-          "DEFAULT_METRICS": "metrics", "TIES": "metrics", "register_metric": "metric_registry",
-          "unregister_metric": "metric_registry", "list_metrics": "metric_registry", "get_metric": "metric_registry",
-          "QueryStats": "metric_registry"}
+_WHERE = {
+    "evaluate": "core",
+    "EvalResult": "core",
+    "BACKENDS": "core",
+    "METRIC_VERSION": "metrics",
+    "DEFAULT_METRICS": "metrics",
+    "TIES": "metrics",
+    "register_metric": "metric_registry",
+    "unregister_metric": "metric_registry",
+    "list_metrics": "metric_registry",
+    "get_metric": "metric_registry",
+    "QueryStats": "metric_registry",
+}
 
 
 def __getattr__(name: str):

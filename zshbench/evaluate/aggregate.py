@@ -83,8 +83,11 @@ class Accumulator:
         """Mean curves: ``pr_by_radius``, ``precision_at_n`` and ``recall_at_n``."""
         n = max(self.n, 1)
         return {
-            "pr_by_radius": {"radius": list(range(self.n_bits + 1)), "precision": (self.radius_p / n).tolist(),
-                             "recall": (self.radius_r / n).tolist()},
+            "pr_by_radius": {
+                "radius": list(range(self.n_bits + 1)),
+                "precision": (self.radius_p / n).tolist(),
+                "recall": (self.radius_r / n).tolist(),
+            },
             "precision_at_n": {"n": self.grid.tolist(), "precision": (self.pn / n).tolist()},
             "recall_at_n": {"n": self.grid.tolist(), "recall": (self.rn / n).tolist()},
         }
@@ -93,5 +96,4 @@ class Accumulator:
         """Final scalar metrics, plain Python floats, in the requested order."""
         n = max(self.n, 1)
         curves = self.curves() if any(s.metric.at_end for s in self.specs) else None
-        return {s.name: s.from_curves(curves) if s.metric.at_end else float(self.sums[s.name] / n)
-                for s in self.specs}
+        return {s.name: s.from_curves(curves) if s.metric.at_end else float(self.sums[s.name] / n) for s in self.specs}

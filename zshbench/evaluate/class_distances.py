@@ -19,7 +19,8 @@ and ``max_total`` in all), which costs one extra encoding of at most ``max_total
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,10 +48,18 @@ def _bit_frequencies(codes: np.ndarray, labels: np.ndarray, classes: Sequence[in
     return np.stack([bits[labels == c].mean(axis=0) for c in classes])
 
 
-def class_distance_matrix(query_codes: np.ndarray, query_labels: np.ndarray, seen_codes: np.ndarray,
-                          seen_labels: np.ndarray, n_bits: int, *, unseen_names: Sequence[str],
-                          seen_names: Sequence[str], unseen_classes: Sequence[int] | None = None,
-                          decimals: int = 3) -> dict[str, Any]:
+def class_distance_matrix(
+    query_codes: np.ndarray,
+    query_labels: np.ndarray,
+    seen_codes: np.ndarray,
+    seen_labels: np.ndarray,
+    n_bits: int,
+    *,
+    unseen_names: Sequence[str],
+    seen_names: Sequence[str],
+    unseen_classes: Sequence[int] | None = None,
+    decimals: int = 3,
+) -> dict[str, Any]:
     """The ``class_distances`` block of a record.
 
     Args:
@@ -81,13 +90,20 @@ def class_distance_matrix(query_codes: np.ndarray, query_labels: np.ndarray, see
         "n_query": int(len(query_labels)),
         "n_seen_sample": int(len(seen_labels)),
         "definition": "mean Hamming distance between the codes of the query images of each unseen class and "
-                      "those of a seeded sample of training images of each seen class",
+        "those of a seeded sample of training images of each seen class",
     }
 
 
-def measure_class_distances(hasher: Any, train: Any, query_codes: np.ndarray, query_labels: np.ndarray,
-                            class_names: Sequence[str], *, per_class: int = PER_CLASS,
-                            max_total: int = MAX_TOTAL) -> dict[str, Any] | None:
+def measure_class_distances(
+    hasher: Any,
+    train: Any,
+    query_codes: np.ndarray,
+    query_labels: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    per_class: int = PER_CLASS,
+    max_total: int = MAX_TOTAL,
+) -> dict[str, Any] | None:
     """Encode a seeded sample of the training set and return `class_distance_matrix` (None without inputs).
 
     Args:
@@ -96,12 +112,22 @@ def measure_class_distances(hasher: Any, train: Any, query_codes: np.ndarray, qu
         query_codes, query_labels: the evaluation's query codes and their dataset class indices.
         class_names: the dataset's class names (indexed by ``query_labels``).
     """
-    inputs = train.features if getattr(hasher, "requires", None) is None or hasher.requires.inputs == "features" \
+    inputs = (
+        train.features
+        if getattr(hasher, "requires", None) is None or hasher.requires.inputs == "features"
         else train.images
+    )
     if inputs is None or len(train.labels) == 0 or len(query_labels) == 0:
         return None
     pos = sample_seen(train.labels, int(hasher.config.seed), per_class, max_total)
     x = inputs.subset(pos) if hasattr(inputs, "subset") else np.asarray(inputs)[pos]
     seen_codes = hasher.encode(x)
-    return class_distance_matrix(query_codes, query_labels, seen_codes, np.asarray(train.labels)[pos], hasher.n_bits,
-                                 unseen_names=class_names, seen_names=train.class_names)
+    return class_distance_matrix(
+        query_codes,
+        query_labels,
+        seen_codes,
+        np.asarray(train.labels)[pos],
+        hasher.n_bits,
+        unseen_names=class_names,
+        seen_names=train.class_names,
+    )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -69,16 +69,20 @@ def _resolve_backend(backend: str, device) -> tuple[str, object]:
         dev = _resolve_device(device)
     if dev is not None and dev.type == "cuda":
         if backend not in ("auto", "torch"):
-            raise UserError(f"backend={backend!r} runs on the CPU but device={str(device)!r}; use backend='torch' "
-                            "or 'auto' for a CUDA device, or device='cpu'.")
+            raise UserError(
+                f"backend={backend!r} runs on the CPU but device={str(device)!r}; use backend='torch' "
+                "or 'auto' for a CUDA device, or device='cpu'."
+            )
         return "torch", dev
     if backend == "auto":
         return ("numba" if kern.jit_enabled() else "numpy"), None
     if backend == "numba" and not kern.HAVE_NUMBA:
         raise UserError("backend='numba' needs the numba package (pip install numba); use backend='numpy'.")
     if backend == "numba" and not kern.jit_enabled():
-        raise UserError("backend='numba' cannot run with NUMBA_DISABLE_JIT=1 (its kernels exist only compiled); "
-                        "unset NUMBA_DISABLE_JIT, or use backend='auto' or 'numpy' (the same results).")
+        raise UserError(
+            "backend='numba' cannot run with NUMBA_DISABLE_JIT=1 (its kernels exist only compiled); "
+            "unset NUMBA_DISABLE_JIT, or use backend='auto' or 'numpy' (the same results)."
+        )
     if backend == "faiss":
         try:
             import faiss  # noqa: F401
@@ -129,10 +133,23 @@ def _faiss_ap_k(q_packed, db_packed, dbg, qrel, k):
     return np.where(cum[:, -1] > 0, prec / np.maximum(cum[:, -1], 1), 0.0)
 
 
-def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | None = None, k: int = HEADLINE_K,
-             metrics: Iterable[str] | None = None, ties: str = "stable", device="cpu", backend: str = "auto",
-             memory_budget: int = 1 << 30, n_threads: int = 1, kernels: str | None = None,
-             progress: Callable[[int], None] | None = None) -> EvalResult:
+def evaluate(
+    query_codes,
+    db_codes,
+    query_labels,
+    db_labels,
+    *,
+    n_bits: int | None = None,
+    k: int = HEADLINE_K,
+    metrics: Iterable[str] | None = None,
+    ties: str = "stable",
+    device="cpu",
+    backend: str = "auto",
+    memory_budget: int = 1 << 30,
+    n_threads: int = 1,
+    kernels: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> EvalResult:
     """Evaluate retrieval of ``db`` items by Hamming ranking for every query.
 
     Ranking is by ascending Hamming distance with ties broken by database index (``ties="stable"``); an item
@@ -201,8 +218,11 @@ def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | No
         used = kern.select_kernels(want_kernels, nb) if backend in ("numba", "faiss") else "numpy"
         if used != "numpy":
             vector = used == "vector"
-            kernel = functools.partial(kern.block_stats_numba, use_simd=vector,
-                                       sorted_db=kern.SortedDB(dbw, dbg, labels.n_groups, vector=vector))
+            kernel = functools.partial(
+                kern.block_stats_numba,
+                use_simd=vector,
+                sorted_db=kern.SortedDB(dbw, dbg, labels.n_groups, vector=vector),
+            )
             per_pair = 0
         else:
             kernel, per_pair = kern.block_stats_numpy, kern.NUMPY_BYTES_PER_PAIR
@@ -227,9 +247,12 @@ def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | No
                 return run_one(s, e)
             step = -(-(e - s) // n_threads)
             parts = list(pool.map(lambda a: run_one(a, min(e, a + step)), range(s, e, step)))
-            return kern.BlockStats(*(None if getattr(parts[0], f) is None else
-                                     np.concatenate([getattr(p, f) for p in parts])
-                                     for f in ("hist_all", "hist_rel", "ap_k", "ap_all")))
+            return kern.BlockStats(
+                *(
+                    None if getattr(parts[0], f) is None else np.concatenate([getattr(p, f) for p in parts])
+                    for f in ("hist_all", "hist_rel", "ap_k", "ap_all")
+                )
+            )
 
     pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
     try:
@@ -242,7 +265,16 @@ def evaluate(query_codes, db_codes, query_labels, db_labels, *, n_bits: int | No
     finally:
         if pool is not None:
             pool.shutdown()
-    info = {"n_query": n_query, "n_db": n_db, "n_bits": nb, "k": k, "ties": ties, "backend": backend,
-            "kernels": used, "device": str(dev) if dev is not None else "cpu", "seconds": time.perf_counter() - t0,
-            "metric_version": METRIC_VERSION}
+    info = {
+        "n_query": n_query,
+        "n_db": n_db,
+        "n_bits": nb,
+        "k": k,
+        "ties": ties,
+        "backend": backend,
+        "kernels": used,
+        "device": str(dev) if dev is not None else "cpu",
+        "seconds": time.perf_counter() - t0,
+        "metric_version": METRIC_VERSION,
+    }
     return EvalResult(acc.metrics(), acc.curves(), {s.name: s.convention() for s in specs}, info)

@@ -54,14 +54,18 @@ def _unpacked_to_bits(arr: np.ndarray, what: str) -> np.ndarray:
     if arr.dtype == bool:
         return arr
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise UserError(f"{what} has dtype {arr.dtype}; codes must be bool, integers in {{-1, +1}} or {{0, 1}}, "
-                        "or packed uint8 from zshbench.codes.pack_signs.")
+        raise UserError(
+            f"{what} has dtype {arr.dtype}; codes must be bool, integers in {{-1, +1}} or {{0, 1}}, "
+            "or packed uint8 from zshbench.codes.pack_signs."
+        )
     vals = np.unique(arr)
     if vals.size > 3 or not (set(vals.tolist()) <= {-1, 1} or set(vals.tolist()) <= {0, 1}):
         shown = ", ".join(repr(v) for v in vals[:6].tolist()) + (", ..." if vals.size > 6 else "")
-        raise UserError(f"{what} (shape {arr.shape}, dtype {arr.dtype}) is not binary: it contains the values "
-                        f"{{{shown}}}. Pass codes in {{-1, +1}} or {{0, 1}} (e.g. np.sign of real outputs with "
-                        "sign(0) = +1), bool arrays, or packed uint8 from zshbench.codes.pack_signs.")
+        raise UserError(
+            f"{what} (shape {arr.shape}, dtype {arr.dtype}) is not binary: it contains the values "
+            f"{{{shown}}}. Pass codes in {{-1, +1}} or {{0, 1}} (e.g. np.sign of real outputs with "
+            "sign(0) = +1), bool arrays, or packed uint8 from zshbench.codes.pack_signs."
+        )
     return arr > 0
 
 
@@ -82,11 +86,15 @@ def prepare_codes(x, n_bits: int | None, what: str) -> Codes:
     """
     arr = _to_numpy(x, what)
     if arr.ndim != 2:
-        raise UserError(f"{what} must be 2-D, (n_items, n_bits) unpacked or (n_items, n_bytes) packed uint8; "
-                        f"got shape {arr.shape}. Reshape it, e.g. codes.reshape(len(codes), -1).")
+        raise UserError(
+            f"{what} must be 2-D, (n_items, n_bits) unpacked or (n_items, n_bytes) packed uint8; "
+            f"got shape {arr.shape}. Reshape it, e.g. codes.reshape(len(codes), -1)."
+        )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise UserError(f"{what} is empty (shape {arr.shape}); the evaluator needs at least one item with "
-                        "at least one bit. Check the split that produced it.")
+        raise UserError(
+            f"{what} is empty (shape {arr.shape}); the evaluator needs at least one item with "
+            "at least one bit. Check the split that produced it."
+        )
     if n_bits is not None and (not isinstance(n_bits, (int, np.integer)) or n_bits <= 0):
         raise UserError(f"n_bits must be a positive integer, got {n_bits!r}.")
     packed_input = arr.dtype == np.uint8
@@ -96,20 +104,26 @@ def prepare_codes(x, n_bits: int | None, what: str) -> Codes:
     if packed_input:
         nb = 8 * arr.shape[1] if n_bits is None else int(n_bits)
         if (nb + 7) // 8 != arr.shape[1]:
-            raise UserError(f"{what} is packed uint8 with {arr.shape[1]} bytes per code (shape {arr.shape}), "
-                            f"which cannot hold n_bits={n_bits} (needs {(nb + 7) // 8} bytes). Pass the n_bits "
-                            "the codes were made with, or unpacked codes of shape (n, n_bits).")
+            raise UserError(
+                f"{what} is packed uint8 with {arr.shape[1]} bytes per code (shape {arr.shape}), "
+                f"which cannot hold n_bits={n_bits} (needs {(nb + 7) // 8} bytes). Pass the n_bits "
+                "the codes were made with, or unpacked codes of shape (n, n_bits)."
+            )
         packed = np.ascontiguousarray(arr)
         if nb % 8:
             pad_mask = np.uint8((1 << (8 - nb % 8)) - 1)
             if np.any(packed[:, -1] & pad_mask):
-                raise UserError(f"{what} is packed uint8 (shape {arr.shape}) but the {8 - nb % 8} padding bits "
-                                f"after n_bits={nb} are not all 0, so the codes hold more than {nb} bits. Pass "
-                                "the right n_bits (codes from zshbench.codes.pack_signs have zero padding).")
+                raise UserError(
+                    f"{what} is packed uint8 (shape {arr.shape}) but the {8 - nb % 8} padding bits "
+                    f"after n_bits={nb} are not all 0, so the codes hold more than {nb} bits. Pass "
+                    "the right n_bits (codes from zshbench.codes.pack_signs have zero padding)."
+                )
     else:
         if n_bits is not None and arr.shape[1] != n_bits:
-            raise UserError(f"{what} has shape {arr.shape} (unpacked, dtype {arr.dtype}) but n_bits={n_bits}. "
-                            "Pass n_bits equal to the number of columns, or packed uint8 codes.")
+            raise UserError(
+                f"{what} has shape {arr.shape} (unpacked, dtype {arr.dtype}) but n_bits={n_bits}. "
+                "Pass n_bits equal to the number of columns, or packed uint8 codes."
+            )
         nb = arr.shape[1]
         packed = _pack(_unpacked_to_bits(arr, what))
     n_words = (packed.shape[1] + 7) // 8
@@ -126,11 +140,13 @@ def _check_unambiguous(query: np.ndarray, db: np.ndarray) -> None:
         return
     if int(query.max()) <= 1 and int(db.max()) <= 1:
         cols = query.shape[1]
-        raise UserError(f"query_codes and db_codes are uint8 arrays holding only 0 and 1 (shapes {query.shape} and "
-                        f"{db.shape}), so they can be unpacked 0/1 codes of {cols} bits or packed codes of "
-                        f"{8 * cols} bits whose bytes happen to be 0 or 1. Pass n_bits (zshbench evaluate: "
-                        f"--n-bits): {cols} if each column is one bit, or the packed length (up to {8 * cols}) if "
-                        "they come from np.packbits / zshbench.codes.pack_signs.")
+        raise UserError(
+            f"query_codes and db_codes are uint8 arrays holding only 0 and 1 (shapes {query.shape} and "
+            f"{db.shape}), so they can be unpacked 0/1 codes of {cols} bits or packed codes of "
+            f"{8 * cols} bits whose bytes happen to be 0 or 1. Pass n_bits (zshbench evaluate: "
+            f"--n-bits): {cols} if each column is one bit, or the packed length (up to {8 * cols}) if "
+            "they come from np.packbits / zshbench.codes.pack_signs."
+        )
 
 
 def prepare_pair(query, db, n_bits: int | None) -> tuple[Codes, Codes]:
@@ -146,9 +162,11 @@ def prepare_pair(query, db, n_bits: int | None) -> tuple[Codes, Codes]:
     q = prepare_codes(query, n_bits, "query_codes")
     d = prepare_codes(db, n_bits, "db_codes")
     if q.n_bits != d.n_bits:
-        raise UserError(f"query_codes (shape {tuple(np.shape(query))}, {q.n_bits} bits) and db_codes (shape "
-                        f"{tuple(np.shape(db))}, {d.n_bits} bits) have different code lengths. Encode both with "
-                        "the same hasher and number of bits.")
+        raise UserError(
+            f"query_codes (shape {tuple(np.shape(query))}, {q.n_bits} bits) and db_codes (shape "
+            f"{tuple(np.shape(db))}, {d.n_bits} bits) have different code lengths. Encode both with "
+            "the same hasher and number of bits."
+        )
     return q, d
 
 
@@ -188,23 +206,31 @@ class Labels:
 def _label_array(x, n: int, what: str, codes_what: str) -> np.ndarray:
     arr = _to_numpy(x, what)
     if arr.ndim not in (1, 2):
-        raise UserError(f"{what} must be 1-D (one integer class per item) or 2-D (n_items, n_classes) 0/1 "
-                        f"multi-label; got shape {arr.shape}.")
+        raise UserError(
+            f"{what} must be 1-D (one integer class per item) or 2-D (n_items, n_classes) 0/1 "
+            f"multi-label; got shape {arr.shape}."
+        )
     if arr.shape[0] != n:
-        raise UserError(f"{what} has {arr.shape[0]} rows (shape {arr.shape}) but {codes_what} has {n} codes; "
-                        "labels and codes must describe the same items in the same order.")
+        raise UserError(
+            f"{what} has {arr.shape[0]} rows (shape {arr.shape}) but {codes_what} has {n} codes; "
+            "labels and codes must describe the same items in the same order."
+        )
     if arr.dtype == bool:
         arr = arr.astype(np.uint8)
     if np.issubdtype(arr.dtype, np.floating):
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise UserError(f"{what} (dtype {arr.dtype}) holds non-integer values; labels must be integer "
-                            "class ids (1-D) or a 0/1 matrix (2-D).")
+            raise UserError(
+                f"{what} (dtype {arr.dtype}) holds non-integer values; labels must be integer "
+                "class ids (1-D) or a 0/1 matrix (2-D)."
+            )
         arr = arr.astype(np.int64)
     if not np.issubdtype(arr.dtype, np.integer):
         raise UserError(f"{what} has dtype {arr.dtype}; labels must be integer class ids or a 0/1 matrix.")
     if arr.ndim == 2 and arr.size and (arr.min() < 0 or arr.max() > 1):
-        raise UserError(f"{what} is 2-D (shape {arr.shape}) so it is read as a multi-label 0/1 matrix, but it "
-                        f"holds values in [{arr.min()}, {arr.max()}]. Pass 1-D class ids or a 0/1 matrix.")
+        raise UserError(
+            f"{what} is 2-D (shape {arr.shape}) so it is read as a multi-label 0/1 matrix, but it "
+            f"holds values in [{arr.min()}, {arr.max()}]. Pass 1-D class ids or a 0/1 matrix."
+        )
     return arr
 
 
@@ -225,14 +251,18 @@ def prepare_labels(query_labels, db_labels, n_query: int, n_db: int) -> Labels:
     ql = _label_array(query_labels, n_query, "query_labels", "query_codes")
     dl = _label_array(db_labels, n_db, "db_labels", "db_codes")
     if ql.ndim != dl.ndim:
-        raise UserError(f"query_labels has shape {ql.shape} but db_labels has shape {dl.shape}: both must be "
-                        "1-D class ids or both 2-D multi-label matrices.")
+        raise UserError(
+            f"query_labels has shape {ql.shape} but db_labels has shape {dl.shape}: both must be "
+            "1-D class ids or both 2-D multi-label matrices."
+        )
     if ql.ndim == 1:
         keys, inv, counts = np.unique(dl, return_inverse=True, return_counts=True)
         return Labels(inv.astype(np.int32).ravel(), counts.astype(np.int64), False, keys, ql)
     if ql.shape[1] != dl.shape[1]:
-        raise UserError(f"query_labels has {ql.shape[1]} classes (shape {ql.shape}) but db_labels has "
-                        f"{dl.shape[1]} (shape {dl.shape}); multi-label matrices must share their columns.")
+        raise UserError(
+            f"query_labels has {ql.shape[1]} classes (shape {ql.shape}) but db_labels has "
+            f"{dl.shape[1]} (shape {dl.shape}); multi-label matrices must share their columns."
+        )
     dm = _masks(dl)
     keys, inv, counts = np.unique(dm, axis=0, return_inverse=True, return_counts=True)
     return Labels(inv.astype(np.int32).ravel(), counts.astype(np.int64), True, keys, _masks(ql))
@@ -241,8 +271,10 @@ def prepare_labels(query_labels, db_labels, n_query: int, n_db: int) -> Labels:
 def check_k(k) -> int:
     """Validate the map@k cut-off."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
-        raise UserError(f"k must be a positive integer (the map@k cut-off; k larger than the database means the "
-                        f"whole database), got {k!r}.")
+        raise UserError(
+            f"k must be a positive integer (the map@k cut-off; k larger than the database means the "
+            f"whole database), got {k!r}."
+        )
     return int(k)
 
 

@@ -48,9 +48,20 @@ try:  # optional compiled path
 except ImportError:  # pragma: no cover - exercised only without numba
     numba = None
 
-__all__ = ["BlockStats", "HAVE_NUMBA", "KERNELS", "KERNELS_ENV", "KernelFallbackWarning", "SortedDB",
-           "block_stats_numba", "block_stats_numpy", "jit_enabled", "requested_kernels", "select_kernels",
-           "NUMPY_BYTES_PER_PAIR"]
+__all__ = [
+    "BlockStats",
+    "HAVE_NUMBA",
+    "KERNELS",
+    "KERNELS_ENV",
+    "KernelFallbackWarning",
+    "SortedDB",
+    "block_stats_numba",
+    "block_stats_numpy",
+    "jit_enabled",
+    "requested_kernels",
+    "select_kernels",
+    "NUMPY_BYTES_PER_PAIR",
+]
 
 HAVE_NUMBA = numba is not None  # importable; `jit_enabled` says whether its kernels can run compiled
 KERNELS = ("vector", "scalar")
@@ -187,8 +198,18 @@ class SortedDB:
                 self.scol = simd.padded_column(self.words)
 
 
-def block_stats_numba(qw, dbw, dbg, qrel, n_bits: int, k: int, need_ap: bool, need_all: bool,
-                      sorted_db: SortedDB | None = None, use_simd: bool = True) -> BlockStats:
+def block_stats_numba(
+    qw,
+    dbw,
+    dbg,
+    qrel,
+    n_bits: int,
+    k: int,
+    need_ap: bool,
+    need_all: bool,
+    sorted_db: SortedDB | None = None,
+    use_simd: bool = True,
+) -> BlockStats:
     """Fused compiled kernel (requires numba).
 
     Args:
@@ -210,13 +231,13 @@ def block_stats_numba(qw, dbw, dbg, qrel, n_bits: int, k: int, need_ap: bool, ne
     n_rel_groups = qrel.sum(axis=1)
     if sorted_db.scol is not None and use_simd:
         rel_total = qrel.astype(np.int64) @ sorted_db.group_size
-        hist_all, hist_rel = simd.bitsliced_hist(qw, sorted_db.scol, sorted_db.seg, qrel, n_bits, rel_total,
-                                                 dbw.shape[0])
+        hist_all, hist_rel = simd.bitsliced_hist(
+            qw, sorted_db.scol, sorted_db.seg, qrel, n_bits, rel_total, dbw.shape[0]
+        )
     elif sorted_db.col is not None and use_simd and n_rel_groups.max() <= 1:  # e.g. single-label, many classes
         rel_total = qrel.astype(np.int64) @ sorted_db.group_size
         qgroup = np.where(n_rel_groups == 1, np.argmax(qrel, axis=1), -1)
-        hist_all, hist_rel = simd.bitsliced_hist_grouped(qw, sorted_db.col, sorted_db.groups, qgroup, n_bits,
-                                                         rel_total)
+        hist_all, hist_rel = simd.bitsliced_hist_grouped(qw, sorted_db.col, sorted_db.groups, qgroup, n_bits, rel_total)
     else:
         hist_rel = np.zeros((nq, n_bits + 1), np.int64)
         hist_non = np.zeros((nq, n_bits + 1), np.int64)
@@ -228,12 +249,14 @@ def block_stats_numba(qw, dbw, dbg, qrel, n_bits: int, k: int, need_ap: bool, ne
     if sorted_db.col is not None and use_simd and need_all:
         sum_k, nrel_k, sum_all = simd.sweep_ap(qw, sorted_db.col, sorted_db.groups, qrel, hist_all, hist_rel, k)
     elif sorted_db.col is not None and use_simd:
-        sum_k, nrel_k = simd.filter_ap_k(qw, sorted_db.col, dbg, qrel, hist_all, hist_rel,
-                                         _limits(hist_all, k, False), k)
+        sum_k, nrel_k = simd.filter_ap_k(
+            qw, sorted_db.col, dbg, qrel, hist_all, hist_rel, _limits(hist_all, k, False), k
+        )
     else:
         sum_k, nrel_k = np.zeros(nq), np.zeros(nq, np.int64)
-        _ap_kernel(qw, dbw, dbg, qrel, hist_all, hist_rel, _limits(hist_all, k, need_all), int(k), sum_k, nrel_k,
-                   sum_all)
+        _ap_kernel(
+            qw, dbw, dbg, qrel, hist_all, hist_rel, _limits(hist_all, k, need_all), int(k), sum_k, nrel_k, sum_all
+        )
     ap_k, ap_all = _finish_ap(sum_k, nrel_k, sum_all, hist_rel)
     return BlockStats(hist_all, hist_rel, ap_k, ap_all if need_all else None)
 
@@ -325,11 +348,16 @@ def requested_kernels(value: str | None = None) -> str:
         value, source = os.environ.get(KERNELS_ENV) or "vector", f"{KERNELS_ENV}="
     if value in KERNELS:
         return value
-    fix = (f"unset {KERNELS_ENV} or set it to vector or scalar" if source != "kernels=" else
-           "pass kernels='vector', kernels='scalar' or kernels=None (the environment variable, else vector)")
-    raise UserError(f"Unknown evaluator kernel set {source}{value!r}: expected 'vector' (the default: vector "
-                    f"kernels for codes of at most 64 bits, scalar ones above) or 'scalar' (the scalar numba "
-                    f"kernels only; the same results, slower). To fix it, {fix}.")
+    fix = (
+        f"unset {KERNELS_ENV} or set it to vector or scalar"
+        if source != "kernels="
+        else "pass kernels='vector', kernels='scalar' or kernels=None (the environment variable, else vector)"
+    )
+    raise UserError(
+        f"Unknown evaluator kernel set {source}{value!r}: expected 'vector' (the default: vector "
+        f"kernels for codes of at most 64 bits, scalar ones above) or 'scalar' (the scalar numba "
+        f"kernels only; the same results, slower). To fix it, {fix}."
+    )
 
 
 _CHECKED: dict[str, str | None] = {}  # kernel set -> None (works) or why it failed, once per process
@@ -366,15 +394,21 @@ def _self_check(kind: str) -> str | None:
                 if kind == "vector" and (sdb.col is None or (sdb.scol is None) != many_groups):
                     return "the vector kernels do not apply to the check case"  # pragma: no cover - defensive
                 for k, need_all in ((60, False), (60, True)):
-                    got = block_stats_numba(qw, dw, dbg, qrel, n_bits, k, True, need_all, sdb,
-                                            use_simd=kind == "vector")
+                    got = block_stats_numba(
+                        qw, dw, dbg, qrel, n_bits, k, True, need_all, sdb, use_simd=kind == "vector"
+                    )
                     ref = block_stats_numpy(qw, dw, dbg, qrel, n_bits, k, True, need_all)
-                    same = (np.array_equal(got.hist_all, ref.hist_all) and np.array_equal(got.hist_rel, ref.hist_rel)
-                            and np.allclose(got.ap_k, ref.ap_k, rtol=0, atol=1e-12)
-                            and (not need_all or np.allclose(got.ap_all, ref.ap_all, rtol=0, atol=1e-12)))
+                    same = (
+                        np.array_equal(got.hist_all, ref.hist_all)
+                        and np.array_equal(got.hist_rel, ref.hist_rel)
+                        and np.allclose(got.ap_k, ref.ap_k, rtol=0, atol=1e-12)
+                        and (not need_all or np.allclose(got.ap_all, ref.ap_all, rtol=0, atol=1e-12))
+                    )
                     if not same:
-                        return (f"their results differ from the numpy reference ({n_bits}-bit codes, "
-                                f"{'many' if many_groups else 'few'} label groups)")
+                        return (
+                            f"their results differ from the numpy reference ({n_bits}-bit codes, "
+                            f"{'many' if many_groups else 'few'} label groups)"
+                        )
     except Exception as exc:  # noqa: BLE001 - any failure to compile or run means: do not use them
         return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
     return None
@@ -385,10 +419,14 @@ def _works(kind: str) -> bool:
         why = _CHECKED[kind] = _self_check(kind)
         if why is not None:
             nxt = "scalar numba kernels" if kind == "vector" else "numpy path"
-            warnings.warn(f"zshbench.evaluate: the {kind} kernels failed their first-use check on this machine "
-                          f"({why}); using the {nxt} instead (same results, slower). Set {KERNELS_ENV}=scalar "
-                          "to skip the vector kernels, and please report this with your CPU model and numba "
-                          "version.", KernelFallbackWarning, stacklevel=4)
+            warnings.warn(
+                f"zshbench.evaluate: the {kind} kernels failed their first-use check on this machine "
+                f"({why}); using the {nxt} instead (same results, slower). Set {KERNELS_ENV}=scalar "
+                "to skip the vector kernels, and please report this with your CPU model and numba "
+                "version.",
+                KernelFallbackWarning,
+                stacklevel=4,
+            )
     return _CHECKED[kind] is None
 
 

@@ -44,15 +44,28 @@ import itertools
 import re
 import string
 import warnings
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
 from zshbench.errors import UnknownNameError, UserError
 
-__all__ = ["NEEDS", "PLACEHOLDERS", "Metric", "MetricSpec", "QueryStats", "register_metric", "unregister_metric",
-           "list_metrics", "get_metric", "resolve_metric", "known_names", "unknown_metric"]
+__all__ = [
+    "NEEDS",
+    "PLACEHOLDERS",
+    "Metric",
+    "MetricSpec",
+    "QueryStats",
+    "register_metric",
+    "unregister_metric",
+    "list_metrics",
+    "get_metric",
+    "resolve_metric",
+    "known_names",
+    "unknown_metric",
+]
 
 NEEDS = ("histograms", "stable_ap", "curves")
 _BUILTINS = "zshbench.evaluate.metrics"  # imported on first use, so that its decorators run
@@ -73,8 +86,10 @@ def _cutoff(text: str, name: str, generic: str, k: int, n_bits: int) -> int | No
     if text == "all":
         return None
     if text.isdigit() and int(text) != k:
-        raise UserError(f"Metric {name!r} asks for cut-off {text} but k={k}; pass k={text} (one cut-off per call) "
-                        f"or use the generic name {generic!r}.")
+        raise UserError(
+            f"Metric {name!r} asks for cut-off {text} but k={k}; pass k={text} (one cut-off per call) "
+            f"or use the generic name {generic!r}."
+        )
     return k
 
 
@@ -86,8 +101,13 @@ def _radius(text: str, name: str, generic: str, k: int, n_bits: int) -> int:
 
 
 PLACEHOLDERS: dict[str, _Placeholder] = {
-    "k": _Placeholder(r"k|all|\d+", ("k", "all"), "k is the k= argument", _cutoff,
-                      lambda text, value, k: "all" if value is None else str(k)),
+    "k": _Placeholder(
+        r"k|all|\d+",
+        ("k", "all"),
+        "k is the k= argument",
+        _cutoff,
+        lambda text, value, k: "all" if value is None else str(k),
+    ),
     "r": _Placeholder(r"\d+", ("<r>",), "<r> a Hamming radius", _radius, lambda text, value, k: text),
 }
 
@@ -129,8 +149,10 @@ class QueryStats:
         """
         values = self.ap_all if k is None else self.ap_k
         if values is None:
-            raise ValueError("stable AP was not computed: register the metric that reads stats.stable_ap(k) with "
-                             "needs=('histograms', 'stable_ap') and a {k} in its pattern.")
+            raise ValueError(
+                "stable AP was not computed: register the metric that reads stats.stable_ap(k) with "
+                "needs=('histograms', 'stable_ap') and a {k} in its pattern."
+            )
         return values
 
 
@@ -189,8 +211,10 @@ class MetricSpec:
         """The per-query values of one block of queries."""
         values = np.asarray(self.metric.fn(stats, **self.params))
         if values.shape != stats.hist_all.shape[:1]:
-            raise ValueError(f"Metric {self.name!r} (function {self.metric.fn.__qualname__}) must return one value "
-                             f"per query, shape ({stats.hist_all.shape[0]},); it returned shape {values.shape}.")
+            raise ValueError(
+                f"Metric {self.name!r} (function {self.metric.fn.__qualname__}) must return one value "
+                f"per query, shape ({stats.hist_all.shape[0]},); it returned shape {values.shape}."
+            )
         return values
 
     def from_curves(self, curves: dict) -> float:
@@ -214,8 +238,10 @@ def _compile(pattern: str) -> re.Pattern:
         if name is None:
             continue
         if name not in PLACEHOLDERS or spec or conv:
-            raise ValueError(f"Metric pattern {pattern!r}: unknown placeholder {{{name}}}; the placeholders are "
-                             f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}.")
+            raise ValueError(
+                f"Metric pattern {pattern!r}: unknown placeholder {{{name}}}; the placeholders are "
+                f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}."
+            )
         if name in seen:
             raise ValueError(f"Metric pattern {pattern!r}: placeholder {{{name}}} appears twice.")
         seen.add(name)
@@ -223,9 +249,15 @@ def _compile(pattern: str) -> re.Pattern:
     return re.compile("".join(parts))
 
 
-def register_metric(pattern: str, *, convention: str | Callable[..., str], needs: Iterable[str] = ("histograms",),
-                    higher_is_better: bool = True, follows_ties: bool = False,
-                    aliases: Iterable[str] = ()) -> Callable[[Callable], Callable]:
+def register_metric(
+    pattern: str,
+    *,
+    convention: str | Callable[..., str],
+    needs: Iterable[str] = ("histograms",),
+    higher_is_better: bool = True,
+    follows_ties: bool = False,
+    aliases: Iterable[str] = (),
+) -> Callable[[Callable], Callable]:
     """Decorator: register a metric function under a name pattern (see the module docstring).
 
     Args:
@@ -264,24 +296,33 @@ def register_metric(pattern: str, *, convention: str | Callable[..., str], needs
     if bad or not needs:
         raise ValueError(f"Metric {pattern!r}: needs={needs!r}; each need must be one of {', '.join(NEEDS)}.")
     if "stable_ap" in needs and "k" not in fields:
-        raise ValueError(f"Metric {pattern!r} needs 'stable_ap', which is computed at a cut-off: put {{k}} in the "
-                         "pattern (e.g. 'my_map@{k}').")
+        raise ValueError(
+            f"Metric {pattern!r} needs 'stable_ap', which is computed at a cut-off: put {{k}} in the "
+            "pattern (e.g. 'my_map@{k}')."
+        )
     if "curves" in needs and len(needs) > 1:
-        raise ValueError(f"Metric {pattern!r}: a metric of the mean curves is computed once at the end; pass "
-                         "needs=('curves',) alone.")
+        raise ValueError(
+            f"Metric {pattern!r}: a metric of the mean curves is computed once at the end; pass "
+            "needs=('curves',) alone."
+        )
 
     def add(fn: Callable) -> Callable:
         _ensure_builtins()  # the built-in metrics come first, whatever registers first
         try:
             inspect.signature(fn).bind(None, **{f: None for f in fields})
         except TypeError as exc:
-            raise TypeError(f"Metric function {fn.__qualname__} registered as {pattern!r} must accept "
-                            f"({'curves' if 'curves' in needs else 'stats'}"
-                            f"{''.join(', ' + f for f in fields)}): {exc}.") from None
+            raise TypeError(
+                f"Metric function {fn.__qualname__} registered as {pattern!r} must accept "
+                f"({'curves' if 'curves' in needs else 'stats'}"
+                f"{''.join(', ' + f for f in fields)}): {exc}."
+            ) from None
         metric = Metric(pattern, fn, needs, bool(higher_is_better), convention, follows_ties, aliases)
         if pattern in _METRICS:
-            warnings.warn(f"metric {pattern!r} is registered twice ({_METRICS[pattern].fn.__module__} and "
-                          f"{fn.__module__}); the later registration wins.", stacklevel=2)
+            warnings.warn(
+                f"metric {pattern!r} is registered twice ({_METRICS[pattern].fn.__module__} and "
+                f"{fn.__module__}); the later registration wins.",
+                stacklevel=2,
+            )
             _drop(pattern)
         _METRICS[pattern] = metric
         _MATCHERS.extend((rx, metric, p != pattern) for rx, p in matchers)

@@ -18,8 +18,16 @@ __all__ = ["METRIC_VERSION", "DEFAULT_METRICS", "TIES", "parse_metrics", "pr_auc
 
 METRIC_VERSION = "2"  # 2: map@k:relevant_first / :relevant_last are the true bounds over tie orders
 TIES = ("stable", "relevant_first", "relevant_last")
-DEFAULT_METRICS = ("map@k", "map@all", "tie_aware_map@k", "tie_aware_map@all", "map@k:relevant_first",
-                   "map@k:relevant_last", "precision@hamming2", "pr_auc")
+DEFAULT_METRICS = (
+    "map@k",
+    "map@all",
+    "tie_aware_map@k",
+    "tie_aware_map@all",
+    "map@k:relevant_first",
+    "map@k:relevant_last",
+    "precision@hamming2",
+    "pr_auc",
+)
 
 _RANK = "Ranking by ascending Hamming distance; relevant = shares at least one label with the query; "
 _BOUND_TEXT = {
@@ -73,19 +81,30 @@ def pr_auc(precision, recall) -> float:
 # Registration order is the order of the generic names in the unknown-metric message.
 
 
-@register_metric("map@{k}", needs=("histograms", "stable_ap"), follows_ties=True, aliases=("map@{k}:stable",),
-                 convention=lambda k: (_RANK + f"ties broken by database index. Mean over all queries of AP over "
-                                       f"{_cut(k)}: sum of precision@i at relevant positions i divided by the "
-                                       "number of relevant items retrieved (0 if none)."))
+@register_metric(
+    "map@{k}",
+    needs=("histograms", "stable_ap"),
+    follows_ties=True,
+    aliases=("map@{k}:stable",),
+    convention=lambda k: (
+        _RANK + f"ties broken by database index. Mean over all queries of AP over "
+        f"{_cut(k)}: sum of precision@i at relevant positions i divided by the "
+        "number of relevant items retrieved (0 if none)."
+    ),
+)
 def map_at_k(stats: QueryStats, k: int | None) -> np.ndarray:
     """AP over the top k (hashing normaliser: the relevant items retrieved), ties broken by database index."""
     return stats.stable_ap(k)
 
 
-@register_metric("tie_aware_map@{k}",
-                 convention=lambda k: (_RANK + f"exact expectation of AP over {_cut(k)} (as in map) when every tie "
-                                       "group is ordered uniformly at random (He et al., CVPR 2018; hypergeometric "
-                                       "sum at the cut-off)."))
+@register_metric(
+    "tie_aware_map@{k}",
+    convention=lambda k: (
+        _RANK + f"exact expectation of AP over {_cut(k)} (as in map) when every tie "
+        "group is ordered uniformly at random (He et al., CVPR 2018; hypergeometric "
+        "sum at the cut-off)."
+    ),
+)
 def tie_aware_map(stats: QueryStats, k: int | None) -> np.ndarray:
     """Expected AP over the top k when every tie group is in uniformly random order (`ranking.tie_aware_ap`)."""
     return ranking.tie_aware_ap(stats.hist_all, stats.hist_rel, stats.cut(k))
@@ -93,10 +112,12 @@ def tie_aware_map(stats: QueryStats, k: int | None) -> np.ndarray:
 
 def _bound_convention(ties: str):
     most, kind, where, verb = _BOUND_TEXT[ties]
-    return lambda k: (_RANK + f"AP over {_cut(k)} as in map (normalised by the relevant items retrieved). Per query "
-                      f"the {most} AP over every order of the items inside tie groups ({kind} bound): relevant "
-                      f"items {where} inside each tie group, except in the group cut by the cut-off, where the "
-                      f"number of relevant items admitted is chosen to {verb} AP. Mean over all queries.")
+    return lambda k: (
+        _RANK + f"AP over {_cut(k)} as in map (normalised by the relevant items retrieved). Per query "
+        f"the {most} AP over every order of the items inside tie groups ({kind} bound): relevant "
+        f"items {where} inside each tie group, except in the group cut by the cut-off, where the "
+        f"number of relevant items admitted is chosen to {verb} AP. Mean over all queries."
+    )
 
 
 @register_metric("map@{k}:relevant_first", convention=_bound_convention("relevant_first"))
@@ -111,18 +132,23 @@ def map_pessimistic(stats: QueryStats, k: int | None) -> np.ndarray:
     return ranking.bound_ap(stats.hist_all, stats.hist_rel, stats.cut(k), False)
 
 
-@register_metric("precision@hamming{r}",
-                 convention="Mean over all queries of the fraction of relevant items among database items within "
-                            "Hamming distance <= {r}; 0 for a query with no item within that radius.")
+@register_metric(
+    "precision@hamming{r}",
+    convention="Mean over all queries of the fraction of relevant items among database items within "
+    "Hamming distance <= {r}; 0 for a query with no item within that radius.",
+)
 def precision_at_hamming(stats: QueryStats, r: int) -> np.ndarray:
     """Precision of retrieving every item within Hamming radius r (0 when nothing is retrieved)."""
     return stats.radius_precision[:, r]
 
 
-@register_metric("pr_auc", needs=("curves",),
-                 convention="Area under the mean precision-recall curve by Hamming radius 0..n_bits (precision 0 "
-                            "when nothing is retrieved), trapezoidal rule over recall, starting at the point (recall "
-                            "0, precision at radius 0).")
+@register_metric(
+    "pr_auc",
+    needs=("curves",),
+    convention="Area under the mean precision-recall curve by Hamming radius 0..n_bits (precision 0 "
+    "when nothing is retrieved), trapezoidal rule over recall, starting at the point (recall "
+    "0, precision at radius 0).",
+)
 def pr_auc_metric(curves: dict) -> float:
     """`pr_auc` of the mean ``pr_by_radius`` curve."""
     pr = curves["pr_by_radius"]

@@ -10,8 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["harmonic_diff", "run_sum", "group_sum", "cut_point", "bound_ap", "tie_aware_ap", "expected_rel_at",
-           "radius_pr"]
+__all__ = [
+    "harmonic_diff",
+    "run_sum",
+    "group_sum",
+    "cut_point",
+    "bound_ap",
+    "tie_aware_ap",
+    "expected_rel_at",
+    "radius_pr",
+]
 
 _SMALL = 64
 _H_SMALL = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, _SMALL + 1, dtype=np.float64))])

@@ -13,12 +13,20 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["calc_top_map", "stable_order", "ap_at_k", "tie_aware_ap_enumerate", "ap_range_enumerate",
-           "brute_force", "expected_rel_at_n"]
+__all__ = [
+    "calc_top_map",
+    "stable_order",
+    "ap_at_k",
+    "tie_aware_ap_enumerate",
+    "ap_range_enumerate",
+    "brute_force",
+    "expected_rel_at_n",
+]
 
 
-def calc_top_map(q_pm1: np.ndarray, db_pm1: np.ndarray, q_labels: np.ndarray, db_labels: np.ndarray,
-                 topk: int) -> float:
+def calc_top_map(
+    q_pm1: np.ndarray, db_pm1: np.ndarray, q_labels: np.ndarray, db_labels: np.ndarray, topk: int
+) -> float:
     """DeepHash-style mAP@topk with a stable sort.
 
     Args:
@@ -135,8 +143,24 @@ def brute_force(q_bits, db_bits, q_labels, db_labels, k: int, radius: int = 2, e
     """
     n_bits = len(q_bits[0])
     n_db = len(db_bits)
-    out = {key: 0.0 for key in ("map@k", "map@all", "first@k", "last@k", "first@all", "last@all", "max@k", "min@k",
-                                "max@all", "min@all", "tie@k", "tie@all", "p@r")}
+    out = {
+        key: 0.0
+        for key in (
+            "map@k",
+            "map@all",
+            "first@k",
+            "last@k",
+            "first@all",
+            "last@all",
+            "max@k",
+            "min@k",
+            "max@all",
+            "min@all",
+            "tie@k",
+            "tie@all",
+            "p@r",
+        )
+    }
     prec_r = [0.0] * (n_bits + 1)
     rec_r = [0.0] * (n_bits + 1)
     nq = len(q_bits)
@@ -182,4 +206,3 @@ def expected_rel_at_n(dists, rels, n: int) -> float:
     group = [j for j in range(len(dists)) if dists[j] == dn]
     take = n - len(before)
     return sum(rels[j] for j in before) + take * sum(rels[j] for j in group) / len(group)
-

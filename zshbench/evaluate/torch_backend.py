@@ -47,7 +47,7 @@ class TorchRunner:
         self.n_db = db_packed.shape[0]
         elt = torch.finfo(self.dtype).bits // 8
         self.db_chunk = max(1, min(self.n_db, (memory_budget // 4) // max(1, n_bits * elt)))
-        self.db_pm1 = (_unpack_pm1(self.db_packed, n_bits, self.dtype) if self.db_chunk >= self.n_db else None)
+        self.db_pm1 = _unpack_pm1(self.db_packed, n_bits, self.dtype) if self.db_chunk >= self.n_db else None
         self.index = torch.arange(self.n_db, device=device, dtype=torch.int64)
 
     def distances(self, start: int, stop: int) -> torch.Tensor:
@@ -56,8 +56,13 @@ class TorchRunner:
         if self.db_pm1 is not None:
             dots = q @ self.db_pm1.T
         else:
-            dots = torch.cat([q @ _unpack_pm1(self.db_packed[c:c + self.db_chunk], self.n_bits, self.dtype).T
-                              for c in range(0, self.n_db, self.db_chunk)], dim=1)
+            dots = torch.cat(
+                [
+                    q @ _unpack_pm1(self.db_packed[c : c + self.db_chunk], self.n_bits, self.dtype).T
+                    for c in range(0, self.n_db, self.db_chunk)
+                ],
+                dim=1,
+            )
         return ((self.n_bits - dots.float().round()) / 2).round().to(torch.int64)
 
     def block(self, start: int, stop: int, qrel: np.ndarray, k: int, need_ap: bool, need_all: bool) -> BlockStats:

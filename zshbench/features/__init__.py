@@ -22,7 +22,8 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -93,7 +94,12 @@ def describe(spec: str, weights: str | os.PathLike | None = None) -> dict[str, A
         source = "none"
     else:
         source = str(weights)
-    return {**out, "weights": source, "weights_fingerprint": weights_fingerprint(weights), "timm_version": timm.__version__}
+    return {
+        **out,
+        "weights": source,
+        "weights_fingerprint": weights_fingerprint(weights),
+        "timm_version": timm.__version__,
+    }
 
 
 def _image_batches(dataset, indices: np.ndarray, batch_size: int) -> Iterator[Any]:
@@ -182,8 +188,8 @@ def extract_features(
 
     import timm
 
-    from zshbench.features import backbone, store
     from zshbench.device import resolve_device
+    from zshbench.features import backbone, store
 
     entry = meta = None
     if cache_key is not None:

@@ -9,8 +9,8 @@ comparison of records with today's code. The tables themselves never do (`zshben
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from zshbench.leaderboard.report import DEFAULT_METRICS, report_files, sync_headline
 from zshbench.leaderboard.tables import _dataset_fp, features_label
@@ -22,8 +22,18 @@ __all__ = ["record_key", "conflicts", "stale", "protocol_problems", "check"]
 def record_key(r: Record) -> tuple:
     """The cell a record fills: its table, row (method, config, features), code length, seed and k."""
     p = r.protocol
-    return (r.dataset, p["name"], p["version"], p.get("sha256"), r.method, r.config_hash, features_label(r),
-            r.n_bits, r.seed, r.k)
+    return (
+        r.dataset,
+        p["name"],
+        p["version"],
+        p.get("sha256"),
+        r.method,
+        r.config_hash,
+        features_label(r),
+        r.n_bits,
+        r.seed,
+        r.k,
+    )
 
 
 def conflicts(records: Sequence[Record]) -> list[str]:
@@ -34,10 +44,12 @@ def conflicts(records: Sequence[Record]) -> list[str]:
     for r in records:
         k = record_key(r)
         if k in seen:
-            out.append(f"conflict: {r.path} and {seen[k]} are two runs of one cell ({r.method}, "
-                       f"{r.dataset}/{r.protocol['name']}, {r.n_bits} bits, seed {r.seed}) with different "
-                       "identities (e.g. another method version, or a record converted from an older schema beside "
-                       "its rerun): keep one")
+            out.append(
+                f"conflict: {r.path} and {seen[k]} are two runs of one cell ({r.method}, "
+                f"{r.dataset}/{r.protocol['name']}, {r.n_bits} bits, seed {r.seed}) with different "
+                "identities (e.g. another method version, or a record converted from an older schema beside "
+                "its rerun): keep one"
+            )
         else:
             seen[k] = r.path or "?"
     return out
@@ -73,21 +85,31 @@ def protocol_problems(records: Sequence[Record]) -> list[str]:
         p = r.protocol
         msg = check_pin(p["name"], p["version"], p["sha256"])
         if msg:
-            out.append(f"unpinned: {r.path}: {msg}; records of a pinned protocol must come from its pinned "
-                       "file (rerun with the built-in protocol, or rename the edited protocol)")
+            out.append(
+                f"unpinned: {r.path}: {msg}; records of a pinned protocol must come from its pinned "
+                "file (rerun with the built-in protocol, or rename the edited protocol)"
+            )
         key = (r.dataset, _dataset_fp(r), p["name"], p["version"], p["sha256"])
         splits[key].setdefault(r.split_fingerprint, r.path or "?")
     for (ds, _, name, version, _), fps in sorted(splits.items(), key=lambda kv: tuple(map(str, kv[0]))):
         if len(fps) > 1:
             shown = "; ".join(f"{fp[:12]} ({path})" for fp, path in sorted(fps.items())[:3])
-            out.append(f"split: records of protocol {name} v{version} on {ds} have {len(fps)} different split "
-                       f"fingerprints ({shown}): one protocol version on one dataset must give one split")
+            out.append(
+                f"split: records of protocol {name} v{version} on {ds} have {len(fps)} different split "
+                f"fingerprints ({shown}): one protocol version on one dataset must give one split"
+            )
     return out
 
 
-def check(records: Sequence[Record], errors: list, out: str | Path, metrics=DEFAULT_METRICS,
-          reported: list[dict] | None = None, reported_errors: list | None = None,
-          readme: str | Path | None = None) -> list[str]:
+def check(
+    records: Sequence[Record],
+    errors: list,
+    out: str | Path,
+    metrics=DEFAULT_METRICS,
+    reported: list[dict] | None = None,
+    reported_errors: list | None = None,
+    readme: str | Path | None = None,
+) -> list[str]:
     """Problems that make ``zshbench leaderboard --check`` fail (empty list = all good); ``readme``: also
     compare that file's headline block (`sync_headline`)."""
     from zshbench.paths import inside

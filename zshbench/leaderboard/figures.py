@@ -60,7 +60,12 @@ def _mean_matrix(recs: list):
         return None
     first = cds[0]
     same = [c for c in cds if c["unseen"] == first["unseen"] and c["seen"] == first["seen"]]
-    return first["unseen"], first["seen"], np.mean([np.asarray(c["mean_hamming"], float) for c in same], axis=0), len(same)
+    return (
+        first["unseen"],
+        first["seen"],
+        np.mean([np.asarray(c["mean_hamming"], float) for c in same], axis=0),
+        len(same),
+    )
 
 
 def hamming_figure(by_method: dict[str, list], b: int, title: str, path: Path) -> Path | None:
@@ -75,9 +80,10 @@ def hamming_figure(by_method: dict[str, list], b: int, title: str, path: Path) -
         return None
     cols = min(HAMMING_COLS, len(panels))
     rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(HAMMING_PANEL_INCHES[0] * cols, HAMMING_PANEL_INCHES[1] * rows),
-                             squeeze=False)
-    for ax in axes.ravel()[len(panels):]:
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(HAMMING_PANEL_INCHES[0] * cols, HAMMING_PANEL_INCHES[1] * rows), squeeze=False
+    )
+    for ax in axes.ravel()[len(panels) :]:
         ax.axis("off")
     lo = min(float(p[3].min()) for p in panels)
     hi = max(float(p[3].max()) for p in panels)
@@ -87,8 +93,10 @@ def hamming_figure(by_method: dict[str, list], b: int, title: str, path: Path) -
         ax.set_title(f"{m} (n={n})", fontsize=8)
         ax.set_xlabel("seen class", fontsize=7)
         ax.set_ylabel("unseen class", fontsize=7)
-        for names, set_ticks, set_labels in ((seen, ax.set_xticks, ax.set_xticklabels),
-                                             (unseen, ax.set_yticks, ax.set_yticklabels)):
+        for names, set_ticks, set_labels in (
+            (seen, ax.set_xticks, ax.set_xticklabels),
+            (unseen, ax.set_yticks, ax.set_yticklabels),
+        ):
             if len(names) <= _MAX_TICK_LABELS:
                 set_ticks(range(len(names)))
                 set_labels([str(x)[:14] for x in names], fontsize=5, **({"rotation": 90} if names is seen else {}))

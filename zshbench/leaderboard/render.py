@@ -19,7 +19,9 @@ def render_cost_summary(summaries: list[dict], heading: str = "###") -> str:
         out.append("| method | " + " | ".join(t["columns"]) + " |")
         out.append("|---|" + "---:|" * len(t["columns"]))
         for label, cells in t["rows"]:
-            out.append(f"| {label} | " + " | ".join(format_cell(cells[c][0], fmt=cells[c][1]) for c in t["columns"]) + " |")
+            out.append(
+                f"| {label} | " + " | ".join(format_cell(cells[c][0], fmt=cells[c][1]) for c in t["columns"]) + " |"
+            )
         out.append("")
     return "\n".join(out)
 
@@ -91,9 +93,16 @@ def render_csv(table: Table) -> str:
 
 def render_json(tables: list[Table]) -> str:
     data = [
-        {"dataset": t.dataset, "protocol": t.protocol, "metric": t.metric, "bits": t.bits,
-         "rows": [{"method": label, "cells": {str(b): {"mean": c[0], "std": c[1], "n": c[2]} for b, c in cells.items()}}
-                  for label, cells in t.rows]}
+        {
+            "dataset": t.dataset,
+            "protocol": t.protocol,
+            "metric": t.metric,
+            "bits": t.bits,
+            "rows": [
+                {"method": label, "cells": {str(b): {"mean": c[0], "std": c[1], "n": c[2]} for b, c in cells.items()}}
+                for label, cells in t.rows
+            ],
+        }
         for t in tables
     ]
     return json.dumps(data, indent=2, sort_keys=True) + "\n"

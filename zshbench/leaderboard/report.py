@@ -4,9 +4,10 @@ a project README shows between two markers (`sync_headline`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
+from zshbench.evaluate import HEADLINE_METRIC
 from zshbench.leaderboard.render import render_cost_summary, render_csv, render_markdown
 from zshbench.leaderboard.reported import reported_csvs, reported_markdown
 from zshbench.leaderboard.tables import (
@@ -17,11 +18,18 @@ from zshbench.leaderboard.tables import (
     long_table,
     row_labels,
 )
-from zshbench.evaluate import HEADLINE_METRIC
 from zshbench.records import Record
 
-__all__ = ["config_notes", "HEADLINE_START", "HEADLINE_END", "headline_markdown", "sync_headline", "report_files",
-           "write_report", "DEFAULT_METRICS"]
+__all__ = [
+    "config_notes",
+    "HEADLINE_START",
+    "HEADLINE_END",
+    "headline_markdown",
+    "sync_headline",
+    "report_files",
+    "write_report",
+    "DEFAULT_METRICS",
+]
 
 
 def config_notes(records: Sequence[Record]) -> list[tuple[str, str]]:
@@ -43,8 +51,10 @@ def config_notes(records: Sequence[Record]) -> list[tuple[str, str]]:
         if pt:
             note += f"; pretrained weights: {pt['label_set']}"
             if pt.get("overlap"):
-                note += (f" (WARNING: contains {len(pt['overlap'])} of the protocol's unseen classes: "
-                         f"{', '.join(pt['overlap'])})")
+                note += (
+                    f" (WARNING: contains {len(pt['overlap'])} of the protocol's unseen classes: "
+                    f"{', '.join(pt['overlap'])})"
+                )
         seen[label] = note
     return sorted(seen.items())
 
@@ -65,8 +75,10 @@ def sync_headline(readme: str | Path, records: Sequence[Record], *, write: bool)
     p = Path(readme)
     text = p.read_text() if p.exists() else ""
     if HEADLINE_START not in text or HEADLINE_END not in text.split(HEADLINE_START, 1)[1]:
-        return (f"headline: {p} has no block between {HEADLINE_START} and {HEADLINE_END} (both markers, in that "
-                "order); add them where the headline table belongs and run zshbench report --readme " + str(p))
+        return (
+            f"headline: {p} has no block between {HEADLINE_START} and {HEADLINE_END} (both markers, in that "
+            "order); add them where the headline table belongs and run zshbench report --readme " + str(p)
+        )
     head, rest = text.split(HEADLINE_START, 1)
     block, tail = rest.split(HEADLINE_END, 1)
     new = "\n" + headline_markdown(records)
@@ -77,11 +89,14 @@ def sync_headline(readme: str | Path, records: Sequence[Record], *, write: bool)
 
         atomic_write_bytes(p, (head + HEADLINE_START + new + HEADLINE_END + tail).encode())
         return None
-    return f"differs: the headline table in {p} does not match the records (regenerate with zshbench report --readme {p})"
+    return (
+        f"differs: the headline table in {p} does not match the records (regenerate with zshbench report --readme {p})"
+    )
 
 
-def report_files(records: Sequence[Record], metrics=DEFAULT_METRICS, regenerate_cmd: str = "",
-                 reported: list[dict] | None = None) -> dict[str, str]:
+def report_files(
+    records: Sequence[Record], metrics=DEFAULT_METRICS, regenerate_cmd: str = "", reported: list[dict] | None = None
+) -> dict[str, str]:
     """Every text file of a report (relative path -> content); deterministic for the same records, and a
     function of the records alone (the zshbench versions shown are the records').
 
@@ -108,7 +123,7 @@ def report_files(records: Sequence[Record], metrics=DEFAULT_METRICS, regenerate_
         f"- zshbench version(s) of the records: {', '.join(versions)}",
         f"- records: {len(records)}" + (f" measured; {len(reported)} published (source: paper)" if reported else ""),
         "- protocols: " + ", ".join(f"{n} v{v}" for n, v in protos),
-        "- hardware: " + ", ".join(sorted({str(r.environment.get('device_name', '?')) for r in records})),
+        "- hardware: " + ", ".join(sorted({str(r.environment.get("device_name", "?")) for r in records})),
         "- cells: mean ± std over seeds (n = number of seeds); best per column in bold. Metric definitions: "
         "docs/metrics.md.",
         "",
@@ -142,8 +157,13 @@ def report_files(records: Sequence[Record], metrics=DEFAULT_METRICS, regenerate_
     return files
 
 
-def write_report(records: Sequence[Record], out: str | Path, metrics=DEFAULT_METRICS, figures: bool = True,
-                 reported: list[dict] | None = None) -> list[Path]:
+def write_report(
+    records: Sequence[Record],
+    out: str | Path,
+    metrics=DEFAULT_METRICS,
+    figures: bool = True,
+    reported: list[dict] | None = None,
+) -> list[Path]:
     """Write README.md, CSVs (and figures) under ``out``; return the written paths."""
     from zshbench.fileio import atomic_write_bytes
     from zshbench.paths import check_writable_dir, inside
@@ -159,5 +179,3 @@ def write_report(records: Sequence[Record], out: str | Path, metrics=DEFAULT_MET
 
         written += write_figures(records, out / "figures")
     return written
-
-

@@ -19,13 +19,19 @@ from zshbench.leaderboard.tables import mean_std as _mean_std
 from zshbench.leaderboard.tables import row_labels as _labels
 from zshbench.records import Record
 
-__all__ = ["reported_csvs", "comparisons", "protocol_differences", "reported_markdown", "row_label",
-           "measured_value"]
+__all__ = ["reported_csvs", "comparisons", "protocol_differences", "reported_markdown", "row_label", "measured_value"]
 
 # column order of a table that prints several metrics (the order the papers print them); others follow by name
-_METRIC_ORDER = {HEADLINE_METRIC: 0, "map_paper": 1, "auc_paper": 2, "params": 3, "flops": 4,
-                 "train_time_per_epoch": 5, "inference_time_per_epoch": 6}
-_LAST = 10 ** 9
+_METRIC_ORDER = {
+    HEADLINE_METRIC: 0,
+    "map_paper": 1,
+    "auc_paper": 2,
+    "params": 3,
+    "flops": 4,
+    "train_time_per_epoch": 5,
+    "inference_time_per_epoch": 6,
+}
+_LAST = 10**9
 
 
 def row_label(rec: dict) -> str:
@@ -54,8 +60,7 @@ def _groups(reported: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
     groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for r in reported:
         groups[(r["paper"], r["table"], r["dataset"])].append(r)
-    return {k: sorted(v, key=lambda r: (*_row_key(r), _metric_key(r["metric"])))
-            for k, v in sorted(groups.items())}
+    return {k: sorted(v, key=lambda r: (*_row_key(r), _metric_key(r["metric"]))) for k, v in sorted(groups.items())}
 
 
 def reported_csvs(reported: list[dict]) -> dict[str, str]:
@@ -69,13 +74,39 @@ def reported_csvs(reported: list[dict]) -> dict[str, str]:
     for (paper, table, ds, metric), recs in sorted(by_metric.items()):
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["paper", "table", "dataset", "metric", "method", "variant", "bits", "printed", "printed_unit",
-                    "value", "unit"])
+        w.writerow(
+            [
+                "paper",
+                "table",
+                "dataset",
+                "metric",
+                "method",
+                "variant",
+                "bits",
+                "printed",
+                "printed_unit",
+                "value",
+                "unit",
+            ]
+        )
         for r in recs:
             for b in _bits_sorted(r["values"]):
                 c = r["values"][b]
-                w.writerow([paper, table, ds, metric, r["method"], r.get("variant", ""), b, c["printed"],
-                            r["printed_unit"], repr(float(c["value"])), _unit(r)])
+                w.writerow(
+                    [
+                        paper,
+                        table,
+                        ds,
+                        metric,
+                        r["method"],
+                        r.get("variant", ""),
+                        b,
+                        c["printed"],
+                        r["printed_unit"],
+                        repr(float(c["value"])),
+                        _unit(r),
+                    ]
+                )
         slug = f"reported__{paper}__{table}__{ds}__{metric}".replace(" ", "_").replace("@", "at").replace("/", "-")
         files[f"csv/{slug}.csv"] = buf.getvalue()
     return files
@@ -137,12 +168,26 @@ def comparisons(reported: list[dict], records: list[Record]) -> list[dict]:
                 vals = [measured_value(r, metric) for r in recs if r.n_bits == int(b)]
                 if vals:
                     mean, std = _mean_std(vals)
-                    cells[int(b)] = (rep["values"][b]["printed"], float(rep["values"][b]["value"]), mean, std, len(vals))
+                    cells[int(b)] = (
+                        rep["values"][b]["printed"],
+                        float(rep["values"][b]["value"]),
+                        mean,
+                        std,
+                        len(vals),
+                    )
             if cells:
                 recs_b = [r for r in recs if r.n_bits in cells]
-                out.append({"reported": rep, "dataset": mds, "protocol": proto, "label": label, "cells": cells,
-                            "differences": protocol_differences(rep, recs_b),
-                            "caveats": list(rep.get("protocol_caveats", []))})
+                out.append(
+                    {
+                        "reported": rep,
+                        "dataset": mds,
+                        "protocol": proto,
+                        "label": label,
+                        "cells": cells,
+                        "differences": protocol_differences(rep, recs_b),
+                        "caveats": list(rep.get("protocol_caveats", [])),
+                    }
+                )
     return out
 
 
@@ -157,8 +202,13 @@ def protocol_differences(rep: dict, recs: list[Record]) -> list[str]:
     diffs = [
         f"Split: the paper: {rep['protocol_description']} zshbench: protocol {proto['name']} v{proto['version']} "
         f"(sha256 {str(proto.get('sha256', ''))[:12]}), seen/unseen classes pinned in the protocol file"
-        + (f", {counts.get('train', '?')} train / {counts.get('query', '?')} query / {counts.get('database', '?')} "
-           "database items" if counts else "") + ".",
+        + (
+            f", {counts.get('train', '?')} train / {counts.get('query', '?')} query / {counts.get('database', '?')} "
+            "database items"
+            if counts
+            else ""
+        )
+        + ".",
         f"Runs: the paper prints one number per cell (no seeds or spread reported); zshbench shows mean ± std over "
         f"seeds {', '.join(map(str, seeds))}.",
     ]
@@ -173,22 +223,36 @@ def protocol_differences(rep: dict, recs: list[Record]) -> list[str]:
         diffs.append(f"Metric: zshbench's {rep['metric']}: {conv}")
     info = r0.dataset_info
     if info.get("version"):
-        diffs.append(f"Data: zshbench dataset '{r0.dataset}' v{info['version']}"
-                     + (f", attributes: {info['attribute_source']}" if info.get("attribute_source") else "") + ".")
+        diffs.append(
+            f"Data: zshbench dataset '{r0.dataset}' v{info['version']}"
+            + (f", attributes: {info['attribute_source']}" if info.get("attribute_source") else "")
+            + "."
+        )
     if rep.get("zshbench_dataset") and r0.dataset != rep["zshbench_dataset"]:
-        diffs.append(f"Data: zshbench measured on '{r0.dataset}', a feature version of '{rep['zshbench_dataset']}' "
-                     "(zshbench list datasets).")
+        diffs.append(
+            f"Data: zshbench measured on '{r0.dataset}', a feature version of '{rep['zshbench_dataset']}' "
+            "(zshbench list datasets)."
+        )
     cx = r0.complexity
     if rep["metric"] == "params":
         total = [float(r.complexity["params"]) for r in recs if r.complexity.get("params") is not None]
-        diffs.append("Parameters: measured is zshbench's count on the encode path (complexity.params_encode, "
-                     "training-only parts such as decoders excluded)"
-                     + (f"; all learned numbers of the fitted hasher: {_fmt(_mean_std(total)[0], 'parameters')}"
-                        if total else "") + ".")
+        diffs.append(
+            "Parameters: measured is zshbench's count on the encode path (complexity.params_encode, "
+            "training-only parts such as decoders excluded)"
+            + (
+                f"; all learned numbers of the fitted hasher: {_fmt(_mean_std(total)[0], 'parameters')}"
+                if total
+                else ""
+            )
+            + "."
+        )
     if rep["metric"] == "flops":
-        diffs.append("FLOPs: measured is zshbench's count for encoding one item: "
-                     + (cx.get("convention") or "one multiply-add = 2 FLOPs (zshbench.complexity)")
-                     + (f"; input {cx['input']}" if cx.get("input") else "") + ".")
+        diffs.append(
+            "FLOPs: measured is zshbench's count for encoding one item: "
+            + (cx.get("convention") or "one multiply-add = 2 FLOPs (zshbench.complexity)")
+            + (f"; input {cx['input']}" if cx.get("input") else "")
+            + "."
+        )
     return diffs + list(rep.get("protocol_caveats", []))
 
 
@@ -230,9 +294,13 @@ def _caveats_block(paper: str, recs: list[dict], heading: str) -> list[str]:
                 applies[c].append(r["method"])
     if not applies:
         return []
-    out = [f"{heading}# {paper}: protocol caveats", "",
-           "How the paper's numbers were produced, where it matters for a comparison with zshbench (repeated beside "
-           "every side-by-side below):", ""]
+    out = [
+        f"{heading}# {paper}: protocol caveats",
+        "",
+        "How the paper's numbers were produced, where it matters for a comparison with zshbench (repeated beside "
+        "every side-by-side below):",
+        "",
+    ]
     out += [f"- {_who(methods, everyone)}: {c}" for c, methods in applies.items()]
     return out + [""]
 
@@ -261,10 +329,14 @@ def reported_markdown(reported: list[dict], records: list[Record], heading: str 
     the side-by-side comparisons with zshbench's measurements."""
     if not reported:
         return ""
-    out = [f"{heading} Reported in the papers", "",
-           "Numbers as published, copied from the cited tables (leaderboard/reported/); NOT measured by zshbench "
-           "and not comparable cell by cell with the tables above (different data, splits, backbones and "
-           "training budgets). Each cell is the number exactly as printed; the unit is given per table.", ""]
+    out = [
+        f"{heading} Reported in the papers",
+        "",
+        "Numbers as published, copied from the cited tables (leaderboard/reported/); NOT measured by zshbench "
+        "and not comparable cell by cell with the tables above (different data, splits, backbones and "
+        "training budgets). Each cell is the number exactly as printed; the unit is given per table.",
+        "",
+    ]
     by_paper: dict[str, list[dict]] = defaultdict(list)
     for r in reported:
         by_paper[r["paper"]].append(r)
@@ -290,8 +362,10 @@ def reported_markdown(reported: list[dict], records: list[Record], heading: str 
         for r in recs:
             rows.setdefault(row_label(r), {})[r["metric"]] = r
         for label, per_metric in rows.items():
-            cells = [per_metric[m]["values"][b]["printed"] if m in per_metric and b in per_metric[m]["values"]
-                     else "-" for m, b in cols]
+            cells = [
+                per_metric[m]["values"][b]["printed"] if m in per_metric and b in per_metric[m]["values"] else "-"
+                for m, b in cols
+            ]
             out.append(f"| {label} | " + " | ".join(cells) + " |")
         out.append("")
         notes = _notes(recs, one)
@@ -299,22 +373,30 @@ def reported_markdown(reported: list[dict], records: list[Record], heading: str 
             out += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
     comps = comparisons(reported, records)
     if comps:
-        out += [f"{heading}# Reported and measured side by side", "",
-                "Same method and dataset name, different protocols: read the differences before comparing.", ""]
+        out += [
+            f"{heading}# Reported and measured side by side",
+            "",
+            "Same method and dataset name, different protocols: read the differences before comparing.",
+            "",
+        ]
         for c in comps:
             rep = c["reported"]
             unit = _unit(rep)
-            out.append(f"**{row_label(rep)} on {rep['dataset']}** — {rep['paper']} {rep['table']} vs zshbench "
-                       f"{c['label']} on {c['dataset']} / {c['protocol']} ({rep['metric']}, "
-                       + ("as fractions)" if unit == "fraction" else f"in {unit})"))
+            out.append(
+                f"**{row_label(rep)} on {rep['dataset']}** — {rep['paper']} {rep['table']} vs zshbench "
+                f"{c['label']} on {c['dataset']} / {c['protocol']} ({rep['metric']}, "
+                + ("as fractions)" if unit == "fraction" else f"in {unit})")
+            )
             out.append("")
             out.append("| bits | reported (printed) | reported | measured (mean ± std, n) |")
             out.append("|---:|---:|---:|---:|")
             for b, (printed, value, mean, std, n) in sorted(c["cells"].items()):
-                out.append(f"| {b} | {_printed(rep, printed)} | {_fmt(value, unit)} | {_fmt(mean, unit)} ± "
-                           f"{_fmt(std, unit)} (n={n}) |")
+                out.append(
+                    f"| {b} | {_printed(rep, printed)} | {_fmt(value, unit)} | {_fmt(mean, unit)} ± "
+                    f"{_fmt(std, unit)} (n={n}) |"
+                )
             out.append("")
-            generic = c["differences"][:len(c["differences"]) - len(c["caveats"])]
+            generic = c["differences"][: len(c["differences"]) - len(c["caveats"])]
             out += [f"- {d}" for d in generic]
             if c["caveats"]:
                 out.append("- From the paper and its published code (protocol_caveats of the record):")

@@ -12,13 +12,27 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from zshbench.evaluate import HEADLINE_K, HEADLINE_METRIC
 from zshbench.records import Record
 
-__all__ = ["Table", "Entry", "DEFAULT_METRICS", "COST_COLUMNS", "SUMMARY_BITS", "long_table", "pivot", "aggregate",
-           "cost_tables", "cost_summary", "table_keys", "row_labels", "features_label", "mean_std"]
+__all__ = [
+    "Table",
+    "Entry",
+    "DEFAULT_METRICS",
+    "COST_COLUMNS",
+    "SUMMARY_BITS",
+    "long_table",
+    "pivot",
+    "aggregate",
+    "cost_tables",
+    "cost_summary",
+    "table_keys",
+    "row_labels",
+    "features_label",
+    "mean_std",
+]
 
 # the retrieval metrics the report tabulates
 DEFAULT_METRICS = (HEADLINE_METRIC, f"tie_aware_map@{HEADLINE_K}", "map@all")
@@ -61,8 +75,9 @@ class Table:
     def slug(self) -> str:
         from zshbench.paths import slug
 
-        return "__".join(slug(x.replace("@", "at").replace(":", "-")) for x in (self.dataset, self.protocol,
-                                                                               self.metric))
+        return "__".join(
+            slug(x.replace("@", "at").replace(":", "-")) for x in (self.dataset, self.protocol, self.metric)
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,8 +193,14 @@ def pivot(entries: Iterable[Entry], quantity: str, *, higher_is_better: bool = T
             groups[(e.dataset, e.protocol)][e.label][e.n_bits].append(e.value)
     tables = []
     for (ds, proto), rows in sorted(groups.items()):
-        t = Table(ds, proto, quantity, sorted({b for cells in rows.values() for b in cells}),
-                  higher_is_better=higher_is_better, fmt=fmt)
+        t = Table(
+            ds,
+            proto,
+            quantity,
+            sorted({b for cells in rows.values() for b in cells}),
+            higher_is_better=higher_is_better,
+            fmt=fmt,
+        )
         for label in sorted(rows):
             t.rows.append((label, {b: (*mean_std(v), len(v)) for b, v in sorted(rows[label].items())}))
         tables.append(t)

@@ -45,7 +45,8 @@ Paper records (``source: "paper"``, published numbers) are versioned separately 
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from zshbench.environment import cpu_features, cpu_name, environment
 from zshbench.records.convert import CONVERTERS, convert_v1_to_v2, convert_v2_to_v3, upgrade_record
@@ -63,11 +64,33 @@ from zshbench.records.record import Record, utc_now
 from zshbench.records.schema import MAX_RECORD_BYTES, SCHEMA_VERSION
 from zshbench.records.validate import validate
 
-__all__ = ["SCHEMA_VERSION", "Record", "run_identity", "identity_hash", "identity_difference", "record_path",
-           "record_filename", "write_record", "load_record", "load_records", "validate", "upgrade_record",
-           "CONVERTERS", "convert_v1_to_v2", "convert_v2_to_v3", "environment", "utc_now", "MAX_RECORD_BYTES",
-           "content_checksum", "canonical_json", "read_json_file", "iter_record_files", "cpu_name", "cpu_features",
-           "iter_metric_names"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Record",
+    "run_identity",
+    "identity_hash",
+    "identity_difference",
+    "record_path",
+    "record_filename",
+    "write_record",
+    "load_record",
+    "load_records",
+    "validate",
+    "upgrade_record",
+    "CONVERTERS",
+    "convert_v1_to_v2",
+    "convert_v2_to_v3",
+    "environment",
+    "utc_now",
+    "MAX_RECORD_BYTES",
+    "content_checksum",
+    "canonical_json",
+    "read_json_file",
+    "iter_record_files",
+    "cpu_name",
+    "cpu_features",
+    "iter_metric_names",
+]
 
 
 def iter_metric_names(records: Iterable[Any]) -> list[str]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from zshbench.errors import RecordError
 from zshbench.records.identity import _short, content_checksum, drop_absent, identity_hash, run_identity
@@ -17,8 +18,12 @@ def convert_v1_to_v2(rec: dict) -> dict:
     out = dict(rec)
     out["schema_version"] = 2
     if "complexity" not in out:
-        out["complexity"] = {"params": None, "flops_per_image": None, "counter": "none",
-                             "note": "not measured: converted from a schema-1 record"}
+        out["complexity"] = {
+            "params": None,
+            "flops_per_image": None,
+            "counter": "none",
+            "note": "not measured: converted from a schema-1 record",
+        }
     return out
 
 
@@ -50,17 +55,30 @@ def convert_v2_to_v3(rec: dict) -> dict:
         if feats.get("timm_version"):
             feat_ident["timm"] = feats["timm_version"]
     info = out.get("dataset_info") or {}
-    evaluation = {"k": _k_from_metrics(out.get("metrics") or {}), "metric_version": out.get("metric_version"),
-                  "metric_set": "default", "variant": "standard"}
+    evaluation = {
+        "k": _k_from_metrics(out.get("metrics") or {}),
+        "metric_version": out.get("metric_version"),
+        "metric_set": "default",
+        "variant": "standard",
+    }
     out["evaluation"] = evaluation
     params = out.get("params") or {}
     try:
         out["identity"] = run_identity(
-            method=out.get("method"), method_version=out.get("method_version"), config=params,
+            method=out.get("method"),
+            method_version=out.get("method_version"),
+            config=params,
             features=feat_ident,
-            dataset={"name": out.get("dataset"), "version": info.get("version") if isinstance(info, dict) else None,
-                     "fingerprint": None},
-            protocol=proto, evaluation=evaluation, n_bits=out.get("n_bits"), seed=out.get("seed"))
+            dataset={
+                "name": out.get("dataset"),
+                "version": info.get("version") if isinstance(info, dict) else None,
+                "fingerprint": None,
+            },
+            protocol=proto,
+            evaluation=evaluation,
+            n_bits=out.get("n_bits"),
+            seed=out.get("seed"),
+        )
         out["identity_hash"] = identity_hash(out["identity"])
     except (TypeError, ValueError):  # broken content: validation reports it
         out.setdefault("identity", None)

@@ -5,15 +5,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from zshbench.errors import RecordError
 from zshbench.paths import check_name, inside
 from zshbench.records.schema import HEX64
 
-__all__ = ["canonical_json", "identity_hash", "run_identity", "identity_difference", "record_filename",
-           "record_path", "content_checksum", "drop_absent", "OPTIONAL_NULL"]
+__all__ = [
+    "canonical_json",
+    "identity_hash",
+    "run_identity",
+    "identity_difference",
+    "record_filename",
+    "record_path",
+    "content_checksum",
+    "drop_absent",
+    "OPTIONAL_NULL",
+]
 
 
 def canonical_json(obj: Any) -> str:
@@ -25,9 +35,19 @@ def identity_hash(identity: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(identity).encode()).hexdigest()
 
 
-def run_identity(*, method: str, method_version: str, config: Mapping[str, Any], features: Mapping[str, Any] | None,
-                 dataset: Mapping[str, Any], protocol: Mapping[str, Any], evaluation: Mapping[str, Any],
-                 n_bits: int, seed: int, world_size: int = 1) -> dict[str, Any]:
+def run_identity(
+    *,
+    method: str,
+    method_version: str,
+    config: Mapping[str, Any],
+    features: Mapping[str, Any] | None,
+    dataset: Mapping[str, Any],
+    protocol: Mapping[str, Any],
+    evaluation: Mapping[str, Any],
+    n_bits: int,
+    seed: int,
+    world_size: int = 1,
+) -> dict[str, Any]:
     """The identity of one run: every input that can change one of its numbers (see the module docstring).
 
     Args:
@@ -41,12 +61,22 @@ def run_identity(*, method: str, method_version: str, config: Mapping[str, Any],
         n_bits, seed: the code length and seed.
         world_size: number of data-parallel training processes (torchrun); 1 otherwise.
     """
-    return json.loads(canonical_json({
-        "method": method, "method_version": str(method_version), "config": dict(config),
-        "features": dict(features) if features is not None else None, "dataset": dict(dataset),
-        "protocol": {k: protocol.get(k) for k in ("name", "version", "sha256", "pinned")},
-        "evaluation": dict(evaluation), "n_bits": int(n_bits), "seed": int(seed), "world_size": int(world_size),
-    }))
+    return json.loads(
+        canonical_json(
+            {
+                "method": method,
+                "method_version": str(method_version),
+                "config": dict(config),
+                "features": dict(features) if features is not None else None,
+                "dataset": dict(dataset),
+                "protocol": {k: protocol.get(k) for k in ("name", "version", "sha256", "pinned")},
+                "evaluation": dict(evaluation),
+                "n_bits": int(n_bits),
+                "seed": int(seed),
+                "world_size": int(world_size),
+            }
+        )
+    )
 
 
 def identity_difference(a: Mapping[str, Any], b: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -72,8 +102,9 @@ def record_filename(n_bits: int, seed: int, id_hash: str) -> str:
     return f"b{int(n_bits)}-s{int(seed)}-{id_hash[:16]}.json"
 
 
-def record_path(results_dir: str | Path, *, dataset: str, protocol: str, method: str, n_bits: int, seed: int,
-                id_hash: str) -> Path:
+def record_path(
+    results_dir: str | Path, *, dataset: str, protocol: str, method: str, n_bits: int, seed: int, id_hash: str
+) -> Path:
     """Where the record of a run lives: ``<results>/<dataset>/<protocol>/<method>/b<bits>-s<seed>-<id>.json``.
 
     Raises:

@@ -57,8 +57,10 @@ def read_json_file(path: str | Path, what: str = "record") -> Any:
     if not stat.S_ISREG(st.st_mode):
         raise RecordError(f"{path}: is not a regular file (a {what} is a plain JSON file); remove it.")
     if st.st_size > MAX_RECORD_BYTES:
-        raise RecordError(f"{path}: is {st.st_size:,} bytes, far larger than any {what} "
-                          f"(limit {MAX_RECORD_BYTES:,}); it is not a {what}: remove it.")
+        raise RecordError(
+            f"{path}: is {st.st_size:,} bytes, far larger than any {what} "
+            f"(limit {MAX_RECORD_BYTES:,}); it is not a {what}: remove it."
+        )
     try:
         with open(path, "rb") as f:
             raw = f.read(MAX_RECORD_BYTES + 1)
@@ -66,15 +68,19 @@ def read_json_file(path: str | Path, what: str = "record") -> Any:
     except OSError as exc:
         raise RecordError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
     except UnicodeDecodeError as exc:
-        raise RecordError(f"{path}: is not UTF-8 text (byte {exc.start}); the file is corrupt: rerun the run "
-                          "that made it, or remove it.") from None
+        raise RecordError(
+            f"{path}: is not UTF-8 text (byte {exc.start}); the file is corrupt: rerun the run "
+            "that made it, or remove it."
+        ) from None
     if not _json_depth_ok(text):
         raise RecordError(f"{path}: JSON nested deeper than {MAX_DEPTH} levels; it is not a {what}: remove it.")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RecordError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); the file is corrupt or "
-                          "truncated: rerun the run that made it (zshbench run ... --force), or remove it.") from None
+        raise RecordError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); the file is corrupt or "
+            "truncated: rerun the run that made it (zshbench run ... --force), or remove it."
+        ) from None
     except (RecursionError, ValueError) as exc:
         raise RecordError(f"{path}: cannot be parsed as JSON ({type(exc).__name__}).") from None
 
@@ -88,8 +94,10 @@ def load_record(path: str | Path) -> Record:
     path = Path(path)
     d = read_json_file(path)
     if isinstance(d, dict) and d.get("source") == "paper":
-        raise RecordError(f"{path}: is a published-numbers record (source: paper), not a measured run; published "
-                          "numbers live under leaderboard/reported/.")
+        raise RecordError(
+            f"{path}: is a published-numbers record (source: paper), not a measured run; published "
+            "numbers live under leaderboard/reported/."
+        )
     if not isinstance(d, dict):
         raise RecordError(f"{path}: a record must be a JSON object, got {type(d).__name__}.")
     d = upgrade_record(d, str(path))
@@ -97,8 +105,10 @@ def load_record(path: str | Path) -> Record:
     if not problems and d.get("converted_from") is None:
         expected = record_filename(d["n_bits"], d["seed"], d["identity_hash"])
         if path.name != expected:
-            problems.append(f"the file name should be {expected} (bits, seed and identity hash of its content): "
-                            "the file was renamed or its content edited")
+            problems.append(
+                f"the file name should be {expected} (bits, seed and identity hash of its content): "
+                "the file was renamed or its content edited"
+            )
     if problems:
         raise RecordError.many(str(path), problems)
     return Record.from_dict(d, str(path), path=str(path))
@@ -136,7 +146,8 @@ def load_records(results_dir: str | Path, source: str | None = "measured") -> tu
                     raise RecordError(
                         f"{p}: is not a source 'paper' record, but this directory holds only published numbers "
                         "(measured results go under leaderboard/results/, published numbers under "
-                        "leaderboard/reported/).")
+                        "leaderboard/reported/)."
+                    )
                 rec = dict(validate_paper_record(d, str(p)))
                 rec["_path"] = str(p)
                 good.append(rec)
@@ -152,8 +163,10 @@ def load_records(results_dir: str | Path, source: str | None = "measured") -> tu
 def write_record(rec: Record, path: str | Path) -> Path:
     """Write ``rec`` atomically at ``path`` (temp file in the same directory + rename)."""
     if not isinstance(rec, Record):
-        raise TypeError(f"write_record expects a zshbench.records.Record, got {type(rec).__name__}; build records "
-                        "with Record.create.")
+        raise TypeError(
+            f"write_record expects a zshbench.records.Record, got {type(rec).__name__}; build records "
+            "with Record.create."
+        )
     path = Path(path)
     d = rec.to_dict()
     problems = validate(d)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from zshbench.errors import RecordError
 from zshbench.records.identity import canonical_json, content_checksum, drop_absent, identity_hash
@@ -59,15 +60,29 @@ class Record:
 
     # -- construction -----------------------------------------------------------------------------------
     @classmethod
-    def create(cls, *, identity: Mapping[str, Any], params: Mapping[str, Any], config_hash: str,
-               split_fingerprint: str, metrics: Mapping[str, float], metric_conventions: Mapping[str, str],
-               timings: Mapping[str, float], complexity: Mapping[str, Any], environment: Mapping[str, Any],
-               zshbench_version: str, dataset_info: Mapping[str, Any] | None = None,
-               split_counts: Mapping[str, int] | None = None, curves: Mapping[str, Any] | None = None,
-               features: Mapping[str, Any] | None = None, extras: Mapping[str, Any] | None = None,
-               class_distances: Mapping[str, Any] | None = None, created_utc: str | None = None,
-               non_default_params: Mapping[str, Any] | None = None,
-               pretraining: Mapping[str, Any] | None = None) -> "Record":
+    def create(
+        cls,
+        *,
+        identity: Mapping[str, Any],
+        params: Mapping[str, Any],
+        config_hash: str,
+        split_fingerprint: str,
+        metrics: Mapping[str, float],
+        metric_conventions: Mapping[str, str],
+        timings: Mapping[str, float],
+        complexity: Mapping[str, Any],
+        environment: Mapping[str, Any],
+        zshbench_version: str,
+        dataset_info: Mapping[str, Any] | None = None,
+        split_counts: Mapping[str, int] | None = None,
+        curves: Mapping[str, Any] | None = None,
+        features: Mapping[str, Any] | None = None,
+        extras: Mapping[str, Any] | None = None,
+        class_distances: Mapping[str, Any] | None = None,
+        created_utc: str | None = None,
+        non_default_params: Mapping[str, Any] | None = None,
+        pretraining: Mapping[str, Any] | None = None,
+    ) -> Record:
         """The one constructor of new records: the identity's fields are copied from ``identity`` (never given
         twice), the hashes computed, and the result validated.
 
@@ -76,19 +91,33 @@ class Record:
         """
         ident = json.loads(canonical_json(dict(identity)))
         d = {
-            "schema_version": SCHEMA_VERSION, "source": "measured",
-            "method": ident["method"], "method_version": ident["method_version"], "params": dict(params),
-            "config_hash": config_hash, "dataset": ident["dataset"]["name"],
-            "protocol": dict(ident["protocol"]), "split_fingerprint": split_fingerprint,
-            "n_bits": ident["n_bits"], "seed": ident["seed"],
+            "schema_version": SCHEMA_VERSION,
+            "source": "measured",
+            "method": ident["method"],
+            "method_version": ident["method_version"],
+            "params": dict(params),
+            "config_hash": config_hash,
+            "dataset": ident["dataset"]["name"],
+            "protocol": dict(ident["protocol"]),
+            "split_fingerprint": split_fingerprint,
+            "n_bits": ident["n_bits"],
+            "seed": ident["seed"],
             "metrics": {k: float(v) for k, v in metrics.items()},
-            "metric_version": ident["evaluation"]["metric_version"], "evaluation": dict(ident["evaluation"]),
-            "identity": ident, "identity_hash": identity_hash(ident), "timings": dict(timings),
-            "complexity": dict(complexity), "environment": dict(environment),
-            "created_utc": created_utc or utc_now(), "zshbench_version": zshbench_version,
-            "dataset_info": dict(dataset_info or {}), "split_counts": dict(split_counts or {}),
-            "metric_conventions": dict(metric_conventions), "curves": dict(curves or {}),
-            "features": dict(features) if features is not None else None, "extras": dict(extras or {}),
+            "metric_version": ident["evaluation"]["metric_version"],
+            "evaluation": dict(ident["evaluation"]),
+            "identity": ident,
+            "identity_hash": identity_hash(ident),
+            "timings": dict(timings),
+            "complexity": dict(complexity),
+            "environment": dict(environment),
+            "created_utc": created_utc or utc_now(),
+            "zshbench_version": zshbench_version,
+            "dataset_info": dict(dataset_info or {}),
+            "split_counts": dict(split_counts or {}),
+            "metric_conventions": dict(metric_conventions),
+            "curves": dict(curves or {}),
+            "features": dict(features) if features is not None else None,
+            "extras": dict(extras or {}),
             "class_distances": dict(class_distances) if class_distances is not None else None,
             "non_default_params": dict(non_default_params) if non_default_params is not None else None,
             "pretraining": dict(pretraining) if pretraining is not None else None,
@@ -98,7 +127,7 @@ class Record:
         return cls.from_dict(d, "new record")
 
     @classmethod
-    def from_dict(cls, d: Any, where: str = "record", path: str | None = None) -> "Record":
+    def from_dict(cls, d: Any, where: str = "record", path: str | None = None) -> Record:
         """Validate a current-schema record's JSON object and return the `Record`.
 
         Raises:
@@ -119,8 +148,15 @@ class Record:
     @property
     def key(self) -> tuple:
         """(dataset, protocol name, protocol version, method, config hash, bits, seed)."""
-        return (self.dataset, self.protocol["name"], self.protocol["version"], self.method, self.config_hash,
-                self.n_bits, self.seed)
+        return (
+            self.dataset,
+            self.protocol["name"],
+            self.protocol["version"],
+            self.method,
+            self.config_hash,
+            self.n_bits,
+            self.seed,
+        )
 
     @property
     def k(self) -> int:

@@ -4,10 +4,11 @@ with the fields it covers, and the content checksum. `validate` lists every prob
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from zshbench.paths import is_valid_name
-from zshbench.records.identity import content_checksum, identity_hash, _short
+from zshbench.records.identity import _short, content_checksum, identity_hash
 from zshbench.records.schema import EVALUATION_VARIANTS, HEX12, HEX64, MAX_BITS, MAX_SEED, MIN_BITS, SCHEMA_VERSION, UTC
 
 __all__ = ["validate"]
@@ -31,39 +32,57 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str, bool]] = {
     "config_hash": (lambda v: isinstance(v, str) and HEX12.fullmatch(v) is not None, "12 hex digits", True),
     "dataset": (is_valid_name, "a dataset name ([a-z0-9][a-z0-9._-]*)", True),
     "protocol": (lambda v: isinstance(v, dict), "an object", True),
-    "split_fingerprint": (lambda v: isinstance(v, str) and HEX64.fullmatch(v) is not None and v != "0" * 64,
-                          "a sha256 hex digest (not all zeros)", True),
+    "split_fingerprint": (
+        lambda v: isinstance(v, str) and HEX64.fullmatch(v) is not None and v != "0" * 64,
+        "a sha256 hex digest (not all zeros)",
+        True,
+    ),
     "n_bits": (lambda v: _is_int(v) and MIN_BITS <= v <= MAX_BITS, f"an integer in {MIN_BITS}..{MAX_BITS}", True),
     "seed": (lambda v: _is_int(v) and 0 <= v <= MAX_SEED, f"an integer in 0..{MAX_SEED}", True),
     "metrics": (lambda v: isinstance(v, dict) and len(v) > 0, "a non-empty object", True),
     "metric_version": (lambda v: isinstance(v, str) and v != "", "a non-empty string", True),
     "evaluation": (lambda v: isinstance(v, dict), "an object", True),
     "identity": (lambda v: isinstance(v, dict), "an object", True),
-    "identity_hash": (lambda v: isinstance(v, str) and HEX64.fullmatch(v) is not None, "a sha256 hex digest",
-                      True),
+    "identity_hash": (lambda v: isinstance(v, str) and HEX64.fullmatch(v) is not None, "a sha256 hex digest", True),
     "timings": (lambda v: isinstance(v, dict), "an object", True),
     "complexity": (lambda v: isinstance(v, dict), "an object", True),
     "environment": (lambda v: isinstance(v, dict), "an object", True),
-    "created_utc": (lambda v: isinstance(v, str) and UTC.fullmatch(v) is not None, "a UTC time like "
-                    "2026-01-31T12:00:00Z", True),
+    "created_utc": (
+        lambda v: isinstance(v, str) and UTC.fullmatch(v) is not None,
+        "a UTC time like 2026-01-31T12:00:00Z",
+        True,
+    ),
     "zshbench_version": (lambda v: isinstance(v, str) and v != "", "a non-empty string", True),
-    "content_sha256": (lambda v: isinstance(v, str) and HEX64.fullmatch(v) is not None, "a sha256 hex digest",
-                       True),
+    "content_sha256": (lambda v: isinstance(v, str) and HEX64.fullmatch(v) is not None, "a sha256 hex digest", True),
     "dataset_info": (lambda v: isinstance(v, dict), "an object", True),
-    "split_counts": (lambda v: isinstance(v, dict) and all(_is_int(x) and x >= 0 for x in v.values()),
-                     "an object of non-negative integers", True),
-    "metric_conventions": (lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
-                           "an object of strings", True),
+    "split_counts": (
+        lambda v: isinstance(v, dict) and all(_is_int(x) and x >= 0 for x in v.values()),
+        "an object of non-negative integers",
+        True,
+    ),
+    "metric_conventions": (
+        lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+        "an object of strings",
+        True,
+    ),
     "curves": (lambda v: isinstance(v, dict), "an object", True),
     "features": (lambda v: v is None or isinstance(v, dict), "an object or null", False),
     "extras": (lambda v: isinstance(v, dict), "an object", True),
     "class_distances": (lambda v: v is None or isinstance(v, dict), "an object or null", False),
     "non_default_params": (lambda v: v is None or isinstance(v, dict), "an object (null: not recorded)", True),
-    "pretraining": (lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("label_set"), str)
-                                            and isinstance(v.get("overlap", []), list)),
-                    "null or an object with label_set and overlap", False),
-    "converted_from": (lambda v: v is None or (_is_int(v) and 1 <= v < SCHEMA_VERSION),
-                       f"null or a schema version below {SCHEMA_VERSION}", False),
+    "pretraining": (
+        lambda v: (
+            v is None
+            or (isinstance(v, dict) and isinstance(v.get("label_set"), str) and isinstance(v.get("overlap", []), list))
+        ),
+        "null or an object with label_set and overlap",
+        False,
+    ),
+    "converted_from": (
+        lambda v: v is None or (_is_int(v) and 1 <= v < SCHEMA_VERSION),
+        f"null or a schema version below {SCHEMA_VERSION}",
+        False,
+    ),
 }
 
 _COMPLEXITY_INT = ("params", "params_encode", "flops_per_image")
@@ -92,8 +111,16 @@ def validate(d: Any) -> list[str]:
         return probs  # the structure is broken: the consistency checks below would only repeat it
     if d.get("schema_version") != SCHEMA_VERSION:
         probs.append(f"schema_version {d.get('schema_version')!r} is not {SCHEMA_VERSION}")
-    for check in (_check_protocol, _check_metrics, _check_timings, _check_complexity, _check_curves,
-                  _check_class_distances, _check_identity, _check_checksum):
+    for check in (
+        _check_protocol,
+        _check_metrics,
+        _check_timings,
+        _check_complexity,
+        _check_curves,
+        _check_class_distances,
+        _check_identity,
+        _check_checksum,
+    ):
         try:
             probs += check(d)
         except Exception as exc:  # noqa: BLE001 - defensive: report, never crash on a hostile record
@@ -146,8 +173,11 @@ def _check_timings(d: dict) -> list[str]:
     t = d["timings"]
     if not isinstance(t, dict):
         return []
-    return [f"timing '{k}' must be a finite number >= 0, got {_short(v)}" for k, v in t.items()
-            if not (_is_num(v) and v >= 0)]
+    return [
+        f"timing '{k}' must be a finite number >= 0, got {_short(v)}"
+        for k, v in t.items()
+        if not (_is_num(v) and v >= 0)
+    ]
 
 
 def _check_complexity(d: dict) -> list[str]:
@@ -196,10 +226,15 @@ def _check_class_distances(d: dict) -> list[str]:
             out.append(f"class_distances.{key} must be a list of class names")
     m = cd.get("mean_hamming")
     if not out:
-        if not isinstance(m, list) or len(m) != len(cd["unseen"]) or any(
-                not isinstance(row, list) or len(row) != len(cd["seen"]) for row in m):
-            out.append(f"class_distances.mean_hamming must be a {len(cd['unseen'])} x {len(cd['seen'])} list of "
-                       "lists (unseen classes x seen classes)")
+        if (
+            not isinstance(m, list)
+            or len(m) != len(cd["unseen"])
+            or any(not isinstance(row, list) or len(row) != len(cd["seen"]) for row in m)
+        ):
+            out.append(
+                f"class_distances.mean_hamming must be a {len(cd['unseen'])} x {len(cd['seen'])} list of "
+                "lists (unseen classes x seen classes)"
+            )
         elif any(not (_is_num(v) and v >= 0) for row in m for v in row):
             out.append("class_distances.mean_hamming must hold finite non-negative numbers")
     return out
@@ -216,16 +251,16 @@ def _check_identity(d: dict) -> list[str]:
         return ["identity is not canonical JSON"]
     if h != d["identity_hash"]:
         out.append("identity_hash does not match the identity (the identity or its hash was edited)")
-    expect = {"method": d["method"], "method_version": d["method_version"], "n_bits": d["n_bits"],
-              "seed": d["seed"]}
+    expect = {"method": d["method"], "method_version": d["method_version"], "n_bits": d["n_bits"], "seed": d["seed"]}
     for key, v in expect.items():
         if ident.get(key) != v:
             out.append(f"identity.{key} ({_short(ident.get(key))}) differs from the record's {key} ({_short(v)})")
     ds = ident.get("dataset")
     if not isinstance(ds, dict) or ds.get("name") != d["dataset"]:
         out.append("identity.dataset.name differs from the record's dataset")
-    if isinstance(d["protocol"], dict) and ident.get("protocol") != {k: d["protocol"].get(k) for k in
-                                                                       ("name", "version", "sha256", "pinned")}:
+    if isinstance(d["protocol"], dict) and ident.get("protocol") != {
+        k: d["protocol"].get(k) for k in ("name", "version", "sha256", "pinned")
+    }:
         out.append("identity.protocol differs from the record's protocol")
     if ident.get("evaluation") != d["evaluation"]:
         out.append("identity.evaluation differs from the record's evaluation")
@@ -252,6 +287,8 @@ def _check_identity(d: dict) -> list[str]:
 
 def _check_checksum(d: dict) -> list[str]:
     if content_checksum(d) != d["content_sha256"]:
-        return ["content_sha256 does not match the content: the record was edited after it was written "
-                "(rerun the run to replace it)"]
+        return [
+            "content_sha256 does not match the content: the record was edited after it was written "
+            "(rerun the run to replace it)"
+        ]
     return []

@@ -20,5 +20,15 @@ from zshbench.runner.prepare import (
     prepare,
 )
 
-__all__ = ["run", "run_one", "build_trainset", "prepare", "Prepared", "Slot", "Lookup", "load_dataset",
-           "seed_everything", "DEFAULT_K"]
+__all__ = [
+    "run",
+    "run_one",
+    "build_trainset",
+    "prepare",
+    "Prepared",
+    "Slot",
+    "Lookup",
+    "load_dataset",
+    "seed_everything",
+    "DEFAULT_K",
+]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -43,17 +43,39 @@ def _progress_ctx(progress: bool, console):
         return nullcontext(None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
-def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequence[int] = (64,),
-        seeds: Sequence[int] = (0,), device: str = "auto", overrides: dict | Sequence[str] | None = None,
-        results_dir: str | Path = "results", force: bool = False, features: str = "auto",
-        weights: str | None = None, data_root: str | None = None, k: int = DEFAULT_K, progress: bool = True,
-        console=None, on_record: Callable[[Record, str], None] | None = None,
-        dataset_kwargs: dict | None = None, memmap_threshold: int | None = None,
-        checkpoint_every: int = 0, resume: bool = False) -> list[Record]:
+def run(
+    method: str,
+    dataset: str,
+    *,
+    protocol: str | None = None,
+    bits: Sequence[int] = (64,),
+    seeds: Sequence[int] = (0,),
+    device: str = "auto",
+    overrides: dict | Sequence[str] | None = None,
+    results_dir: str | Path = "results",
+    force: bool = False,
+    features: str = "auto",
+    weights: str | None = None,
+    data_root: str | None = None,
+    k: int = DEFAULT_K,
+    progress: bool = True,
+    console=None,
+    on_record: Callable[[Record, str], None] | None = None,
+    dataset_kwargs: dict | None = None,
+    memmap_threshold: int | None = None,
+    checkpoint_every: int = 0,
+    resume: bool = False,
+) -> list[Record]:
     """Run ``method`` on ``dataset`` for every (bits, seed) and return the records (loaded or new).
 
     Args:
@@ -89,9 +111,21 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
             edited, another run's) when ``force`` is not set.
     """
     bits, seeds = _unique(bits, "--bits"), _unique(seeds, "--seeds")
-    prep = prepare(method, dataset, protocol=protocol, bits=bits, seeds=seeds, device=device,
-                   overrides=overrides, features=features, data_root=data_root, dataset_kwargs=dataset_kwargs,
-                   weights=weights, k=k, results_dir=results_dir)
+    prep = prepare(
+        method,
+        dataset,
+        protocol=protocol,
+        bits=bits,
+        seeds=seeds,
+        device=device,
+        overrides=overrides,
+        features=features,
+        data_root=data_root,
+        dataset_kwargs=dataset_kwargs,
+        weights=weights,
+        k=k,
+        results_dir=results_dir,
+    )
     from zshbench.codes import memmap_threshold as _check_threshold  # memmap-encode: validate early
 
     memmap_threshold = _check_threshold(memmap_threshold)
@@ -102,8 +136,10 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
         codes_dir()
     if (checkpoint_every or resume) and prep.method_cls.requires.inputs != "images":
         flags = " and ".join(f for f, on in (("--checkpoint-every", checkpoint_every), ("--resume", resume)) if on)
-        raise UserError(f"{flags} apply to deep methods, whose training takes minutes to hours; method "
-                        f"'{prep.method_cls.name}' fits in one pass and has nothing to checkpoint. Drop {flags}.")
+        raise UserError(
+            f"{flags} apply to deep methods, whose training takes minutes to hours; method "
+            f"'{prep.method_cls.name}' fits in one pass and has nothing to checkpoint. Drop {flags}."
+        )
     # torchrun (DDP) and training checkpoints, behind one object: zshbench/train/session.py
     session = TrainingSession.start(prep.method_cls, prep.device, checkpoint_every=checkpoint_every, resume=resume)
     if session.idle:  # torchrun with a method that does not train with DDP: rank 0 runs it alone
@@ -137,10 +173,17 @@ def run(method: str, dataset: str, *, protocol: str | None = None, bits: Sequenc
         q_in = feats["query"] if feats else ds.image_view(split.query)
         db_in = feats["database"] if feats else ds.image_view(split.database)
         for slot in todo:
-            with session.checkpointing(slot.path, slot.hasher, dataset=ds.name, protocol=prep.protocol.name,
-                                       protocol_sha256=prep.protocol.sha256, split_fingerprint=split.fingerprint):
-                rec = run_one(slot, prep, train, q_in, db_in, bar=bar, weights=weights,
-                              memmap_threshold=memmap_threshold)
+            with session.checkpointing(
+                slot.path,
+                slot.hasher,
+                dataset=ds.name,
+                protocol=prep.protocol.name,
+                protocol_sha256=prep.protocol.sha256,
+                split_fingerprint=split.fingerprint,
+            ):
+                rec = run_one(
+                    slot, prep, train, q_in, db_in, bar=bar, weights=weights, memmap_threshold=memmap_threshold
+                )
             if rec is not None:  # rank 0: the ranks met at a barrier after training; the write is atomic
                 write_record(rec, slot.path)
                 rec = dataclasses.replace(rec, path=str(slot.path))
@@ -164,15 +207,26 @@ def _features(prep: Prepared, weights: str | None, bar) -> dict[str, np.ndarray]
         task = bar.add_task(f"features {part}", total=len(idx)) if bar else None
         cb = (lambda n, _t=task: bar.advance(_t, n)) if bar else None
         key = f"{prep.dataset.fingerprint()}:{prep.split.fingerprint}:{part}"
-        out[part] = extract_features(prep.dataset, idx, prep.feature_spec, device=prep.device, weights=weights,
-                                     progress=cb, cache_key=key)
+        out[part] = extract_features(
+            prep.dataset, idx, prep.feature_spec, device=prep.device, weights=weights, progress=cb, cache_key=key
+        )
         if bar:
             bar.remove_task(task)
     return out
 
 
-def run_one(slot: Slot | Hasher, prep: Prepared, train: TrainSet, q_in, db_in, *, k: int | None = None, bar=None,
-            weights: str | None = None, memmap_threshold: int | None = None) -> Record | None:
+def run_one(
+    slot: Slot | Hasher,
+    prep: Prepared,
+    train: TrainSet,
+    q_in,
+    db_in,
+    *,
+    k: int | None = None,
+    bar=None,
+    weights: str | None = None,
+    memmap_threshold: int | None = None,
+) -> Record | None:
     """Fit, encode, evaluate one run; return its `Record` (not yet written; None on torchrun ranks > 0, which only
     train).
 
@@ -225,8 +279,16 @@ def run_one(slot: Slot | Hasher, prep: Prepared, train: TrainSet, q_in, db_in, *
 
     t3 = time.perf_counter()
     t = bar.add_task("evaluate", total=len(cq)) if bar else None
-    res = evaluate(cq, cdb, ds.labels[split.query], ds.labels[split.database], n_bits=hasher.n_bits, k=prep.k,
-                   device=prep.device, progress=(lambda n: bar.advance(t, n)) if bar else None)
+    res = evaluate(
+        cq,
+        cdb,
+        ds.labels[split.query],
+        ds.labels[split.database],
+        n_bits=hasher.n_bits,
+        k=prep.k,
+        device=prep.device,
+        progress=(lambda n: bar.advance(t, n)) if bar else None,
+    )
     t_eval = time.perf_counter() - t3
     if bar:
         bar.remove_task(t)
@@ -296,5 +358,9 @@ def _pretraining(prep: Prepared, extras: dict, weights: str | None) -> dict | No
     ds = prep.dataset
     unseen = [ds.class_names[c] for c in prep.split.unseen_classes]
     rep = pt.overlap_report(label_set, ds.name.split("-")[0], unseen)
-    return {"label_set": label_set, "overlap": rep["overlap"], "unchecked": rep["unchecked"],
-            "label_set_has_classes": rep["label_set_has_classes"]}
+    return {
+        "label_set": label_set,
+        "overlap": rep["overlap"],
+        "unchecked": rep["unchecked"],
+        "label_set_has_classes": rep["label_set_has_classes"],
+    }

@@ -5,15 +5,16 @@ feature spec), the run's identity and record path (`Prepared.slot`) and what the
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from zshbench.config import parse_overrides
+from zshbench.device import resolve_device
 from zshbench.errors import RecordError, UserError
 from zshbench.evaluate import HEADLINE_K
-from zshbench.device import resolve_device
 from zshbench.hasher import RUN_KEYS, Hasher
 from zshbench.records import Record, identity_difference, identity_hash, load_record, record_path, run_identity
 from zshbench.registry import get_dataset, get_method
@@ -50,8 +51,12 @@ def build_trainset(dataset, split, features: np.ndarray | None = None, *, with_i
     )
 
 
-_FLAGS = {"image_size": "--image-size", "unseen": "--unseen", "train_per_class": "--train-per-class",
-          "query_per_class": "--query-per-class"}
+_FLAGS = {
+    "image_size": "--image-size",
+    "unseen": "--unseen",
+    "train_per_class": "--train-per-class",
+    "query_per_class": "--query-per-class",
+}
 
 
 def load_dataset(name: str, data_root: str | None = None, **kwargs: Any):
@@ -84,9 +89,11 @@ def load_dataset(name: str, data_root: str | None = None, **kwargs: Any):
     from zshbench.datasets.base import Dataset
 
     if not isinstance(ds, Dataset):
-        raise UserError(f"The dataset factory registered as '{family if sep else name}' returned "
-                        f"{type(ds).__name__}, not a zshbench.datasets.Dataset; a dataset plugin's factory must "
-                        "return one (see docs/adding-a-method.md and datasets/base.py).")
+        raise UserError(
+            f"The dataset factory registered as '{family if sep else name}' returned "
+            f"{type(ds).__name__}, not a zshbench.datasets.Dataset; a dataset plugin's factory must "
+            "return one (see docs/adding-a-method.md and datasets/base.py)."
+        )
     return ds
 
 
@@ -152,8 +159,7 @@ class Prepared:
     def evaluation(self) -> dict[str, Any]:
         from zshbench.evaluate import METRIC_VERSION
 
-        return {"k": int(self.k), "metric_version": str(METRIC_VERSION), "metric_set": "default",
-                "variant": "standard"}
+        return {"k": int(self.k), "metric_version": str(METRIC_VERSION), "metric_set": "default", "variant": "standard"}
 
     def protocol_ref(self) -> dict[str, Any]:
         p = self.protocol
@@ -165,13 +171,28 @@ class Prepared:
         if not hasattr(self, "_ds_identity"):
             self._ds_identity = _dataset_identity(self.dataset)
             self._feat_identity = _features_identity(self.feature_spec, self.weights)
-        ident = run_identity(method=self.method_cls.name, method_version=str(self.method_cls.version),
-                             config=hasher.identity_params(), features=self._feat_identity,
-                             dataset=self._ds_identity, protocol=self.protocol_ref(), evaluation=self.evaluation(),
-                             n_bits=int(n_bits), seed=int(seed), world_size=self.world_size)
+        ident = run_identity(
+            method=self.method_cls.name,
+            method_version=str(self.method_cls.version),
+            config=hasher.identity_params(),
+            features=self._feat_identity,
+            dataset=self._ds_identity,
+            protocol=self.protocol_ref(),
+            evaluation=self.evaluation(),
+            n_bits=int(n_bits),
+            seed=int(seed),
+            world_size=self.world_size,
+        )
         h = identity_hash(ident)
-        path = record_path(results_dir, dataset=self.dataset.name, protocol=self.protocol.name,
-                           method=self.method_cls.name, n_bits=int(n_bits), seed=int(seed), id_hash=h)
+        path = record_path(
+            results_dir,
+            dataset=self.dataset.name,
+            protocol=self.protocol.name,
+            method=self.method_cls.name,
+            n_bits=int(n_bits),
+            seed=int(seed),
+            id_hash=h,
+        )
         return Slot(hasher, ident, h, path)
 
     def lookup(self, results_dir: str | Path, n_bits: int, seed: int) -> Lookup:
@@ -200,10 +221,22 @@ def _unique(values: Sequence[int], flag: str) -> list[int]:
     return out
 
 
-def prepare(method: str, dataset: str, *, protocol: str | None = None, bits: Sequence[int] = (64,),
-            seeds: Sequence[int] = (0,), device: str = "auto", overrides: dict | Sequence[str] | None = None,
-            features: str = "auto", data_root: str | None = None, dataset_kwargs: dict | None = None,
-            weights: str | None = None, k: int = DEFAULT_K, results_dir: str | Path | None = None) -> Prepared:
+def prepare(
+    method: str,
+    dataset: str,
+    *,
+    protocol: str | None = None,
+    bits: Sequence[int] = (64,),
+    seeds: Sequence[int] = (0,),
+    device: str = "auto",
+    overrides: dict | Sequence[str] | None = None,
+    features: str = "auto",
+    data_root: str | None = None,
+    dataset_kwargs: dict | None = None,
+    weights: str | None = None,
+    k: int = DEFAULT_K,
+    results_dir: str | Path | None = None,
+) -> Prepared:
     """Validate every input and resolve method, dataset, protocol and split (no training yet).
 
     Args:
@@ -235,8 +268,10 @@ def prepare(method: str, dataset: str, *, protocol: str | None = None, bits: Seq
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
         raise UserError(f"k must be a positive integer (the map@k cut-off, e.g. --k {HEADLINE_K}), got {k!r}.")
     if protocol is not None and not str(protocol).strip():
-        raise UserError("--protocol is empty: give a protocol name (zshbench list protocols) or a .toml file, or "
-                        "leave the flag out to use the dataset's default protocol.")
+        raise UserError(
+            "--protocol is empty: give a protocol name (zshbench list protocols) or a .toml file, or "
+            "leave the flag out to use the dataset's default protocol."
+        )
     if results_dir is not None:
         from zshbench.paths import check_writable_dir
 
@@ -276,8 +311,10 @@ def prepare(method: str, dataset: str, *, protocol: str | None = None, bits: Seq
             )
 
     elif weights is not None:
-        raise UserError(f"--weights sets the weights of the feature stage (feature-based methods); method "
-                        f"'{method_cls.name}' trains its own network: use --set weights=PATH for its backbone.")
+        raise UserError(
+            f"--weights sets the weights of the feature stage (feature-based methods); method "
+            f"'{method_cls.name}' trains its own network: use --set weights=PATH for its backbone."
+        )
     if not (protocol or ds.default_protocol):
         raise UserError(f"Dataset '{ds.name}' has no default protocol; pass --protocol NAME or a .toml file.")
     default = ds.default_protocol

@@ -42,5 +42,19 @@ from zshbench.sweep.grid import Grid, expand, load_grid, method_overrides, resol
 from zshbench.sweep.local import LAUNCHERS, Launcher, LaunchOptions, LocalLauncher, make_launcher, sweep
 from zshbench.sweep.plan import Job, JobResult, pending
 
-__all__ = ["Grid", "Job", "JobResult", "LaunchOptions", "Launcher", "LocalLauncher", "LAUNCHERS", "load_grid",
-           "expand", "pending", "make_launcher", "sweep", "resolve_methods", "method_overrides"]
+__all__ = [
+    "Grid",
+    "Job",
+    "JobResult",
+    "LaunchOptions",
+    "Launcher",
+    "LocalLauncher",
+    "LAUNCHERS",
+    "load_grid",
+    "expand",
+    "pending",
+    "make_launcher",
+    "sweep",
+    "resolve_methods",
+    "method_overrides",
+]

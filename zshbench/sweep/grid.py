@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from zshbench.errors import UserError
 from zshbench.sweep.plan import Job
@@ -29,9 +30,12 @@ class Grid:
     def excluded(self, method: str, dataset: str, bits: int, seed: int) -> bool:
         """Whether an ``[[exclude]]`` entry removes this run from the grid."""
         for rule in self.exclude:
-            if ("methods" not in rule or any(fnmatch.fnmatchcase(method, p) for p in rule["methods"])) and \
-                    ("datasets" not in rule or dataset in rule["datasets"]) and \
-                    ("bits" not in rule or bits in rule["bits"]) and ("seeds" not in rule or seed in rule["seeds"]):
+            if (
+                ("methods" not in rule or any(fnmatch.fnmatchcase(method, p) for p in rule["methods"]))
+                and ("datasets" not in rule or dataset in rule["datasets"])
+                and ("bits" not in rule or bits in rule["bits"])
+                and ("seeds" not in rule or seed in rule["seeds"])
+            ):
                 return True
         return False
 
@@ -43,10 +47,14 @@ _EXCLUDE_KEYS = {"methods", "datasets", "bits", "seeds", "reason"}
 def _int_list(value: Any, key: str, where: str) -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, int) and not isinstance(v, bool)
-                                                            for v in value):
-        raise UserError(f"{where}: '{key}' must be a non-empty list of integers, e.g. {key} = [24, 48, 64, 128]; "
-                        f"got {value!r}.")
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise UserError(
+            f"{where}: '{key}' must be a non-empty list of integers, e.g. {key} = [24, 48, 64, 128]; got {value!r}."
+        )
     return list(dict.fromkeys(int(v) for v in value))  # in order, each once
 
 
@@ -54,8 +62,9 @@ def _str_list(value: Any, key: str, where: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise UserError(f"{where}: '{key}' must be a non-empty list of strings, e.g. {key} = [\"shapes\"]; "
-                        f"got {value!r}.")
+        raise UserError(
+            f"{where}: '{key}' must be a non-empty list of strings, e.g. {key} = [\"shapes\"]; got {value!r}."
+        )
     return list(dict.fromkeys(value))  # in order, each once
 
 
@@ -65,39 +74,50 @@ def load_grid(path: str | Path) -> Grid:
 
     p = Path(path)
     if not p.is_file():
-        raise UserError(f"Grid file {p} does not exist. Pass an existing .toml file (e.g. leaderboard/grid.toml) "
-                        "or give the grid on the command line with --methods, --datasets, --bits and --seeds.")
+        raise UserError(
+            f"Grid file {p} does not exist. Pass an existing .toml file (e.g. leaderboard/grid.toml) "
+            "or give the grid on the command line with --methods, --datasets, --bits and --seeds."
+        )
     try:
         data = tomllib.loads(p.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"Grid file {p} is not valid TOML ({exc}). Fix the syntax; the format is described in "
-                        "'zshbench sweep --help' and zshbench/sweep.py.") from None
+        raise UserError(
+            f"Grid file {p} is not valid TOML ({exc}). Fix the syntax; the format is described in "
+            "'zshbench sweep --help' and zshbench/sweep.py."
+        ) from None
     unknown = sorted(set(data) - _GRID_KEYS)
     if unknown:
-        raise UserError(f"Grid file {p} has unknown key(s) {', '.join(unknown)}; the keys are "
-                        f"{', '.join(sorted(_GRID_KEYS))}.")
+        raise UserError(
+            f"Grid file {p} has unknown key(s) {', '.join(unknown)}; the keys are {', '.join(sorted(_GRID_KEYS))}."
+        )
     missing = [k for k in ("methods", "datasets", "bits", "seeds") if k not in data]
     if missing:
-        raise UserError(f"Grid file {p} lacks {', '.join(missing)}: a grid needs methods, datasets, bits and "
-                        "seeds (e.g. methods = \"all\", datasets = [\"shapes\"], bits = [64], seeds = [0]).")
+        raise UserError(
+            f"Grid file {p} lacks {', '.join(missing)}: a grid needs methods, datasets, bits and "
+            'seeds (e.g. methods = "all", datasets = ["shapes"], bits = [64], seeds = [0]).'
+        )
     where = f"Grid file {p}"
     overrides = data.get("overrides", {})
     if not isinstance(overrides, dict):
-        raise UserError(f"{where}: [overrides] must be a table of method pattern -> list of \"key=value\".")
+        raise UserError(f'{where}: [overrides] must be a table of method pattern -> list of "key=value".')
     protocols = data.get("protocols", {})
     if not isinstance(protocols, dict) or not all(isinstance(v, str) for v in protocols.values()):
         raise UserError(f"{where}: protocols must be a table of dataset -> protocol name.")
     exclude = data.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(e, dict) for e in exclude):
-        raise UserError(f"{where}: exclude must be a list of tables ([[exclude]] with methods/datasets/bits/seeds "
-                        "and a reason).")
+        raise UserError(
+            f"{where}: exclude must be a list of tables ([[exclude]] with methods/datasets/bits/seeds and a reason)."
+        )
     rules = []
     for i, e in enumerate(exclude):
         bad = sorted(set(e) - _EXCLUDE_KEYS)
         if bad or not isinstance(e.get("reason"), str) or not e["reason"].strip():
-            raise UserError(f"{where}: [[exclude]] entry {i + 1} " + (f"has unknown key(s) {', '.join(bad)}" if bad
-                            else "has no reason") + f"; its keys are {', '.join(sorted(_EXCLUDE_KEYS))}, and "
-                            "reason (why the runs are left out) is required.")
+            raise UserError(
+                f"{where}: [[exclude]] entry {i + 1} "
+                + (f"has unknown key(s) {', '.join(bad)}" if bad else "has no reason")
+                + f"; its keys are {', '.join(sorted(_EXCLUDE_KEYS))}, and "
+                "reason (why the runs are left out) is required."
+            )
         rule: dict[str, Any] = {"reason": e["reason"]}
         for k in ("methods", "datasets"):
             if k in e:
@@ -106,11 +126,15 @@ def load_grid(path: str | Path) -> Grid:
             if k in e:
                 rule[k] = _int_list(e[k], f"exclude.{k}", where)
         rules.append(rule)
-    return Grid(methods=_str_list(data["methods"], "methods", where),
-                datasets=_str_list(data["datasets"], "datasets", where),
-                bits=_int_list(data["bits"], "bits", where), seeds=_int_list(data["seeds"], "seeds", where),
-                overrides={k: _str_list(v, f"overrides.{k}", where) for k, v in overrides.items()},
-                protocols=dict(protocols), exclude=rules)
+    return Grid(
+        methods=_str_list(data["methods"], "methods", where),
+        datasets=_str_list(data["datasets"], "datasets", where),
+        bits=_int_list(data["bits"], "bits", where),
+        seeds=_int_list(data["seeds"], "seeds", where),
+        overrides={k: _str_list(v, f"overrides.{k}", where) for k, v in overrides.items()},
+        protocols=dict(protocols),
+        exclude=rules,
+    )
 
 
 def resolve_methods(patterns: Sequence[str]) -> list[str]:
@@ -129,8 +153,10 @@ def resolve_methods(patterns: Sequence[str]) -> list[str]:
             hits = [pat] if pat in METHODS else []
         if not hits:
             if any(ch in pat for ch in "*?["):
-                raise UserError(f"No registered method matches the pattern '{pat}'. Available: "
-                                f"{', '.join(names)}. See 'zshbench list methods'.")
+                raise UserError(
+                    f"No registered method matches the pattern '{pat}'. Available: "
+                    f"{', '.join(names)}. See 'zshbench list methods'."
+                )
             raise UserError(did_you_mean(pat, names, "method") + " See 'zshbench list methods'.")
         out += [h for h in hits if h not in out]
     return out
@@ -160,20 +186,30 @@ def _check_override_patterns(grid: Grid, extra: Sequence[str]) -> None:
     from zshbench.registry import METHODS
 
     names = METHODS.names()
-    pats = [(p, f"[overrides] \"{p}\"") for p in grid.overrides]
+    pats = [(p, f'[overrides] "{p}"') for p in grid.overrides]
     for item in extra:
         head = item.partition("=")[0]
         if ":" in head:
             pats.append((item.partition(":")[0], f"--set {item}"))
     for pat, where in pats:
         if not any(fnmatch.fnmatchcase(m, pat) for m in names):
-            raise UserError(f"The override {where} is for methods matching '{pat}', but no registered method "
-                            f"matches it (registered: {', '.join(names)}). Fix the pattern: a typo would "
-                            "silently run the defaults.")
+            raise UserError(
+                f"The override {where} is for methods matching '{pat}', but no registered method "
+                f"matches it (registered: {', '.join(names)}). Fix the pattern: a typo would "
+                "silently run the defaults."
+            )
 
 
-def expand(grid: Grid, results: str | Path, *, extra_overrides: Sequence[str] = (), device: str = "auto",
-           data_root: str | None = None, checkpoint_every: int = 0, resume: bool = False) -> list[Job]:
+def expand(
+    grid: Grid,
+    results: str | Path,
+    *,
+    extra_overrides: Sequence[str] = (),
+    device: str = "auto",
+    data_root: str | None = None,
+    checkpoint_every: int = 0,
+    resume: bool = False,
+) -> list[Job]:
     """One single-run `Job` per (method, dataset, bits, seed) of the grid, in a fixed order (runs matched by an
     ``[[exclude]]`` entry left out; repeated names or numbers count once)."""
     from zshbench.registry import get_method
@@ -189,6 +225,20 @@ def expand(grid: Grid, results: str | Path, *, extra_overrides: Sequence[str] = 
                 for s in dict.fromkeys(grid.seeds):
                     if grid.excluded(m, d, int(b), int(s)):
                         continue
-                    jobs.append(Job(m, d, (int(b),), (int(s),), str(results), grid.protocols.get(d), ov, device,
-                                    data_root, inputs, checkpoint_every, resume))
+                    jobs.append(
+                        Job(
+                            m,
+                            d,
+                            (int(b),),
+                            (int(s),),
+                            str(results),
+                            grid.protocols.get(d),
+                            ov,
+                            device,
+                            data_root,
+                            inputs,
+                            checkpoint_every,
+                            resume,
+                        )
+                    )
     return jobs

@@ -8,9 +8,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 from zshbench.errors import UserError
 from zshbench.sweep.grid import Grid, expand
@@ -45,6 +46,7 @@ class Launcher(Protocol):
 
 # ---- launchers ----------------------------------------------------------------------------------------------
 
+
 class LocalLauncher:
     """Run jobs as ``python -m zshbench run ...`` subprocesses, ``workers`` at a time, on this machine."""
 
@@ -70,8 +72,13 @@ class LocalLauncher:
         with open(log, "w") as fh:
             fh.write("$ " + " ".join(job.command()) + "\n")
             fh.flush()
-            rc = subprocess.call(job.command(), stdout=fh, stderr=subprocess.STDOUT, env=env,
-                                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+            rc = subprocess.call(
+                job.command(),
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env=env,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
         dt = time.perf_counter() - t0
         msg = "" if rc == 0 else f"exit code {rc}; last lines of {log}:\n" + _tail(log)
         return JobResult(job, rc == 0, dt, msg, str(log))
@@ -80,7 +87,7 @@ class LocalLauncher:
         order = sorted(jobs, key=_cost)
         results: list[JobResult] = []
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for res in pool.map(self._run_and_report(len(order), results), order):
+            for _ in pool.map(self._run_and_report(len(order), results), order):
                 pass
         return results
 
@@ -91,6 +98,7 @@ class LocalLauncher:
             if self.options.on_done:
                 self.options.on_done(res, len(results), total)
             return res
+
         return go
 
 
@@ -128,22 +136,42 @@ def make_launcher(name: str, options: LaunchOptions) -> Launcher:
     try:
         klass = getattr(importlib.import_module(module), cls)
     except ImportError as exc:
-        raise UserError(f"The '{name}' launcher is not available ({exc}). For submitit install the extra: "
-                        "pip install 'zshbench[slurm]'.") from None
+        raise UserError(
+            f"The '{name}' launcher is not available ({exc}). For submitit install the extra: "
+            "pip install 'zshbench[slurm]'."
+        ) from None
     return klass(options)
 
 
-def sweep(grid: Grid, launcher: str = "local", options: LaunchOptions | None = None, *,
-          extra_overrides: Sequence[str] = (), device: str = "auto", data_root: str | None = None,
-          per_run: bool = False, dry_run: bool = False, checkpoint_every: int = 0, resume: bool = False,
-          on_plan: Callable[[list[Job], int], None] | None = None) -> list[JobResult]:
+def sweep(
+    grid: Grid,
+    launcher: str = "local",
+    options: LaunchOptions | None = None,
+    *,
+    extra_overrides: Sequence[str] = (),
+    device: str = "auto",
+    data_root: str | None = None,
+    per_run: bool = False,
+    dry_run: bool = False,
+    checkpoint_every: int = 0,
+    resume: bool = False,
+    on_plan: Callable[[list[Job], int], None] | None = None,
+) -> list[JobResult]:
     """Expand ``grid``, skip existing records, launch the rest; return one `JobResult` per launched job."""
     options = options or LaunchOptions()
     if checkpoint_every < 0:
-        raise UserError(f"--checkpoint-every must be 0 (no checkpoints) or a positive number of steps, got "
-                        f"{checkpoint_every}.")
-    jobs = expand(grid, options.results, extra_overrides=extra_overrides, device=device, data_root=data_root,
-                  checkpoint_every=checkpoint_every, resume=resume)
+        raise UserError(
+            f"--checkpoint-every must be 0 (no checkpoints) or a positive number of steps, got {checkpoint_every}."
+        )
+    jobs = expand(
+        grid,
+        options.results,
+        extra_overrides=extra_overrides,
+        device=device,
+        data_root=data_root,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+    )
     todo, skipped = pending(jobs, group=not per_run)
     todo.sort(key=_cost)
     if on_plan:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["Job", "JobResult", "pending"]
 
@@ -46,9 +47,22 @@ class Job:
 
     def argv(self) -> list[str]:
         """The arguments of ``zshbench`` (after the program name) that perform this job."""
-        a = ["run", "--method", self.method, "--dataset", self.dataset,
-             "--bits", ",".join(map(str, self.bits)), "--seeds", ",".join(map(str, self.seeds)),
-             "--results", self.results, "--device", self.device, "--no-progress"]
+        a = [
+            "run",
+            "--method",
+            self.method,
+            "--dataset",
+            self.dataset,
+            "--bits",
+            ",".join(map(str, self.bits)),
+            "--seeds",
+            ",".join(map(str, self.seeds)),
+            "--results",
+            self.results,
+            "--device",
+            self.device,
+            "--no-progress",
+        ]
         if self.protocol:
             a += ["--protocol", self.protocol]
         if self.data_root:
@@ -93,8 +107,16 @@ def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]
     for j in jobs:
         key = (j.method, j.dataset, j.protocol, j.overrides, j.data_root)
         if key not in prepared:
-            prepared[key] = prepare(j.method, j.dataset, protocol=j.protocol, bits=j.bits, seeds=j.seeds,
-                                    device="cpu", overrides=list(j.overrides), data_root=j.data_root)
+            prepared[key] = prepare(
+                j.method,
+                j.dataset,
+                protocol=j.protocol,
+                bits=j.bits,
+                seeds=j.seeds,
+                device="cpu",
+                overrides=list(j.overrides),
+                data_root=j.data_root,
+            )
         prep = prepared[key]
         missing = False
         broken: list[str] = []

@@ -32,8 +32,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from zshbench.errors import UserError
 from zshbench.sweep.local import LaunchOptions
@@ -61,8 +62,16 @@ def job_command(job: Job, gpus: int = 0, python: str | None = None) -> list[str]
     """The command a task runs for ``job``: ``zshbench run ...``, under torchrun when ``gpus`` > 1."""
     py = python or sys.executable
     if gpus > 1:
-        return [py, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", "-m", "zshbench",
-                *job.argv()]
+        return [
+            py,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={gpus}",
+            "-m",
+            "zshbench",
+            *job.argv(),
+        ]
     return [py, "-m", "zshbench", *job.argv()]
 
 
@@ -89,12 +98,13 @@ class RunCommand:
         env.setdefault("GOMP_SPINCOUNT", "10000")
         print("$ " + " ".join(self.command), flush=True)
         t0 = time.perf_counter()
-        rc = subprocess.call(self.command, env=env,
-                             preexec_fn=_ignore_usr2 if hasattr(signal, "SIGUSR2") else None)
+        rc = subprocess.call(self.command, env=env, preexec_fn=_ignore_usr2 if hasattr(signal, "SIGUSR2") else None)
         seconds = time.perf_counter() - t0
         if rc != 0:
-            raise RuntimeError(f"'zshbench run' exited with code {rc} after {seconds:.0f} s "
-                               f"(command: {' '.join(self.command)}); its output is in this task's log.")
+            raise RuntimeError(
+                f"'zshbench run' exited with code {rc} after {seconds:.0f} s "
+                f"(command: {' '.join(self.command)}); its output is in this task's log."
+            )
         return {"returncode": rc, "seconds": seconds}
 
     def checkpoint(self) -> Any:
@@ -127,8 +137,10 @@ class SubmititLauncher:
         self.submitit = import_submitit()
         self.options = options
         if options.executor not in EXECUTORS:
-            raise UserError(f"Unknown submitit executor '{options.executor}'; choose 'slurm' (a Slurm cluster) or "
-                            "'local' (submitit's local executor, for tests without Slurm).")
+            raise UserError(
+                f"Unknown submitit executor '{options.executor}'; choose 'slurm' (a Slurm cluster) or "
+                "'local' (submitit's local executor, for tests without Slurm)."
+            )
         self.gpus = _non_negative(options.gpus_per_job, "--gpus-per-job", "e.g. --gpus-per-job 1")
         self.threads = _positive(options.threads, "--threads-per-job")
         self.cpus = _positive(options.cpus_per_task, "--cpus-per-task") if options.cpus_per_task else self.threads
@@ -151,8 +163,13 @@ class SubmititLauncher:
                 f"The submitit launcher submits to Slurm, but Slurm is not available here ({exc}). Run the "
                 "sweep on a login node of a Slurm cluster, or use --launcher local on this machine."
             ) from None
-        params: dict[str, Any] = {"timeout_min": self.timeout_min, "nodes": 1, "tasks_per_node": 1,
-                                  "cpus_per_task": self.cpus, "name": "zshbench"}
+        params: dict[str, Any] = {
+            "timeout_min": self.timeout_min,
+            "nodes": 1,
+            "tasks_per_node": 1,
+            "cpus_per_task": self.cpus,
+            "name": "zshbench",
+        }
         if self.gpus:
             params["gpus_per_node"] = self.gpus
         if self.options.slurm_partition:
@@ -186,8 +203,10 @@ class SubmititLauncher:
                     time.sleep(self.poll_s)
         except KeyboardInterrupt:
             ids = ", ".join(str(h.job_id) for h in waiting.values())
-            sys.stderr.write(f"stopped waiting; {len(waiting)} submitted job(s) keep running ({ids}). Check them "
-                             "with squeue; rerun the sweep once they are finished to submit what is missing.\n")
+            sys.stderr.write(
+                f"stopped waiting; {len(waiting)} submitted job(s) keep running ({ids}). Check them "
+                "with squeue; rerun the sweep once they are finished to submit what is missing.\n"
+            )
             raise
         return results
 

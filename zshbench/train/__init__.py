@@ -19,5 +19,16 @@ from zshbench.train.loop import FitStats, autocast, deterministic, fit_loop, mak
 from zshbench.train.torch_hasher import TorchHasher, TorchHasherConfig, profile_fields
 from zshbench.train.variants import register_variant
 
-__all__ = ["FitStats", "ShuffledBatches", "TorchHasher", "TorchHasherConfig", "autocast", "deterministic",
-           "fit_loop", "make_generator", "profile_fields", "register_variant", "seed_all"]
+__all__ = [
+    "FitStats",
+    "ShuffledBatches",
+    "TorchHasher",
+    "TorchHasherConfig",
+    "autocast",
+    "deterministic",
+    "fit_loop",
+    "make_generator",
+    "profile_fields",
+    "register_variant",
+    "seed_all",
+]

@@ -20,7 +20,8 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 __all__ = ["ShuffledBatches", "shard_indices"]
 
@@ -67,14 +68,15 @@ class ShuffledBatches:
         perm = torch.randperm(self.n, generator=generator if generator is not None else self.generator)
         out = []
         for start in range(0, self.n, self.batch_size):
-            idx = perm[start:start + self.batch_size]
+            idx = perm[start : start + self.batch_size]
             if len(idx) < self.min_size:
                 continue
             out.append(idx)
         return out
 
-    def epoch(self, epoch: int = 0, start: int = 0, *, shard: tuple[int, int] | None = None,
-              generator=None) -> Iterator[Any]:
+    def epoch(
+        self, epoch: int = 0, start: int = 0, *, shard: tuple[int, int] | None = None, generator=None
+    ) -> Iterator[Any]:
         """The batches of one epoch, from batch number ``start`` on (the earlier ones are not loaded).
 
         The permutation is drawn when this is called (not lazily), so the caller may set the generator's
@@ -89,8 +91,7 @@ class ShuffledBatches:
                     continue
                 kept.append(shard_indices(idx, rank, world))
             chunks = kept
-        return (self.load(idx) for idx in chunks[int(start):])
+        return (self.load(idx) for idx in chunks[int(start) :])
 
     def __call__(self, epoch: int) -> Iterator[Any]:
         return self.epoch(epoch)
-

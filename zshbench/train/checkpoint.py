@@ -23,19 +23,34 @@ import contextlib
 import json
 import random
 import warnings
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-from zshbench.fileio import atomic_write
 from zshbench.errors import DataError, UserError
+from zshbench.fileio import atomic_write
 
-__all__ = ["CheckpointSpec", "CheckpointWarning", "ResumeMismatchError", "checkpoint_path", "checkpointing",
-           "current", "check_every", "identity", "save_checkpoint", "load_checkpoint", "check_identity", "discard",
-           "capture_rng", "restore_rng", "FORMAT"]
+__all__ = [
+    "CheckpointSpec",
+    "CheckpointWarning",
+    "ResumeMismatchError",
+    "checkpoint_path",
+    "checkpointing",
+    "current",
+    "check_every",
+    "identity",
+    "save_checkpoint",
+    "load_checkpoint",
+    "check_identity",
+    "discard",
+    "capture_rng",
+    "restore_rng",
+    "FORMAT",
+]
 
 FORMAT = 1
 SUFFIX = ".ckpt.pt"
@@ -81,8 +96,9 @@ def checkpoint_path(record_path: str | Path) -> Path:
     return p.with_name((p.name[:-5] if p.name.endswith(".json") else p.name) + SUFFIX)
 
 
-def identity(hasher, *, dataset: str, protocol: str, protocol_sha256: str, split_fingerprint: str,
-             world_size: int) -> dict[str, Any]:
+def identity(
+    hasher, *, dataset: str, protocol: str, protocol_sha256: str, split_fingerprint: str, world_size: int
+) -> dict[str, Any]:
     """What must be equal to resume: method, its version, the full config, the data and the world size."""
     return {
         "method": hasher.name,
@@ -136,14 +152,17 @@ def check_every(every: Any) -> int:
         UserError: not a non-negative integer.
     """
     if not isinstance(every, int) or isinstance(every, bool) or every < 0:
-        raise UserError(f"--checkpoint-every must be a non-negative number of optimizer steps, got {every!r} "
-                        "(e.g. --checkpoint-every 500; 0 with --resume keeps the interval of the checkpoint).")
+        raise UserError(
+            f"--checkpoint-every must be a non-negative number of optimizer steps, got {every!r} "
+            "(e.g. --checkpoint-every 500; 0 with --resume keeps the interval of the checkpoint)."
+        )
     return every
 
 
 @contextlib.contextmanager
-def checkpointing(path: str | Path, *, every: int = 0, resume: bool = False,
-                  meta: dict[str, Any] | None = None) -> Iterator[CheckpointSpec | None]:
+def checkpointing(
+    path: str | Path, *, every: int = 0, resume: bool = False, meta: dict[str, Any] | None = None
+) -> Iterator[CheckpointSpec | None]:
     """Checkpoint (and with ``resume``, resume) the training inside the block.
 
     With ``every == 0`` and no ``resume`` nothing is set up (a plain run). With ``resume`` but no checkpoint at
@@ -167,9 +186,12 @@ def checkpointing(path: str | Path, *, every: int = 0, resume: bool = False,
         from zshbench.train.distributed import is_main
 
         if is_main():
-            warnings.warn(f"A checkpoint of this run exists at {path}; starting from scratch (pass --resume to "
-                          "continue from it). It is overwritten by this run's checkpoints.", CheckpointWarning,
-                          stacklevel=3)
+            warnings.warn(
+                f"A checkpoint of this run exists at {path}; starting from scratch (pass --resume to "
+                "continue from it). It is overwritten by this run's checkpoints.",
+                CheckpointWarning,
+                stacklevel=3,
+            )
     if every == 0 and not resume:
         yield None
         return
@@ -211,15 +233,20 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling/zip error means the same thing to the user
-        raise DataError(f"Checkpoint {path} cannot be read ({type(exc).__name__}: {exc}). Delete it and run "
-                        "without --resume to start this run from scratch.") from None
+        raise DataError(
+            f"Checkpoint {path} cannot be read ({type(exc).__name__}: {exc}). Delete it and run "
+            "without --resume to start this run from scratch."
+        ) from None
     if not isinstance(ck, dict) or ck.get("format") != FORMAT or "meta_json" not in ck:
-        raise DataError(f"Checkpoint {path} is not a zshbench training checkpoint of format {FORMAT}. Delete it "
-                        "and run without --resume.")
+        raise DataError(
+            f"Checkpoint {path} is not a zshbench training checkpoint of format {FORMAT}. Delete it "
+            "and run without --resume."
+        )
     return ck
 
 
 # -- RNG states as tensors and plain values (weights_only-loadable) -----------------------------------------
+
 
 def capture_rng(generators: dict[str, Any], device: str) -> dict[str, Any]:
     """This process's RNG states: torch (CPU and the CUDA device in use), numpy's and Python's global RNGs, and
@@ -230,10 +257,18 @@ def capture_rng(generators: dict[str, Any], device: str) -> dict[str, Any]:
     version, pstate, pgauss = random.getstate()
     out: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "numpy": {"kind": str(kind), "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "gauss": float(gauss)},
-        "python": {"version": int(version), "state": torch.tensor(pstate, dtype=torch.int64),
-                   "gauss": None if pgauss is None else float(pgauss)},
+        "numpy": {
+            "kind": str(kind),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "gauss": float(gauss),
+        },
+        "python": {
+            "version": int(version),
+            "state": torch.tensor(pstate, dtype=torch.int64),
+            "gauss": None if pgauss is None else float(pgauss),
+        },
         "cuda": None,
         "generators": {},
     }

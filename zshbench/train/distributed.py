@@ -28,8 +28,21 @@ import numpy as np
 
 from zshbench.errors import UserError
 
-__all__ = ["DistInfo", "env_info", "current", "start", "is_main", "barrier", "from_main", "all_gather_object",
-           "all_reduce_mean", "rank_seed", "check_batch_size", "wrap_ddp", "DEFAULT_TIMEOUT_S"]
+__all__ = [
+    "DistInfo",
+    "env_info",
+    "current",
+    "start",
+    "is_main",
+    "barrier",
+    "from_main",
+    "all_gather_object",
+    "all_reduce_mean",
+    "rank_seed",
+    "check_batch_size",
+    "wrap_ddp",
+    "DEFAULT_TIMEOUT_S",
+]
 
 # how long a collective (e.g. the barrier non-zero ranks wait at while rank 0 evaluates) may block
 DEFAULT_TIMEOUT_S = 7200
@@ -60,8 +73,10 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise UserError(f"Environment variable {name}={raw!r} is not an integer; it is set by torchrun "
-                        "(launch with 'torchrun --nproc_per_node N -m zshbench run ...').") from None
+        raise UserError(
+            f"Environment variable {name}={raw!r} is not an integer; it is set by torchrun "
+            "(launch with 'torchrun --nproc_per_node N -m zshbench run ...')."
+        ) from None
 
 
 def env_info() -> DistInfo:
@@ -69,8 +84,10 @@ def env_info() -> DistInfo:
     world = _env_int("WORLD_SIZE", 1)
     rank = _env_int("RANK", 0)
     if world < 1 or not (0 <= rank < world):
-        raise UserError(f"Inconsistent torchrun environment: RANK={rank}, WORLD_SIZE={world} (expected "
-                        "0 <= RANK < WORLD_SIZE). Launch with 'torchrun --nproc_per_node N -m zshbench run ...'.")
+        raise UserError(
+            f"Inconsistent torchrun environment: RANK={rank}, WORLD_SIZE={world} (expected "
+            "0 <= RANK < WORLD_SIZE). Launch with 'torchrun --nproc_per_node N -m zshbench run ...'."
+        )
     return DistInfo(world, rank, _env_int("LOCAL_RANK", 0), None)
 
 
@@ -133,8 +150,10 @@ def start(method_cls: type, device: str) -> Session:
     cuda = str(device).startswith("cuda")
     if cuda:
         if env.local_rank >= torch.cuda.device_count():
-            raise UserError(f"Local rank {env.local_rank} has no GPU: this node has {torch.cuda.device_count()} "
-                            "CUDA device(s). Start at most that many processes per node (--nproc_per_node).")
+            raise UserError(
+                f"Local rank {env.local_rank} has no GPU: this node has {torch.cuda.device_count()} "
+                "CUDA device(s). Start at most that many processes per node (--nproc_per_node)."
+            )
         torch.cuda.set_device(env.local_rank)
         device = f"cuda:{env.local_rank}"
     if not dist.is_initialized():

@@ -17,8 +17,9 @@ import json
 import math
 import random
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +38,13 @@ class FitStats:
     resumed_from_step: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"steps": self.steps, "seconds": round(self.seconds, 3), "epochs": self.epochs,
-                "world_size": self.world_size, "resumed_from_step": self.resumed_from_step}
+        return {
+            "steps": self.steps,
+            "seconds": round(self.seconds, 3),
+            "epochs": self.epochs,
+            "world_size": self.world_size,
+            "resumed_from_step": self.resumed_from_step,
+        }
 
 
 def make_generator(seed: int):
@@ -160,9 +166,11 @@ def fit_loop(
     shard = None
     if dist.distributed:
         if not isinstance(batches, ShuffledBatches) or generator is None:
-            raise TypeError(f"{description}: data-parallel training needs the batches as a "
-                            "zshbench.train.ShuffledBatches with its generator (plain batch callables cannot be "
-                            "split across ranks).")
+            raise TypeError(
+                f"{description}: data-parallel training needs the batches as a "
+                "zshbench.train.ShuffledBatches with its generator (plain batch callables cannot be "
+                "split across ranks)."
+            )
         dd.check_batch_size(batches.batch_size, dist.world_size)
         seed = int(generator.initial_seed())
         order_gen = make_generator(seed)  # the same permutation on every rank
@@ -191,29 +199,36 @@ def fit_loop(
         resume_rng = ck["rng"][dist.rank]
         every = every or int(ck["every"])
 
-    step_fn = (lambda b: loss_fn(model, b))
+    step_fn = lambda b: loss_fn(model, b)
     if dist.distributed:
         step_fn = dd.wrap_ddp(_loss_module(model, loss_fn), device)
 
     order_start = None
 
     def save(epoch: int, pos: int, sums: dict[str, float], n: int, finished: bool) -> None:
-        gens = {"generator": generator, "order": order_gen if order_gen is not generator else None,
-                "order_epoch_start": order_start}
+        gens = {
+            "generator": generator,
+            "order": order_gen if order_gen is not generator else None,
+            "order_epoch_start": order_start,
+        }
         rngs = dd.all_gather_object(ckpt.capture_rng(gens, device))
         if not dist.is_main:
             return
-        ckpt.save_checkpoint(spec.path, {
-            "meta_json": json.dumps(spec.meta, sort_keys=True, default=str),
-            "every": int(every),
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "position": {"epoch": epoch, "batch": pos, "step": stats.steps, "done": finished},
-            "stats_json": json.dumps({"epochs": stats.epochs, "sums": sums, "n": n,
-                                      "seconds": prev_seconds + time.perf_counter() - t0}),
-            "rng": rngs,
-        })
+        ckpt.save_checkpoint(
+            spec.path,
+            {
+                "meta_json": json.dumps(spec.meta, sort_keys=True, default=str),
+                "every": int(every),
+                "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "position": {"epoch": epoch, "batch": pos, "step": stats.steps, "done": finished},
+                "stats_json": json.dumps(
+                    {"epochs": stats.epochs, "sums": sums, "n": n, "seconds": prev_seconds + time.perf_counter() - t0}
+                ),
+                "rng": rngs,
+            },
+        )
 
     det = deterministic(deterministic_cpu and not str(device).startswith("cuda"))
     bar_ctx = _progress(progress)
@@ -319,5 +334,6 @@ def _progress(enabled: bool):
         return contextlib.nullcontext(None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    transient=True)
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+    )

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from zshbench.train import checkpoint as _ckpt
 from zshbench.train import distributed as _dist
@@ -29,8 +30,9 @@ class TrainingSession:
     resume: bool = False
 
     @classmethod
-    def start(cls, method_cls: type, device: str, *, checkpoint_every: int = 0, resume: bool = False
-              ) -> "TrainingSession":
+    def start(
+        cls, method_cls: type, device: str, *, checkpoint_every: int = 0, resume: bool = False
+    ) -> TrainingSession:
         """Check the checkpoint interval and join torchrun's job (a no-op without torchrun).
 
         Raises:
@@ -65,8 +67,9 @@ class TrainingSession:
         """Checkpoint (and with ``resume`` continue) the fit of ``hasher`` next to its record; ``identity``:
         dataset, protocol, protocol_sha256, split_fingerprint (a checkpoint of another run is refused)."""
         meta = _ckpt.identity(hasher, world_size=self.world_size, **identity)
-        with _ckpt.checkpointing(_ckpt.checkpoint_path(record_path), every=self.checkpoint_every,
-                                 resume=self.resume, meta=meta):
+        with _ckpt.checkpointing(
+            _ckpt.checkpoint_path(record_path), every=self.checkpoint_every, resume=self.resume, meta=meta
+        ):
             yield
 
     def finished(self, record_path: str | Path | None) -> None:

@@ -68,8 +68,12 @@ __all__ = ["TorchHasher", "TorchHasherConfig", "BATCH_SIZE", "profile_fields"]
 # check_ranges rule of a batch size: a pairwise loss needs two items
 BATCH_SIZE = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2, "an integer >= 2")
 # rules of the keys the template itself reads, checked when the Config has them
-LOOP_RULES: dict[str, tuple[Any, str]] = {"max_steps": POS_INT, "epochs": POS_INT, "batch_size": BATCH_SIZE,
-                                          "lr": POSITIVE}
+LOOP_RULES: dict[str, tuple[Any, str]] = {
+    "max_steps": POS_INT,
+    "epochs": POS_INT,
+    "batch_size": BATCH_SIZE,
+    "lr": POSITIVE,
+}
 
 
 @dataclass
@@ -119,8 +123,8 @@ class TorchHasher(Hasher):
         raise NotImplementedError
 
     def loss(self, net, batch, p: dict[str, Any], generator) -> tuple[Any, dict[str, Any]]:  # pragma: no cover
-        """One training step's ``(loss tensor, {name: float or detached tensor})`` on ``batch`` (what `train_batches` yields;
-        default: (uint8 images, labels) on the device). Draw random numbers from ``generator`` only (it is
+        """One training step's ``(loss tensor, {name: float or detached tensor})`` on ``batch`` (what
+        `train_batches` yields; default: (uint8 images, labels) on the device). Draw random numbers from ``generator`` only (it is
         checkpointed and reseeded per DDP rank). Runs under bf16 autocast on CUDA."""
         raise NotImplementedError
 
@@ -162,13 +166,16 @@ class TorchHasher(Hasher):
         if str(spec or "none").lower() == "pretrained" and not name:
             have = [k for k, v in self.profiles.items() if v.get(self.timm_name_key)]
             need = f"profile={' or '.join(have)}" if have else "a profile with pretrained weights"
-            raise UserError(f"{self.name}: weights=pretrained needs {need} (the {self.profile_name()} profile has no "
-                            f"pretrained weights); use {WEIGHTS_FLAG}none or {WEIGHTS_FLAG}PATH.")
+            raise UserError(
+                f"{self.name}: weights=pretrained needs {need} (the {self.profile_name()} profile has no "
+                f"pretrained weights); use {WEIGHTS_FLAG}none or {WEIGHTS_FLAG}PATH."
+            )
         if str(spec or "none").lower() == "none":
             return load_weights(None, spec)
         what = f"the {name or self.name} {self.weights_attr}"
-        return load_weights(getattr(net, self.weights_attr), spec, timm_name=name, what=what,
-                            ignore_prefixes=self.weights_ignore)
+        return load_weights(
+            getattr(net, self.weights_attr), spec, timm_name=name, what=what, ignore_prefixes=self.weights_ignore
+        )
 
     # -- profile and config ------------------------------------------------------------------------------
     def profile_name(self) -> str:
@@ -193,8 +200,9 @@ class TorchHasher(Hasher):
         super().validate_config()
         name = self.profile_name()
         if name not in self.profiles:
-            raise UserError(f"{self.name}: {did_you_mean(name, list(self.profiles), 'profile')} "
-                            "Set one with --set profile=NAME.")
+            raise UserError(
+                f"{self.name}: {did_you_mean(name, list(self.profiles), 'profile')} Set one with --set profile=NAME."
+            )
         fields = {f.name for f in dataclasses.fields(self.Config)}
         rules = {k: r for k, r in LOOP_RULES.items() if k in fields}
         check_ranges(self.config, self.name or type(self).__name__, {**rules, **self.config_rules})
@@ -219,8 +227,10 @@ class TorchHasher(Hasher):
         own = net.state_dict()
         lost = [k for k in data if k not in own]
         if lost:
-            raise TypeError(f"{type(self).__name__}.build_network: the network does not keep {lost} (from prepare) "
-                            "as buffers of the same names, so a saved model could not be rebuilt.")
+            raise TypeError(
+                f"{type(self).__name__}.build_network: the network does not keep {lost} (from prepare) "
+                "as buffers of the same names, so a saved model could not be rebuilt."
+            )
         weights = self.load_weights(net, p)
         net = net.to(self._device)
         opt = self.make_optimizer(net, p)
@@ -231,17 +241,31 @@ class TorchHasher(Hasher):
         def loss_fn(model, batch):
             return self.loss(model, batch, p, gen)
 
-        stats = fit_loop(net, loss_fn, batches, opt, int(p["epochs"]), self._device,
-                         max_steps=getattr(cfg, "max_steps", None), grad_clip=p.get("grad_clip"),
-                         deterministic_cpu=getattr(cfg, "deterministic", True), progress=getattr(cfg, "progress", False),
-                         description=f"{self.name} {self.n_bits}b", generator=gen, scheduler=scheduler)
+        stats = fit_loop(
+            net,
+            loss_fn,
+            batches,
+            opt,
+            int(p["epochs"]),
+            self._device,
+            max_steps=getattr(cfg, "max_steps", None),
+            grad_clip=p.get("grad_clip"),
+            deterministic_cpu=getattr(cfg, "deterministic", True),
+            progress=getattr(cfg, "progress", False),
+            description=f"{self.name} {self.n_bits}b",
+            generator=gen,
+            scheduler=scheduler,
+        )
         net.eval()
         self.model_ = net
         self.info_ = {
-            "profile": self.profile_name(), **self.run_facts(train, p, net),
-            f"{self.weights_attr}_weights": weights.description, "weights_label_set": weights.label_set,
+            "profile": self.profile_name(),
+            **self.run_facts(train, p, net),
+            f"{self.weights_attr}_weights": weights.description,
+            "weights_label_set": weights.label_set,
             "n_params": int(sum(t.numel() for t in net.parameters())),
-            "device": str(self._device), "train": stats.as_dict(),
+            "device": str(self._device),
+            "train": stats.as_dict(),
             "hyper": {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()},
         }
 
@@ -281,7 +305,7 @@ class TorchHasher(Hasher):
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        model_sd = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
+        model_sd = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
         info = json.loads(state.get("run_info_json", "{}") or "{}")
         net = self._restore(model_sd, info)
         net.load_state_dict(model_sd)
@@ -294,6 +318,8 @@ class TorchHasher(Hasher):
         not from the current profiles: a later change of a profile cannot change a saved model's codes."""
         hyper = info.get("hyper")
         if not isinstance(hyper, dict):
-            raise UserError(f"{self.name}: the saved state has no 'hyper' settings (run_info_json), so the network "
-                            "cannot be rebuilt as it was trained. Refit the method and save it again.")
+            raise UserError(
+                f"{self.name}: the saved state has no 'hyper' settings (run_info_json), so the network "
+                "cannot be rebuilt as it was trained. Refit the method and save it again."
+            )
         return self.initial_network(dict(hyper), model_sd).to(self._device)

@@ -27,14 +27,22 @@ def variant_class_name(name: str, base: type) -> str:
     """``COMAEHasher`` + "comae-v1" -> ``COMAEV1Hasher``: the base's class name with the part of the variant's
     name after the base's registered name, each ``-``/``_`` separated word capitalised."""
     stem = base.__name__[: -len("Hasher")] if base.__name__.endswith("Hasher") else base.__name__
-    rest = name[len(base.name):] if base.name and name.startswith(base.name) else name
+    rest = name[len(base.name) :] if base.name and name.startswith(base.name) else name
     words = [w for w in re.split(r"[^0-9A-Za-z]+", rest) if w]
     return stem + "".join(w[:1].upper() + w[1:] for w in words) + "Hasher"
 
 
-def register_variant(name: str, *, base: type, version: str, doc: str, defaults: dict[str, Any] | None = None,
-                     attrs: dict[str, Any] | None = None, class_name: str | None = None,
-                     module: str | None = None) -> type:
+def register_variant(
+    name: str,
+    *,
+    base: type,
+    version: str,
+    doc: str,
+    defaults: dict[str, Any] | None = None,
+    attrs: dict[str, Any] | None = None,
+    class_name: str | None = None,
+    module: str | None = None,
+) -> type:
     """Register the variant ``name`` of the registered method class ``base``.
 
     Args:
@@ -61,18 +69,29 @@ def register_variant(name: str, *, base: type, version: str, doc: str, defaults:
         raise TypeError(f"register_variant('{name}'): the base {base.__name__} is not a registered method.")
     module = module or sys._getframe(1).f_globals.get("__name__", "__main__")
     class_name = class_name or variant_class_name(name, base)
-    ns: dict[str, Any] = {"__module__": module, "__qualname__": class_name, "__doc__": doc,
-                          "variant_of": base.name, "version": str(version), **(attrs or {})}
+    ns: dict[str, Any] = {
+        "__module__": module,
+        "__qualname__": class_name,
+        "__doc__": doc,
+        "variant_of": base.name,
+        "version": str(version),
+        **(attrs or {}),
+    }
     made: dict[str, type] = {}
     if defaults:
         types = field_types(base.Config)
         unknown = sorted(set(defaults) - set(types))
         if unknown:
             raise TypeError(f"register_variant('{name}'): {base.Config.__name__} has no field(s) {unknown}.")
-        config_name = class_name[: -len("Hasher")] + "Config" if class_name.endswith("Hasher") else class_name + "Config"
+        config_name = (
+            class_name[: -len("Hasher")] + "Config" if class_name.endswith("Hasher") else class_name + "Config"
+        )
         cfg = dataclasses.make_dataclass(
-            config_name, [(k, types[k], dataclasses.field(default=v)) for k, v in defaults.items()],
-            bases=(base.Config,), namespace={"__module__": module, "__doc__": doc})
+            config_name,
+            [(k, types[k], dataclasses.field(default=v)) for k, v in defaults.items()],
+            bases=(base.Config,),
+            namespace={"__module__": module, "__doc__": doc},
+        )
         cfg.__module__, cfg.__qualname__ = module, config_name
         ns["Config"] = made[config_name] = cfg
     cls = type(class_name, (base,), ns)

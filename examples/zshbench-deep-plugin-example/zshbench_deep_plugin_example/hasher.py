@@ -66,8 +66,17 @@ class DPSHExampleHasher(TorchHasher):
     Config = DPSHExampleConfig
     version = "1"
     requires = Requirements(inputs="images", gpu_capable=True, supervised=True)  # labels, no attributes
-    profiles = {"tiny": {"img_size": 32, "width": 16, "epochs": 3, "batch_size": 64, "lr": 1e-3,
-                         "weight_decay": 1e-5, "eta": 0.1}}
+    profiles = {
+        "tiny": {
+            "img_size": 32,
+            "width": 16,
+            "epochs": 3,
+            "batch_size": 64,
+            "lr": 1e-3,
+            "weight_decay": 1e-5,
+            "eta": 0.1,
+        }
+    }
     conformance_params = {"epochs": 1, "max_steps": 2, "batch_size": 16}
 
     def build_network(self, p, data):

@@ -38,8 +38,17 @@ try:
 except ImportError:  # pragma: no cover - exercised only without numba
     numba = None
 
-__all__ = ["HAVE_SIMD", "PLANES", "PAD", "bitsliced_hist", "bitsliced_hist_grouped", "filter_ap_k", "sweep_ap",
-           "padded_column", "padded_groups"]
+__all__ = [
+    "HAVE_SIMD",
+    "PLANES",
+    "PAD",
+    "bitsliced_hist",
+    "bitsliced_hist_grouped",
+    "filter_ap_k",
+    "sweep_ap",
+    "padded_column",
+    "padded_groups",
+]
 
 HAVE_SIMD = numba is not None and HAVE_IR
 PAD = 64  # zero words after a column, so vector loads never read past the allocation
@@ -61,8 +70,22 @@ def padded_column(words: np.ndarray) -> np.ndarray:
 
 
 if HAVE_SIMD:
-    from .vector_ir import (acc1, acc1_64, acc1g, acc1g_64, acc16, acc16_64, acc16g, acc16g_64, cttz,
-                            dist_bytes64, eq_mask64, group_mask64, le_mask64, popcnt)
+    from .vector_ir import (
+        acc1,
+        acc1_64,
+        acc1g,
+        acc1g_64,
+        acc16,
+        acc16_64,
+        acc16g,
+        acc16g_64,
+        cttz,
+        dist_bytes64,
+        eq_mask64,
+        group_mask64,
+        le_mask64,
+        popcnt,
+    )
 
     @numba.njit(nogil=True, cache=True)
     def _spill(state, so, hb):  # pragma: no cover - compiled
@@ -101,11 +124,11 @@ if HAVE_SIMD:
                     q = qcol[b]
                     j = c0
                     while j + 128 <= c1:
-                        if (acc16_64(scol, j, q, state, so) if full64 else acc16(scol, j, q, state, so)):
+                        if acc16_64(scol, j, q, state, so) if full64 else acc16(scol, j, q, state, so):
                             _spill(state, so, hb)
                         j += 128
                     while j < c1:
-                        if (acc1_64(scol, j, q, state, so, c1) if full64 else acc1(scol, j, q, state, so, c1)):
+                        if acc1_64(scol, j, q, state, so, c1) if full64 else acc1(scol, j, q, state, so, c1):
                             _spill(state, so, hb)
                         j += 8
         _read_planes(state, hist)
@@ -123,16 +146,18 @@ if HAVE_SIMD:
                 so = 2 * b * ss
                 j = c0
                 while j + 128 <= c1:
-                    f = (acc16g_64(col, grp, j, q, g, state, so) if full64
-                         else acc16g(col, grp, j, q, g, state, so))
+                    f = acc16g_64(col, grp, j, q, g, state, so) if full64 else acc16g(col, grp, j, q, g, state, so)
                     if f & 1:
                         _spill(state, so, hist[b, 0])
                     if f & 2:
                         _spill(state, so + ss, hist[b, 1])
                     j += 128
                 while j < c1:
-                    f = (acc1g_64(col, grp, j, q, g, state, so, c1) if full64
-                         else acc1g(col, grp, j, q, g, state, so, c1))
+                    f = (
+                        acc1g_64(col, grp, j, q, g, state, so, c1)
+                        if full64
+                        else acc1g(col, grp, j, q, g, state, so, c1)
+                    )
                     if f & 1:
                         _spill(state, so, hist[b, 0])
                     if f & 2:
@@ -211,8 +236,9 @@ if HAVE_SIMD:
                             nrel_k[b] += 1
 
 
-def bitsliced_hist(qw: np.ndarray, scol: np.ndarray, seg: np.ndarray, qrel: np.ndarray, n_bits: int,
-                   rel_total: np.ndarray, n_db: int) -> tuple[np.ndarray, np.ndarray]:
+def bitsliced_hist(
+    qw: np.ndarray, scol: np.ndarray, seg: np.ndarray, qrel: np.ndarray, n_bits: int, rel_total: np.ndarray, n_db: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Histograms of a block of queries against a group-sorted database (codes of <= 64 bits).
 
     Args:
@@ -240,8 +266,9 @@ def bitsliced_hist(qw: np.ndarray, scol: np.ndarray, seg: np.ndarray, qrel: np.n
     return out[:, 0] + out[:, 1], out[:, 1]
 
 
-def bitsliced_hist_grouped(qw: np.ndarray, col: np.ndarray, groups: np.ndarray, qgroup: np.ndarray, n_bits: int,
-                           rel_total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def bitsliced_hist_grouped(
+    qw: np.ndarray, col: np.ndarray, groups: np.ndarray, qgroup: np.ndarray, n_bits: int, rel_total: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Like `bitsliced_hist` on the database in index order, for queries relevant to one group at most.
 
     Every item is counted, and a per-lane compare of group ids selects the relevant ones, so short label groups
@@ -261,8 +288,16 @@ def bitsliced_hist_grouped(qw: np.ndarray, col: np.ndarray, groups: np.ndarray, 
     nq, n_db = qw.shape[0], groups.shape[0] - PAD
     state = np.zeros(nq * 2 * 8 * (PLANES + 1), dtype=np.uint64)
     hist = np.zeros((nq, 2, 64), dtype=np.int64)
-    _bitsliced_grouped_kernel(np.ascontiguousarray(qw[:, 0]), col, groups, n_db,
-                              np.ascontiguousarray(qgroup, dtype=np.int64), n_bits == 64, state, hist)
+    _bitsliced_grouped_kernel(
+        np.ascontiguousarray(qw[:, 0]),
+        col,
+        groups,
+        n_db,
+        np.ascontiguousarray(qgroup, dtype=np.int64),
+        n_bits == 64,
+        state,
+        hist,
+    )
     nd = n_bits + 1
     out = np.zeros((nq, 2, nd), dtype=np.int64)
     out[:, :, : min(nd, 64)] = hist[:, :, : min(nd, 64)]
@@ -293,8 +328,21 @@ def filter_ap_k(qw, col, dbg, qrel, hist_all, hist_rel, limit, k):
     base_a, base_r = _bases(hist_all, hist_rel)
     ca, cr = np.zeros((nq, nd), np.int64), np.zeros((nq, nd), np.int64)
     sum_k, nrel_k = np.zeros(nq), np.zeros(nq, np.int64)
-    _filter_kernel(np.ascontiguousarray(qw[:, 0]), col, dbg.shape[0], dbg, qrel, base_a, base_r,
-                   np.ascontiguousarray(limit, dtype=np.int64), int(k), ca, cr, sum_k, nrel_k)
+    _filter_kernel(
+        np.ascontiguousarray(qw[:, 0]),
+        col,
+        dbg.shape[0],
+        dbg,
+        qrel,
+        base_a,
+        base_r,
+        np.ascontiguousarray(limit, dtype=np.int64),
+        int(k),
+        ca,
+        cr,
+        sum_k,
+        nrel_k,
+    )
     return sum_k, nrel_k
 
 
@@ -312,6 +360,20 @@ def sweep_ap(qw, col, dbg, qrel, hist_all, hist_rel, k):
     sum_k, nrel_k, sum_all = np.zeros(nq), np.zeros(nq, np.int64), np.zeros(nq)
     n_rel_groups = qrel.sum(axis=1)
     qgroup = np.where(n_rel_groups == 0, -2, np.where(n_rel_groups == 1, np.argmax(qrel, axis=1), -1))
-    _sweep_kernel(np.ascontiguousarray(qw[:, 0]), col, hist_all[0].sum(), dbg, qrel, qgroup.astype(np.int64),
-                  base_a, base_r, int(k), ca, cr, sum_k, nrel_k, sum_all)
+    _sweep_kernel(
+        np.ascontiguousarray(qw[:, 0]),
+        col,
+        hist_all[0].sum(),
+        dbg,
+        qrel,
+        qgroup.astype(np.int64),
+        base_a,
+        base_r,
+        int(k),
+        ca,
+        cr,
+        sum_k,
+        nrel_k,
+        sum_all,
+    )
     return sum_k, nrel_k, sum_all

@@ -14,8 +14,24 @@ try:
 except ImportError:  # pragma: no cover - exercised only without numba
     ir = None
 
-__all__ = ["HAVE_IR", "PLANES", "acc16", "acc16_64", "acc1", "acc1_64", "acc16g", "acc16g_64", "acc1g", "acc1g_64",
-           "le_mask64", "dist_bytes64", "eq_mask64", "group_mask64", "popcnt", "cttz"]
+__all__ = [
+    "HAVE_IR",
+    "PLANES",
+    "acc16",
+    "acc16_64",
+    "acc1",
+    "acc1_64",
+    "acc16g",
+    "acc16g_64",
+    "acc1g",
+    "acc1g_64",
+    "le_mask64",
+    "dist_bytes64",
+    "eq_mask64",
+    "group_mask64",
+    "popcnt",
+    "cttz",
+]
 
 HAVE_IR = ir is not None
 PLANES = 12  # bit planes per lane and bin: a lane counts up to 4095 items per bin before a carry
@@ -75,7 +91,7 @@ if HAVE_IR:
         ones, twos, fours, eights = planes[:4]
         eight_carries = []
         for h in range(2):
-            x = xs[8 * h: 8 * h + 8]
+            x = xs[8 * h : 8 * h + 8]
             ta, ones = _csa(b, ones, x[0], x[1])
             tb, ones = _csa(b, ones, x[2], x[3])
             fa, twos = _csa(b, twos, ta, tb)
@@ -164,8 +180,10 @@ if HAVE_IR:
                 sp = _vec_ptr(context, b, signature.args[5], st, sov, _V8)
                 qs = _splat(b, qv, _V8)
                 xs = [_onehot(b, b.load(b.gep(p, [ir.Constant(_I64, i)]), align=8), qs, full64) for i in range(16)]
-                xr = [b.select(_in_group(context, b, signature.args[1], grpv, jv, gv, i), xs[i], _const(0))
-                      for i in range(16)]
+                xr = [
+                    b.select(_in_group(context, b, signature.args[1], grpv, jv, gv, i), xs[i], _const(0))
+                    for i in range(16)
+                ]
                 carry_all = _add16(b, xs, sp)
                 carry_rel = _add16(b, xr, b.gep(sp, [ir.Constant(_I64, PLANES + 1)]))
                 return _flags(b, carry_all, carry_rel)
