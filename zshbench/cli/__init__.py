@@ -61,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "list": info.cmd_list,
         "run": runs.cmd_run,
+        "curve": runs.cmd_curve,
         "validate": info.cmd_validate,
         "leaderboard": results.cmd_leaderboard,
         "report": results.cmd_report,

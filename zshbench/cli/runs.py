@@ -32,6 +32,22 @@ runs whose record exists are skipped: rerunning the same command resumes an inte
 
 
 def add_parsers(sub) -> None:
+    cv = sub.add_parser(
+        "curve",
+        help="a deep method's learning curve on a seen-class validation split (how its budget is chosen)",
+        epilog="example: zshbench curve --method razh --dataset shapes --bits 64 --epochs 1,2,4,8 --out docs/curves",
+    )
+    cv.add_argument("--method", required=True)
+    cv.add_argument("--dataset", required=True)
+    cv.add_argument("--protocol", default=None)
+    cv.add_argument("--bits", type=int, default=64)
+    cv.add_argument("--seed", type=int, default=0)
+    cv.add_argument("--epochs", type=int_list, default=[1, 2, 4, 8], help="budgets to measure (doubling)")
+    cv.add_argument("--val-per-class", type=int, default=20, help="held-out training items per seen class")
+    cv.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    cv.add_argument("--data-root", default=None)
+    cv.add_argument("--device", default="cpu")
+    cv.add_argument("--out", default="curves", help="folder for the JSON report and the figure")
     r = sub.add_parser(
         "run",
         help="train, encode, evaluate and record",
@@ -328,4 +344,44 @@ def cmd_sweep(args) -> int:
             "cause and rerun the same command: finished runs are skipped."
         )
         return 1
+    return 0
+
+
+def cmd_curve(args) -> int:
+    from zshbench.budgets import learning_curve, write_curve
+
+    con = console()
+
+    def show(point):
+        con.print(
+            f"  {point['epochs']:>3} epochs: map@5000 {point['map@5000']:.4f} ({point['fit_s']:.0f} s)", highlight=False
+        )
+
+    con.print(
+        f"{args.method} on {args.dataset}, {args.bits} bits, seed {args.seed}: seen-class validation "
+        f"({args.val_per_class} held-out training items per seen class)",
+        highlight=False,
+    )
+    curve = learning_curve(
+        args.method,
+        args.dataset,
+        args.epochs,
+        bits=args.bits,
+        seed=args.seed,
+        overrides=args.overrides,
+        val_per_class=args.val_per_class,
+        protocol=args.protocol,
+        data_root=args.data_root,
+        device=args.device,
+        progress=show,
+    )
+    paths = write_curve(curve, args.out)
+    chosen = curve["chosen_epochs"]
+    con.print(
+        f"chosen budget: {chosen} epochs"
+        if chosen
+        else "no budget chosen: doubling still gains >= 0.01; measure longer budgets",
+        highlight=False,
+    )
+    con.print(f"wrote {', '.join(map(str, paths))}", highlight=False)
     return 0

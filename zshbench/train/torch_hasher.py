@@ -124,8 +124,8 @@ class TorchHasher(Hasher):
 
     def loss(self, net, batch, p: dict[str, Any], generator) -> tuple[Any, dict[str, Any]]:  # pragma: no cover
         """One training step's ``(loss tensor, {name: float or detached tensor})`` on ``batch`` (what
-        `train_batches` yields; default: (uint8 images, labels) on the device). Draw random numbers from ``generator`` only (it is
-        checkpointed and reseeded per DDP rank). Runs under bf16 autocast on CUDA."""
+        `train_batches` yields; default: (uint8 images, labels) on the device). Draw random numbers from
+        ``generator`` only (it is checkpointed and reseeded per DDP rank). Runs under bf16 autocast on CUDA."""
         raise NotImplementedError
 
     def prepare(self, train, p: dict[str, Any]) -> dict[str, Any]:
