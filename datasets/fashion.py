@@ -47,7 +47,7 @@ from zshbench.datasets.base import ArrayDataset, require_files, resolve_data_roo
 from zshbench.errors import DataError, UserError
 from zshbench.registry import register_dataset
 
-__all__ = ["FashionMNIST", "fashion", "fashion_labels", "read_idx", "find_folder", "CLASS_NAMES", "PHRASES"]
+__all__ = ["CLASS_NAMES", "PHRASES", "FashionMNIST", "fashion", "fashion_labels", "find_folder", "read_idx"]
 
 VERSION = "1"
 PROTOCOL = "fashion-zsh"
@@ -87,7 +87,11 @@ FILES = {
 HOW_TO_GET = (f"Download the four files from {HOMEPAGE} (README, 'Get the Data'), or on Debian/Ubuntu install "
               "them with `sudo apt-get install dataset-fashion-mnist` (into /usr/share/datasets/fashion-mnist, "
               "which zshbench searches when the data root has none of the files).")
-TREE = f"DATA_ROOT/{FOLDER}/{{train,t10k}}-{{images-idx3,labels-idx1}}-ubyte.gz (or the four files directly in DATA_ROOT)"
+TREE = (f"DATA_ROOT/{FOLDER}/{{train,t10k}}-{{images-idx3,labels-idx1}}-ubyte.gz (or the four files directly in "
+        "DATA_ROOT)")
+#: added to the missing-encoder message (runs of ``fashion`` read the pinned vectors and never need it)
+ENCODER_HINT = ("Runs of 'fashion' do not need it (they read the vectors pinned in zshbench); the dataset "
+                "'fashion-labels' (labels as attributes) needs no text at all.")
 _REFETCH = (f"Download it again from {HOMEPAGE}, or reinstall the Debian package "
             "(sudo apt-get install --reinstall dataset-fashion-mnist).")
 
@@ -167,17 +171,18 @@ def read_idx(path: Path, dims: tuple[int, ...], sha256: str | None) -> np.ndarra
 
 
 def _signature(folder: Path) -> tuple:
+    """(folder, ((file, size, mtime_ns, dims, sha256), ...)): what the memoised decoding depends on."""
     out = []
-    for f in FILES:
+    for f, (dims, sha, _) in FILES.items():
         st = os.stat(folder / f)
-        out.append((f, st.st_size, st.st_mtime_ns))
+        out.append((f, st.st_size, st.st_mtime_ns, tuple(dims), sha))
     return (str(folder.resolve()), tuple(out))
 
 
 @functools.lru_cache(maxsize=1)
 def _decode(signature: tuple) -> tuple[np.ndarray, np.ndarray]:
     folder = Path(signature[0])
-    arrays = {f: read_idx(folder / f, dims, sha) for f, (dims, sha, _) in FILES.items()}
+    arrays = {f: read_idx(folder / f, dims, sha) for f, _, _, dims, sha in signature[1]}
     images = np.concatenate([arrays["train-images-idx3-ubyte.gz"], arrays["t10k-images-idx3-ubyte.gz"]])[..., None]
     labels = np.concatenate([arrays["train-labels-idx1-ubyte.gz"], arrays["t10k-labels-idx1-ubyte.gz"]])
     images.setflags(write=False)
@@ -214,8 +219,8 @@ def write_pinned_embeddings(path: str | os.PathLike | None = None) -> Path:
     from zshbench.fileio import atomic_write_bytes
     from zshbench.text import embed_phrases, encoder_info, pack
 
-    info = encoder_info()
-    vectors = embed_phrases(PHRASES, use_cache=False)
+    info = encoder_info(ENCODER_HINT)
+    vectors = embed_phrases(PHRASES, hint=ENCODER_HINT, use_cache=False)
     text, digest = pack(vectors)
     body = "\n".join(f"    {p!r}," for p in PHRASES)
     encoder = "\n".join(f"    {k!r}: {v!r}," for k, v in info.items())

