@@ -28,7 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -77,8 +77,15 @@ def encoder_info(hint: str = "") -> dict:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             versions[pkg] = None
-    return {"model": MODEL, "package": PACKAGE, "version": dist.version, "weights_sha256": weights, "dim": DIM,
-            "sentence_transformers": versions["sentence-transformers"], "torch": versions["torch"]}
+    return {
+        "model": MODEL,
+        "package": PACKAGE,
+        "version": dist.version,
+        "weights_sha256": weights,
+        "dim": DIM,
+        "sentence_transformers": versions["sentence-transformers"],
+        "torch": versions["torch"],
+    }
 
 
 def _cache_path(phrases: Sequence[str], info: dict):
@@ -100,8 +107,13 @@ def _encode(phrases: Sequence[str], hint: str) -> np.ndarray:
     torch.set_num_threads(1)
     try:
         with torch.no_grad():
-            rows = [np.asarray(model.encode([p], convert_to_numpy=True, show_progress_bar=False,
-                                            normalize_embeddings=True), dtype=np.float32)[0] for p in phrases]
+            rows = [
+                np.asarray(
+                    model.encode([p], convert_to_numpy=True, show_progress_bar=False, normalize_embeddings=True),
+                    dtype=np.float32,
+                )[0]
+                for p in phrases
+            ]
     finally:
         torch.set_num_threads(threads)
     return np.stack(rows) if rows else np.zeros((0, DIM), np.float32)
@@ -129,9 +141,14 @@ def embed_phrases(phrases: Sequence[str], *, hint: str = "", use_cache: bool = T
         from zshbench.fileio import load_npz
 
         entry = load_npz(path)
-        if (entry is not None and set(entry) == {"embeddings", "phrases"}
-                and entry["phrases"].tolist() == phrases and entry["embeddings"].shape == (len(phrases), DIM)
-                and entry["embeddings"].dtype == np.float32 and np.isfinite(entry["embeddings"]).all()):
+        if (
+            entry is not None
+            and set(entry) == {"embeddings", "phrases"}
+            and entry["phrases"].tolist() == phrases
+            and entry["embeddings"].shape == (len(phrases), DIM)
+            and entry["embeddings"].dtype == np.float32
+            and np.isfinite(entry["embeddings"]).all()
+        ):
             return entry["embeddings"]
     vectors = _encode(phrases, hint)
     if path is not None:
