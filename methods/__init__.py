@@ -4,6 +4,7 @@ from zshbench.methods import (
     comae,  # noqa: F401  (registration: comae, comae-v1, comae-v2, comae-v3)
     itq,  # noqa: F401  (registration)
     lsh,  # noqa: F401  (registration)
+    pairwise,  # noqa: F401  (registration: dpsh, dsh, hashnet)
     pcah,  # noqa: F401  (registration)
     razh,  # noqa: F401  (registration: razh, razh-t)
     sh,  # noqa: F401  (registration)
