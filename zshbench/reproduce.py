@@ -106,7 +106,7 @@ def reproduce(
     from zshbench.errors import UserError
     from zshbench.registry import METHODS, get_method
     from zshbench.runner import build_trainset, prepare, run_one
-    from zshbench.runner.execute import _features
+    from zshbench.runner.execute import _features, _inputs
 
     records = list(records)
     outcomes: dict[int, Outcome] = {}
@@ -154,8 +154,7 @@ def reproduce(
                     continue
                 feats = _features(prep, None, None) if prep.feature_spec else None
                 train = build_trainset(prep.dataset, prep.split, feats["train"] if feats else None)
-                q_in = feats["query"] if feats else prep.dataset.image_view(prep.split.query)
-                db_in = feats["database"] if feats else prep.dataset.image_view(prep.split.database)
+                q_in, db_in, sq_in = _inputs(prep, feats)
                 for i in idx:
                     rec = records[i]
                     slot = prep.slot(tmp, rec.n_bits, rec.seed)
@@ -166,7 +165,7 @@ def reproduce(
                         )
                     else:
                         t0 = time.perf_counter()
-                        new = run_one(slot, prep, train, q_in, db_in)
+                        new = run_one(slot, prep, train, q_in, db_in, sq_in=sq_in)
                         deep_rec = get_method(rec.method).requires.inputs == "images"
                         tol = 0.0 if same_cpu(rec) else (OTHER_CPU_TOLERANCE_DEEP if deep_rec else OTHER_CPU_TOLERANCE)
                         status, msg = _compare(rec, new, tol)
