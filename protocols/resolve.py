@@ -171,52 +171,41 @@ def resolve(protocol: Protocol, dataset, *, check_content: bool = True) -> Split
     labels = dataset.labels
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(len(names) + 1))
-    pool = _item_set(protocol, dataset)
-    train, query, seen_query, database = [], [], [], []
-    problems = []
     db_fixed = protocol.database if isinstance(protocol.database, int) else None
-    sq_n = protocol.seen_query_per_class
-    for cname in protocol.seen:
+    sq_n, tr_n, q_n = protocol.seen_query_per_class, protocol.train_per_class, protocol.query_per_class
+
+    def items_of(cname: str) -> np.ndarray:
         c = index[cname]
-        items = order[bounds[c] : bounds[c + 1]]
-        need = protocol.train_per_class + sq_n + (db_fixed or 0)
-        perm = items[_class_rng(protocol.seed, cname).permutation(len(items))]
+        return order[bounds[c] : bounds[c + 1]]
+
+    # counts first (they need no item set): a short class is named before any extra file is asked for
+    need = {**{c: tr_n + sq_n + (db_fixed or 0) for c in protocol.seen},
+            **{c: q_n + (db_fixed or 0) for c in protocol.unseen}}
+    _refuse_short(protocol, dataset, [f"'{c}' has {len(items_of(c))} items, needs {n}" for c, n in need.items()
+                                      if len(items_of(c)) < n])
+    pool = _item_set(protocol, dataset)
+    train, query, seen_query, database, problems = [], [], [], [], []
+    for cname in protocol.seen:
+        perm = items_of(cname)[_class_rng(protocol.seed, cname).permutation(len(items_of(cname)))]
         if pool is None:
-            if len(items) < need:
-                problems.append(f"'{cname}' has {len(items)} items, needs {need}")
-                continue
-            tr, sq = perm[: protocol.train_per_class], perm[protocol.train_per_class : protocol.train_per_class + sq_n]
-            rest = perm[protocol.train_per_class + sq_n :]
+            tr, sq, rest = perm[:tr_n], perm[tr_n : tr_n + sq_n], perm[tr_n + sq_n :]
         else:
             inside = np.isin(perm, pool)
-            n_in, n_out = int(inside.sum()), int((~inside).sum())
-            if n_out < protocol.train_per_class or n_in < sq_n or len(items) < need:
-                problems.append(f"'{cname}' has {len(items)} items, {n_in} of them in {protocol.seen_query_source}, "
-                                f"needs {protocol.train_per_class} outside it for train, {sq_n} inside it for seen "
-                                f"queries{f' and {db_fixed} more for the database' if db_fixed else ''}")
+            if (~inside).sum() < tr_n or inside.sum() < sq_n:
+                problems.append(f"'{cname}' has {len(perm)} items, {int(inside.sum())} of them in "
+                                f"{protocol.seen_query_source}, needs {tr_n} outside it for train, {sq_n} inside it "
+                                "for seen queries")
                 continue
-            tr, sq = perm[~inside][: protocol.train_per_class], perm[inside][:sq_n]
+            tr, sq = perm[~inside][:tr_n], perm[inside][:sq_n]
             rest = perm[~np.isin(perm, np.concatenate([tr, sq]))]
         train.append(tr)
         seen_query.append(sq)
         database.append(rest[:db_fixed] if db_fixed else rest)
+    _refuse_short(protocol, dataset, problems)
     for cname in protocol.unseen:
-        c = index[cname]
-        items = order[bounds[c] : bounds[c + 1]]
-        need = protocol.query_per_class + (db_fixed or 0)
-        if len(items) < need:
-            problems.append(f"'{cname}' has {len(items)} items, needs {need}")
-            continue
-        perm = items[_class_rng(protocol.seed, cname).permutation(len(items))]
-        query.append(perm[: protocol.query_per_class])
-        rest = perm[protocol.query_per_class :]
-        database.append(rest[:db_fixed] if db_fixed else rest)
-    if problems:
-        raise DataError(
-            f"Protocol '{protocol.name}' cannot be met by dataset '{dataset.name}': {len(problems)} class(es) have too "
-            f"few items ({'; '.join(problems[:5])}{'; ...' if len(problems) > 5 else ''}). Check the data root holds the "
-            "complete dataset, or use a protocol with smaller per-class counts."
-        )
+        perm = items_of(cname)[_class_rng(protocol.seed, cname).permutation(len(items_of(cname)))]
+        query.append(perm[:q_n])
+        database.append(perm[q_n : q_n + db_fixed] if db_fixed else perm[q_n:])
     if db_fixed is None:
         # "rest" means every other item of the dataset, including classes the protocol does not list
         listed = set(protocol.seen) | set(protocol.unseen)
@@ -233,6 +222,15 @@ def resolve(protocol: Protocol, dataset, *, check_content: bool = True) -> Split
                         f"{protocol.seen_query_source}.")
     split = Split(protocol, tr, qu, db, seen_idx, unseen_idx, fingerprint(tr, qu, db, sq), seen_query=sq)
     return _check_content(split, dataset) if check_content else split
+
+
+def _refuse_short(protocol: Protocol, dataset, problems: list[str]) -> None:
+    if problems:
+        raise DataError(
+            f"Protocol '{protocol.name}' cannot be met by dataset '{dataset.name}': {len(problems)} class(es) have too "
+            f"few items ({'; '.join(problems[:5])}{'; ...' if len(problems) > 5 else ''}). Check the data root holds the "
+            "complete dataset, or use a protocol with smaller per-class counts."
+        )
 
 
 def find_content_duplicates(dataset, parts: dict[str, np.ndarray], limit: int = 5,
