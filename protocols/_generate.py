@@ -138,7 +138,8 @@ def build(shared: Path) -> dict[str, str]:
         "the other 8 classes are seen, and every kind of item (garment, footwear, bag) keeps seen examples. "
         "Counts as in cifar10-zsh: 500 training images per seen class (4,000), 100 queries per unseen class "
         "(200), database = the remaining 65,000 images of all 10 classes. "
-        + seen_rest(100, 800, RULE + " (6,400 per seen class stay in the database).", new=True) + " Fashion-MNIST has no "
+        + seen_rest(100, 800, RULE + " (6,400 per seen class stay in the database).", new=True)
+        + " Fashion-MNIST has no "
         "attribute annotations. Items are assigned by zshbench's resolver (per-class permutation seeded by "
         "sha256(seed, class name), seed 0).",
         [c for c in FASHION if c not in f_unseen], in_order(f_unseen, FASHION), 500, 100, seen_query=100)
@@ -154,7 +155,8 @@ def build(shared: Path) -> dict[str, str]:
         "per unseen class (1,500), database = the remaining 5,038 images (every CUB class has at least 41 "
         "images). " + seen_xlsa17(5, 750, 30, RULE + ": two seen classes (017.Cardinal, 125.Lincoln_Sparrow) have "
                                   "only 5 test_seen_loc images, and 006.Least_Auklet has exactly 30 images outside "
-                                  "test_seen_loc, so its database keeps 6 of its 11 test_seen_loc images.") + " " + RESOLVE,
+                                  "test_seen_loc, so its database keeps 6 of its 11 test_seen_loc images.")
+        + " " + RESOLVE,
         cub_seen, cub_unseen, 30, 30, version="2", seen_query=5, source="xlsa17-test-seen")
     # AwA2 ---------------------------------------------------------------------------------------------------
     awa = id_names(shared / "awa2/classes.txt")
@@ -197,7 +199,8 @@ def build(shared: Path) -> dict[str, str]:
         "classes, names as in xlsa17's allclasses_names. Counts: 10 training images per seen class (6,450), 10 "
         "queries per unseen class (720), database = the remaining 4,590 images (6 per seen class, 10 per "
         "unseen class). " + seen_xlsa17(4, 2580, 10, RULE + ": xlsa17 puts exactly 4 images of every seen class "
-                                        "in test_seen_loc, so the seen queries are all of test_seen_loc.") + " " + RESOLVE,
+                                        "in test_seen_loc, so the seen queries are all of test_seen_loc.")
+        + " " + RESOLVE,
         in_order(lines(shared / "xlsa17/SUN/trainvalclasses.txt"), sun),
         in_order(lines(shared / "xlsa17/SUN/testclasses.txt"), sun), 10, 10, version="2", seen_query=4,
         source="xlsa17-test-seen")
@@ -220,7 +223,8 @@ def build(shared: Path) -> dict[str, str]:
                     "so 5 seen queries and 6 database images. xlsa17's test_seen_loc is not used: it covers only the "
                     "proposed split's seen classes."))
                 sq, version = 5, "2"
-            db = "the rest" if fam == "awa2" else f"the remaining {11788 - (train + sq) * len(seen) - query * k:,} images"
+            n_db = 11788 - (train + sq) * len(seen) - query * k
+            db = "the rest" if fam == "awa2" else f"the remaining {n_db:,} images"
             out[f"{fam}-unseen{pct}"] = toml(
                 f"{fam}-unseen{pct}", fam,
                 f"Unseen-ratio study (the robustness experiment of COMAE: retrieval as the share of unseen classes "

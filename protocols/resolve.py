@@ -306,7 +306,8 @@ def check_split(train, query, database, labels, seen_idx, unseen_idx, name: str 
         for bn, b in sets[i + 1 :]:
             both = np.intersect1d(a, b)
             if both.size:
-                raise DataError(f"Split '{name}': {both.size} item(s) are in both {an} and {bn} (first: item {both[0]}).")
+                raise DataError(f"Split '{name}': {both.size} item(s) are in both {an} and {bn} "
+                                f"(first: item {both[0]}).")
     if not np.isin(labels[train], seen_idx).all():
         raise DataError(f"Split '{name}': the train set holds items of classes that are not seen classes.")
     if not np.isin(labels[query], unseen_idx).all():

@@ -397,3 +397,14 @@ def test_xlsa17_test_seen_items_need_the_xlsa17_files(tmp_path, monkeypatch):
     assert len(resolve(rest, ds).seen_query) == 6
     with pytest.raises(DataError, match=r"xlsa17/data/AWA2/res101.mat.*next to the images"):
         resolve(_ts_protocol(tmp_path), ds)
+
+
+def test_generator_writes_the_committed_files(shared_data):
+    """protocols/_generate.py documents how the current files were made: it reproduces them byte for byte."""
+    from zshbench.protocols import _generate
+    from zshbench.protocols.resolve import PROTOCOL_DIR
+
+    written = _generate.build(shared_data)
+    assert set(written) == set(REAL)
+    for name, text in written.items():
+        assert (PROTOCOL_DIR / f"{name}.toml").read_text() == text, name
