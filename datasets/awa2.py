@@ -18,7 +18,9 @@ release README: "Missing values in the numeric table are marked by -1"). A -1 is
 classes where it is known. The imputed cells are listed in ``describe()["imputed_attributes"]``. The binary
 matrix is used as released.
 
-Default protocol: ``awa2-zsh`` (xlsa17 proposed split, 40 seen / 10 unseen).
+Default protocol: ``awa2-zsh`` (xlsa17 proposed split, 40 seen / 10 unseen). Its version 2 draws the seen
+queries from xlsa17's test_seen_loc images (``item_set("xlsa17-test-seen")``, `XLSA17ItemSets`), which needs
+``xlsa17/data/AWA2/{res101.mat, att_splits.mat}`` under the data root too (read only for such a protocol).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 
 from zshbench.datasets._images import DEFAULT_IMAGE_SIZE, IMAGE_SUFFIXES, ImageFileDataset, read_lines
 from zshbench.datasets.base import require_files, resolve_data_root
+from zshbench.datasets.xlsa17 import XLSA17ItemSets
 from zshbench.errors import DataError, UserError
 from zshbench.registry import register_dataset
 
@@ -98,7 +101,7 @@ def awa2_attributes(folder: Path, class_names, attribute_names, attributes: str)
     raise UserError(f"attributes must be 'continuous' or 'binary' for AwA2, got {attributes!r}.")
 
 
-class AwA2(ImageFileDataset):
+class AwA2(XLSA17ItemSets, ImageFileDataset):
     name = "awa2"
     version = "1"
     default_protocol = "awa2-zsh"
@@ -124,5 +127,7 @@ def awa2(data_root=None, image_size: int = DEFAULT_IMAGE_SIZE, attributes: str =
         paths += [str(cdir / f) for f in files]
         labels += [c] * len(files)
     notes = {"attributes": attributes, "imputed_attributes": imputed}
-    return AwA2(paths, np.asarray(labels, dtype=np.int64), class_names, att, attribute_names,
-                image_size=image_size, root=folder, attribute_source=source, notes=notes)
+    ds = AwA2(paths, np.asarray(labels, dtype=np.int64), class_names, att, attribute_names,
+              image_size=image_size, root=folder, attribute_source=source, notes=notes)
+    ds._xlsa17 = (root, "awa2", folder / "JPEGImages")
+    return ds

@@ -17,7 +17,9 @@ Class names are the full classes.txt names ("001.Black_footed_Albatross"), the s
 allclasses.txt, so protocols written from xlsa17 files apply by name (xlsa17 orders the classes differently:
 never align by position). Items are each class's images sorted by relative path (shared with ``cub-res101``).
 
-Default protocol: ``cub-zsh`` (xlsa17 proposed split, 150 seen / 50 unseen).
+Default protocol: ``cub-zsh`` (xlsa17 proposed split, 150 seen / 50 unseen). Its version 2 draws the seen
+queries from xlsa17's test_seen_loc images (``item_set("xlsa17-test-seen")``), which needs
+``xlsa17/data/CUB/{res101.mat, att_splits.mat}`` under the data root too (read only for such a protocol).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from zshbench.datasets._images import DEFAULT_IMAGE_SIZE, ImageFileDataset, check_unique_paths, read_lines
 from zshbench.datasets.awa2 import load_matrix, read_id_names
 from zshbench.datasets.base import require_files, resolve_data_root
+from zshbench.datasets.xlsa17 import XLSA17ItemSets
 from zshbench.errors import DataError
 from zshbench.registry import register_dataset
 
@@ -61,7 +64,7 @@ def _id_pairs(path, what: str) -> dict[int, str]:
     return out
 
 
-class CUB(ImageFileDataset):
+class CUB(XLSA17ItemSets, ImageFileDataset):
     name = "cub"
     version = "1"
     default_protocol = "cub-zsh"
@@ -100,6 +103,8 @@ def cub(data_root=None, image_size: int = DEFAULT_IMAGE_SIZE) -> CUB:
     require_files(root, [f"{FOLDER}/images/{r}" for r in rel], dataset="cub", how_to_get=HOW_TO_GET, tree=TREE)
     att = load_matrix(folder / "attributes" / "class_attribute_labels_continuous.txt",
                       (len(class_names), len(attribute_names)), "CUB attribute matrix")
-    return CUB([str(folder / "images" / r) for r in rel], labels, class_names, att, attribute_names,
-               image_size=image_size, root=folder,
-               attribute_source="CUB class_attribute_labels_continuous.txt (0..100)")
+    ds = CUB([str(folder / "images" / r) for r in rel], labels, class_names, att, attribute_names,
+             image_size=image_size, root=folder,
+             attribute_source="CUB class_attribute_labels_continuous.txt (0..100)")
+    ds._xlsa17 = (root, "cub", folder / "images")
+    return ds

@@ -18,7 +18,9 @@ classes and their order are those of att_splits.mat (alphabetical); the attribut
 ``original_att`` (per-class means of the per-image votes, 0..1; ``attributes="normalized"`` takes the
 l2-normalised ``att``). Items are each class's images sorted by relative path (shared with ``sun-res101``).
 
-Default protocol: ``sun-zsh`` (xlsa17 proposed split, 645 seen / 72 unseen).
+Default protocol: ``sun-zsh`` (xlsa17 proposed split, 645 seen / 72 unseen). Its version 2 draws the seen
+queries from xlsa17's test_seen_loc images (``item_set("xlsa17-test-seen")``), which needs
+``xlsa17/data/SUN/res101.mat`` next to att_splits.mat (read only for such a protocol).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from zshbench.datasets._images import DEFAULT_IMAGE_SIZE, ImageFileDataset, check_unique_paths
 from zshbench.datasets.base import require_files, resolve_data_root
 from zshbench.datasets.xlsa17 import HOW_TO_GET as XLSA17_HOW_TO_GET
-from zshbench.datasets.xlsa17 import _loadmat, load_att_splits, mat_strings
+from zshbench.datasets.xlsa17 import XLSA17ItemSets, _loadmat, load_att_splits, mat_strings
 from zshbench.errors import DataError
 from zshbench.registry import register_dataset
 
@@ -57,7 +59,7 @@ def read_sun_attribute_names(path) -> list[str]:
     return mat_strings(m["attributes"])
 
 
-class SUN(ImageFileDataset):
+class SUN(XLSA17ItemSets, ImageFileDataset):
     name = "sun"
     version = "1"
     default_protocol = "sun-zsh"
@@ -91,7 +93,9 @@ def sun(data_root=None, image_size: int = DEFAULT_IMAGE_SIZE, attributes: str = 
     order = sorted(range(len(rel)), key=lambda i: (labels[i], rel[i]))
     rel = [rel[i] for i in order]
     require_files(root, [f"{SUN_FOLDER}/images/{r}" for r in rel], dataset="sun", how_to_get=HOW_TO_GET, tree=TREE)
-    return SUN([str(folder / "images" / r) for r in rel], np.asarray(labels, dtype=np.int64)[order], class_names,
-               att, attribute_names, image_size=image_size, root=folder,
-               attribute_source=f"xlsa17 att_splits.mat '{'original_att' if attributes == 'original' else 'att'}'",
-               notes={"attributes": attributes, "att_splits_release": release})
+    ds = SUN([str(folder / "images" / r) for r in rel], np.asarray(labels, dtype=np.int64)[order], class_names,
+             att, attribute_names, image_size=image_size, root=folder,
+             attribute_source=f"xlsa17 att_splits.mat '{'original_att' if attributes == 'original' else 'att'}'",
+             notes={"attributes": attributes, "att_splits_release": release})
+    ds._xlsa17 = (root, "sun", folder / "images")
+    return ds
