@@ -38,10 +38,14 @@ from zshbench.registry import register_dataset
 __all__ = ["AwA2", "awa2", "read_id_names", "load_matrix", "impute_missing"]
 
 FOLDER = "Animals_with_Attributes2"
-HOW_TO_GET = ("Download AwA2-data.zip (13 GB, images and metadata) from https://cvml.ist.ac.at/AwA2/ and extract "
-              "it into the data root.")
-TREE = (f"DATA_ROOT/{FOLDER}/{{classes.txt, predicates.txt, predicate-matrix-continuous.txt, "
-        "predicate-matrix-binary.txt, JPEGImages/<class>/*.jpg}")
+HOW_TO_GET = (
+    "Download AwA2-data.zip (13 GB, images and metadata) from https://cvml.ist.ac.at/AwA2/ and extract "
+    "it into the data root."
+)
+TREE = (
+    f"DATA_ROOT/{FOLDER}/{{classes.txt, predicates.txt, predicate-matrix-continuous.txt, "
+    "predicate-matrix-binary.txt, JPEGImages/<class>/*.jpg}"
+)
 
 
 def read_id_names(path: Path) -> list[str]:
@@ -62,8 +66,10 @@ def load_matrix(path: Path, shape: tuple[int, int], what: str) -> np.ndarray:
     except ValueError as exc:
         raise DataError(f"{what} {path} is not a numeric matrix ({exc}).") from None
     if m.shape != shape:
-        raise DataError(f"{what} {path} has shape {m.shape[0]} x {m.shape[1]}, expected {shape[0]} x {shape[1]} "
-                        "(classes x attributes); the file is truncated or belongs to another dataset.")
+        raise DataError(
+            f"{what} {path} has shape {m.shape[0]} x {m.shape[1]}, expected {shape[0]} x {shape[1]} "
+            "(classes x attributes); the file is truncated or belongs to another dataset."
+        )
     if not np.isfinite(m).all():
         r, c = np.argwhere(~np.isfinite(m))[0]
         raise DataError(f"{what} {path} holds NaN/inf values (first at row {r + 1}, column {c + 1}).")
@@ -96,8 +102,11 @@ def awa2_attributes(folder: Path, class_names, attribute_names, attributes: str)
         m, cells = impute_missing(m, class_names, attribute_names)
         return m, cells, "AwA2 predicate-matrix-continuous.txt (-1 = missing, imputed by the attribute mean)"
     if attributes == "binary":
-        return load_matrix(folder / "predicate-matrix-binary.txt", shape, "AwA2 attribute matrix"), [], \
-            "AwA2 predicate-matrix-binary.txt"
+        return (
+            load_matrix(folder / "predicate-matrix-binary.txt", shape, "AwA2 attribute matrix"),
+            [],
+            "AwA2 predicate-matrix-binary.txt",
+        )
     raise UserError(f"attributes must be 'continuous' or 'binary' for AwA2, got {attributes!r}.")
 
 
@@ -116,18 +125,31 @@ def awa2(data_root=None, image_size: int = DEFAULT_IMAGE_SIZE, attributes: str =
     folder = root / FOLDER
     class_names = read_id_names(folder / "classes.txt")
     attribute_names = read_id_names(folder / "predicates.txt")
-    require_files(root, [f"{FOLDER}/JPEGImages/{c}" for c in class_names], dataset="awa2",
-                  how_to_get=HOW_TO_GET, tree=TREE)
+    require_files(
+        root, [f"{FOLDER}/JPEGImages/{c}" for c in class_names], dataset="awa2", how_to_get=HOW_TO_GET, tree=TREE
+    )
     att, imputed, source = awa2_attributes(folder, class_names, attribute_names, attributes)
     paths, labels = [], []
     for c, cname in enumerate(class_names):
         cdir = folder / "JPEGImages" / cname
-        files = sorted(p.relative_to(cdir).as_posix() for p in cdir.rglob("*")
-                       if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        files = sorted(
+            p.relative_to(cdir).as_posix()
+            for p in cdir.rglob("*")
+            if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+        )
         paths += [str(cdir / f) for f in files]
         labels += [c] * len(files)
     notes = {"attributes": attributes, "imputed_attributes": imputed}
-    ds = AwA2(paths, np.asarray(labels, dtype=np.int64), class_names, att, attribute_names,
-              image_size=image_size, root=folder, attribute_source=source, notes=notes)
+    ds = AwA2(
+        paths,
+        np.asarray(labels, dtype=np.int64),
+        class_names,
+        att,
+        attribute_names,
+        image_size=image_size,
+        root=folder,
+        attribute_source=source,
+        notes=notes,
+    )
     ds._xlsa17 = (root, "awa2", folder / "JPEGImages")
     return ds

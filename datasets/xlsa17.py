@@ -37,13 +37,24 @@ from zshbench.datasets.base import Dataset, require_files, resolve_data_root
 from zshbench.errors import DataError, UserError
 from zshbench.registry import register_dataset
 
-__all__ = ["XLSA17Features", "load_att_splits", "mat_strings", "image_key", "XLSA17_DIRS", "TEST_SEEN",
-           "read_test_seen_loc", "test_seen_keys", "XLSA17ItemSets"]
+__all__ = [
+    "XLSA17Features",
+    "load_att_splits",
+    "mat_strings",
+    "image_key",
+    "XLSA17_DIRS",
+    "TEST_SEEN",
+    "read_test_seen_loc",
+    "test_seen_keys",
+    "XLSA17ItemSets",
+]
 
-HOW_TO_GET = ("Download xlsa17.zip (the proposed splits and ResNet-101 features of 'Zero-Shot Learning - the Good, "
-              "the Bad and the Ugly', Xian et al.) from https://www.mpi-inf.mpg.de/departments/"
-              "computer-vision-and-multimodal-computing/research/zero-shot-learning/"
-              "zero-shot-learning-the-good-the-bad-and-the-ugly and extract it into the data root.")
+HOW_TO_GET = (
+    "Download xlsa17.zip (the proposed splits and ResNet-101 features of 'Zero-Shot Learning - the Good, "
+    "the Bad and the Ugly', Xian et al.) from https://www.mpi-inf.mpg.de/departments/"
+    "computer-vision-and-multimodal-computing/research/zero-shot-learning/"
+    "zero-shot-learning-the-good-the-bad-and-the-ugly and extract it into the data root."
+)
 XLSA17_DIRS = {"awa2": "AWA2", "cub": "CUB", "sun": "SUN"}
 IMAGE_DIR_MARKERS = ("/JPEGImages/", "/images/")
 #: the item set of xlsa17's test_seen_loc images (`XLSA17Features.item_set`, `XLSA17ItemSets.item_set`)
@@ -86,8 +97,10 @@ def load_att_splits(path: Path, attributes: str = "original") -> tuple[list[str]
     names = mat_strings(m["allclasses_names"])
     att = np.asarray(m[key], dtype=np.float64)
     if att.ndim != 2 or att.shape[1] != len(names):
-        raise DataError(f"{path}: '{key}' has shape {att.shape}, expected (attributes, {len(names)}) for the "
-                        f"{len(names)} classes of allclasses_names.")
+        raise DataError(
+            f"{path}: '{key}' has shape {att.shape}, expected (attributes, {len(names)}) for the "
+            f"{len(names)} classes of allclasses_names."
+        )
     if not np.isfinite(att).all():
         raise DataError(f"{path}: '{key}' holds {int((~np.isfinite(att)).sum())} NaN/inf value(s).")
     release = "2018 (with train_loc/val_loc)" if "train_loc" in m else "2019 (without train_loc/val_loc)"
@@ -113,9 +126,11 @@ def read_test_seen_loc(path: Path) -> np.ndarray:
 
 def _check_rows(rows: np.ndarray, n: int, splits: Path, res101: str) -> None:
     if rows.size and (rows.min() < 0 or rows.max() >= n or len(np.unique(rows)) != len(rows)):
-        raise DataError(f"{splits}: test_seen_loc lists rows {rows.min() + 1}..{rows.max() + 1} (1-based, "
-                        f"{len(rows) - len(np.unique(rows))} repeated), but {res101} has {n} rows; the two files must "
-                        "come from the same xlsa17 release (re-extract xlsa17.zip).")
+        raise DataError(
+            f"{splits}: test_seen_loc lists rows {rows.min() + 1}..{rows.max() + 1} (1-based, "
+            f"{len(rows) - len(np.unique(rows))} repeated), but {res101} has {n} rows; the two files must "
+            "come from the same xlsa17 release (re-extract xlsa17.zip)."
+        )
 
 
 def test_seen_keys(root: Path, family: str, dataset: str) -> set[str]:
@@ -127,13 +142,20 @@ def test_seen_keys(root: Path, family: str, dataset: str) -> set[str]:
     """
     d = XLSA17_DIRS[family]
     files = [f"xlsa17/data/{d}/res101.mat", f"xlsa17/data/{d}/att_splits.mat"]
-    require_files(root, files, dataset=dataset, tree=f"DATA_ROOT/xlsa17/data/{d}/{{res101.mat, att_splits.mat}}",
-                  how_to_get=HOW_TO_GET + " Protocols that draw their seen queries from xlsa17's test_seen_loc "
-                  "need its image list (res101.mat) and split file (att_splits.mat) next to the images.")
+    require_files(
+        root,
+        files,
+        dataset=dataset,
+        tree=f"DATA_ROOT/xlsa17/data/{d}/{{res101.mat, att_splits.mat}}",
+        how_to_get=HOW_TO_GET + " Protocols that draw their seen queries from xlsa17's test_seen_loc "
+        "need its image list (res101.mat) and split file (att_splits.mat) next to the images.",
+    )
     m = _loadmat(root / files[0], ["image_files"])
     if "image_files" not in m:
-        raise DataError(f"{root / files[0]} has no 'image_files', so its test_seen_loc rows cannot be matched to "
-                        f"the images of '{dataset}'; use the original res101.mat of xlsa17.zip.")
+        raise DataError(
+            f"{root / files[0]} has no 'image_files', so its test_seen_loc rows cannot be matched to "
+            f"the images of '{dataset}'; use the original res101.mat of xlsa17.zip."
+        )
     names = mat_strings(m["image_files"])
     rows = read_test_seen_loc(root / files[1])
     _check_rows(rows, len(names), root / files[1], str(root / files[0]))
@@ -164,7 +186,7 @@ class XLSA17ItemSets:
             wanted = test_seen_keys(root, family, self.name)
             prefix = str(image_dir).replace("\\", "/").rstrip("/") + "/"
             keys = [p.replace("\\", "/") for p in self.paths]  # type: ignore[attr-defined]
-            keys = [k[len(prefix):] if k.startswith(prefix) else image_key(k) for k in keys]
+            keys = [k[len(prefix) :] if k.startswith(prefix) else image_key(k) for k in keys]
             idx = np.array([i for i, k in enumerate(keys) if k in wanted], dtype=np.int64)
             if len(idx) != len(wanted):
                 missing = sorted(wanted - set(keys))
@@ -182,9 +204,22 @@ class XLSA17Features(Dataset):
 
     item_sets = (TEST_SEEN,)
 
-    def __init__(self, name: str, default_protocol: str, features: np.ndarray, labels, class_names, att,
-                 attribute_names, *, attribute_source: str, notes: dict, root: str | Path = "",
-                 rows: np.ndarray | None = None, splits_path: str | Path = ""):
+    def __init__(
+        self,
+        name: str,
+        default_protocol: str,
+        features: np.ndarray,
+        labels,
+        class_names,
+        att,
+        attribute_names,
+        *,
+        attribute_source: str,
+        notes: dict,
+        root: str | Path = "",
+        rows: np.ndarray | None = None,
+        splits_path: str | Path = "",
+    ):
         self.name, self.default_protocol = name, default_protocol
         self.root = str(Path(root).resolve()) if str(root) else ""
         super().__init__(labels, class_names, att, attribute_names, attribute_source=attribute_source)
@@ -215,8 +250,12 @@ class XLSA17Features(Dataset):
         return {**super().describe(), "feature_dim": self.feature_dim, **self.notes}
 
 
-def load_res101(root: Path, family: str, class_names: list[str], xl_names: list[str],
-                ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+def load_res101(
+    root: Path,
+    family: str,
+    class_names: list[str],
+    xl_names: list[str],
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """Features (N, D) float32, labels into ``class_names``, image keys and the original 0-based rows of
     ``res101.mat``, sorted by (class, image key)."""
     path = root / f"xlsa17/data/{XLSA17_DIRS[family]}/res101.mat"
@@ -231,8 +270,9 @@ def load_res101(root: Path, family: str, class_names: list[str], xl_names: list[
     if feats.shape[1] != len(y):  # a (N, D) re-save of the (D, N) original
         feats = feats.T
     if len(y) and (y.min() < 1 or y.max() > len(xl_names)):
-        raise DataError(f"{path}: labels must be 1-based rows of allclasses_names (1..{len(xl_names)}); got "
-                        f"{y.min()}..{y.max()}.")
+        raise DataError(
+            f"{path}: labels must be 1-based rows of allclasses_names (1..{len(xl_names)}); got {y.min()}..{y.max()}."
+        )
     if "image_files" in m:
         keys = [image_key(s) for s in mat_strings(m["image_files"])]
     else:  # without file names the file order is kept within each class
@@ -268,8 +308,13 @@ def _features_dataset(family: str, data_root, attributes: str) -> XLSA17Features
     root = resolve_data_root(data_root)
     d = XLSA17_DIRS[family]
     name = f"{family}-res101"
-    require_files(root, [f"xlsa17/data/{d}/res101.mat", f"xlsa17/data/{d}/att_splits.mat"], dataset=name,
-                  how_to_get=HOW_TO_GET, tree=f"DATA_ROOT/xlsa17/data/{d}/{{res101.mat, att_splits.mat}}")
+    require_files(
+        root,
+        [f"xlsa17/data/{d}/res101.mat", f"xlsa17/data/{d}/att_splits.mat"],
+        dataset=name,
+        how_to_get=HOW_TO_GET,
+        tree=f"DATA_ROOT/xlsa17/data/{d}/{{res101.mat, att_splits.mat}}",
+    )
     splits = root / f"xlsa17/data/{d}/att_splits.mat"
     xl_names, att, release = load_att_splits(splits, attributes)
     # the class order of the image dataset: AwA2 and SUN as in xlsa17, CUB by its numeric prefix (classes.txt)
@@ -285,9 +330,20 @@ def _features_dataset(family: str, data_root, attributes: str) -> XLSA17Features
         source += " (-1 = missing, imputed by the attribute mean)"
     feats, labels, _, rows = load_res101(root, family, class_names, xl_names)
     notes.update({"attributes": attributes, "att_splits_release": release})
-    return XLSA17Features(name, f"{family}-zsh", feats, labels, class_names, att, att_names,
-                          attribute_source=source, notes=notes, root=root / f"xlsa17/data/{d}", rows=rows,
-                          splits_path=splits)
+    return XLSA17Features(
+        name,
+        f"{family}-zsh",
+        feats,
+        labels,
+        class_names,
+        att,
+        att_names,
+        attribute_source=source,
+        notes=notes,
+        root=root / f"xlsa17/data/{d}",
+        rows=rows,
+        splits_path=splits,
+    )
 
 
 def _attribute_names(root: Path, family: str, n: int) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from zshbench.errors import UnknownNameError, UserError, did_you_mean
-from zshbench.protocols.model import protocol_dir, Protocol, content_sha256
+from zshbench.protocols.model import Protocol, content_sha256, protocol_dir
 from zshbench.protocols.pins import is_pinned_name
 
 if sys.version_info >= (3, 11):
@@ -16,8 +16,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["list_protocols", "load_protocol", "parse_protocol_file", "add_protocol_dir", "protocol_versions",
-           "archive_path"]
+__all__ = [
+    "list_protocols",
+    "load_protocol",
+    "parse_protocol_file",
+    "add_protocol_dir",
+    "protocol_versions",
+    "archive_path",
+]
 
 _EXTRA_DIRS: list[Path] = []
 
@@ -71,8 +77,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise UserError(f"Protocol file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); TOML files "
-                        "must be UTF-8. Save it as UTF-8.") from None
+        raise UserError(
+            f"Protocol file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); TOML files "
+            "must be UTF-8. Save it as UTF-8."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"Protocol file {path} is not valid TOML: {exc}.") from None
 
@@ -125,17 +133,23 @@ def load_protocol(name_or_path: str) -> Protocol:
 def _load_version(name: str, version: str) -> Protocol:
     """Version ``version`` of protocol ``name``: the current file when it has that version, else its archive."""
     if not name or not version.strip():
-        raise UserError(f"Protocol reference '{name}@{version}' is incomplete: write NAME@VERSION, e.g. "
-                        "shapes-zsh@1 (or just the name for the newest version).")
+        raise UserError(
+            f"Protocol reference '{name}@{version}' is incomplete: write NAME@VERSION, e.g. "
+            "shapes-zsh@1 (or just the name for the newest version)."
+        )
     current = load_protocol(name)  # checks the name, the pin of the current file and its declared name
     if current.version == version:
         return current
     path = archive_path(name, version, Path(current.path).parent)
     if not path.is_file():
-        raise UserError(f"Protocol '{name}' has no version {version!r}; its versions: "
-                        f"{', '.join(protocol_versions(name))} (newest: {current.version}, loaded by the name alone).")
+        raise UserError(
+            f"Protocol '{name}' has no version {version!r}; its versions: "
+            f"{', '.join(protocol_versions(name))} (newest: {current.version}, loaded by the name alone)."
+        )
     proto = parse_protocol_file(path)
     if (proto.name, proto.version) != (name, version):
-        raise UserError(f"Archived protocol file {path} declares {proto.name}@{proto.version}, but its file name says "
-                        f"{name}@{version}. Restore the archive: it must be the old file, byte for byte.")
+        raise UserError(
+            f"Archived protocol file {path} declares {proto.name}@{proto.version}, but its file name says "
+            f"{name}@{version}. Restore the archive: it must be the old file, byte for byte."
+        )
     return proto

@@ -90,10 +90,28 @@ from zshbench.protocols.pins import (  # noqa: F401
     pinned_versions,
 )
 
-__all__ = ["Protocol", "Split", "list_protocols", "load_protocol", "resolve", "protocol_dir", "check_pin",
-           "is_pinned_name", "pinned_versions", "DuplicateContentWarning", "find_content_duplicates", "fingerprint",
-           "check_split", "pin_protocol", "parse_protocol_file", "add_protocol_dir", "content_sha256",
-           "protocol_versions", "archive_protocol", "archive_path"]
+__all__ = [
+    "Protocol",
+    "Split",
+    "list_protocols",
+    "load_protocol",
+    "resolve",
+    "protocol_dir",
+    "check_pin",
+    "is_pinned_name",
+    "pinned_versions",
+    "DuplicateContentWarning",
+    "find_content_duplicates",
+    "fingerprint",
+    "check_split",
+    "pin_protocol",
+    "parse_protocol_file",
+    "add_protocol_dir",
+    "content_sha256",
+    "protocol_versions",
+    "archive_protocol",
+    "archive_path",
+]
 
 
 def _class_rng(seed: int, class_name: str) -> np.random.Generator:
@@ -101,8 +119,9 @@ def _class_rng(seed: int, class_name: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
-def fingerprint(train: np.ndarray, query: np.ndarray, database: np.ndarray,
-                seen_query: np.ndarray | None = None) -> str:
+def fingerprint(
+    train: np.ndarray, query: np.ndarray, database: np.ndarray, seen_query: np.ndarray | None = None
+) -> str:
     """sha256 over the sorted index arrays (int64) of train, query and database, each followed by ``|``, then of
     ``seen_query`` only when it is non-empty: splits without seen queries keep their historic fingerprints."""
     h = hashlib.sha256()
@@ -127,14 +146,17 @@ def _item_set(protocol: Protocol, dataset) -> np.ndarray | None:
             f"Protocol '{protocol.name}' draws its seen queries from '{source}' (xlsa17's test_seen_loc images), "
             f"which dataset '{dataset.name}' cannot tell (its item sets: {', '.join(names) or 'none'}). Use a dataset "
             "that knows them (awa2, cub, sun and their -res101 versions), or a protocol whose seen queries come from "
-            "the rest of each class (seen_query_source = \"rest\"; for a built-in protocol, e.g. its version 1: "
+            'the rest of each class (seen_query_source = "rest"; for a built-in protocol, e.g. its version 1: '
             f"{protocol.name}@1)."
         )
     items = np.asarray(get(source))
-    if items.ndim != 1 or (items.size and (items.dtype.kind not in "iu" or items.min() < 0
-                                           or items.max() >= len(dataset.labels))):
-        raise DataError(f"Dataset '{dataset.name}' returned an invalid item set '{source}' (expected item indices "
-                        f"0..{len(dataset.labels) - 1}).")
+    if items.ndim != 1 or (
+        items.size and (items.dtype.kind not in "iu" or items.min() < 0 or items.max() >= len(dataset.labels))
+    ):
+        raise DataError(
+            f"Dataset '{dataset.name}' returned an invalid item set '{source}' (expected item indices "
+            f"0..{len(dataset.labels) - 1})."
+        )
     return np.unique(items.astype(np.int64))
 
 
@@ -179,10 +201,15 @@ def resolve(protocol: Protocol, dataset, *, check_content: bool = True) -> Split
         return order[bounds[c] : bounds[c + 1]]
 
     # counts first (they need no item set): a short class is named before any extra file is asked for
-    need = {**{c: tr_n + sq_n + (db_fixed or 0) for c in protocol.seen},
-            **{c: q_n + (db_fixed or 0) for c in protocol.unseen}}
-    _refuse_short(protocol, dataset, [f"'{c}' has {len(items_of(c))} items, needs {n}" for c, n in need.items()
-                                      if len(items_of(c)) < n])
+    need = {
+        **{c: tr_n + sq_n + (db_fixed or 0) for c in protocol.seen},
+        **{c: q_n + (db_fixed or 0) for c in protocol.unseen},
+    }
+    _refuse_short(
+        protocol,
+        dataset,
+        [f"'{c}' has {len(items_of(c))} items, needs {n}" for c, n in need.items() if len(items_of(c)) < n],
+    )
     pool = _item_set(protocol, dataset)
     train, query, seen_query, database, problems = [], [], [], [], []
     for cname in protocol.seen:
@@ -192,9 +219,11 @@ def resolve(protocol: Protocol, dataset, *, check_content: bool = True) -> Split
         else:
             inside = np.isin(perm, pool)
             if (~inside).sum() < tr_n or inside.sum() < sq_n:
-                problems.append(f"'{cname}' has {len(perm)} items, {int(inside.sum())} of them in "
-                                f"{protocol.seen_query_source}, needs {tr_n} outside it for train, {sq_n} inside it "
-                                "for seen queries")
+                problems.append(
+                    f"'{cname}' has {len(perm)} items, {int(inside.sum())} of them in "
+                    f"{protocol.seen_query_source}, needs {tr_n} outside it for train, {sq_n} inside it "
+                    "for seen queries"
+                )
                 continue
             tr, sq = perm[~inside][:tr_n], perm[inside][:sq_n]
             rest = perm[~np.isin(perm, np.concatenate([tr, sq]))]
@@ -218,8 +247,9 @@ def resolve(protocol: Protocol, dataset, *, check_content: bool = True) -> Split
     unseen_idx = np.array([index[c] for c in protocol.unseen], dtype=np.int64)
     check_split(tr, qu, db, labels, seen_idx, unseen_idx, protocol.name, seen_query=sq)
     if pool is not None and (np.isin(tr, pool).any() or not np.isin(sq, pool).all()):
-        raise DataError(f"Split '{protocol.name}': train must lie outside and the seen queries inside "
-                        f"{protocol.seen_query_source}.")
+        raise DataError(
+            f"Split '{protocol.name}': train must lie outside and the seen queries inside {protocol.seen_query_source}."
+        )
     split = Split(protocol, tr, qu, db, seen_idx, unseen_idx, fingerprint(tr, qu, db, sq), seen_query=sq)
     return _check_content(split, dataset) if check_content else split
 
@@ -228,13 +258,17 @@ def _refuse_short(protocol: Protocol, dataset, problems: list[str]) -> None:
     if problems:
         raise DataError(
             f"Protocol '{protocol.name}' cannot be met by dataset '{dataset.name}': {len(problems)} class(es) have too "
-            f"few items ({'; '.join(problems[:5])}{'; ...' if len(problems) > 5 else ''}). Check the data root holds the "
+            f"few items ({'; '.join(problems[:5])}{'; ...' if len(problems) > 5 else ''}). Check "
+            f"the data root holds the "
             "complete dataset, or use a protocol with smaller per-class counts."
         )
 
 
-def find_content_duplicates(dataset, parts: dict[str, np.ndarray], limit: int = 5,
-                            ) -> tuple[int, list[tuple[str, str, str, str]]]:
+def find_content_duplicates(
+    dataset,
+    parts: dict[str, np.ndarray],
+    limit: int = 5,
+) -> tuple[int, list[tuple[str, str, str, str]]]:
     """Items with byte-identical content in two or more of ``parts`` (`Dataset.content_hashes`).
 
     Args:
@@ -260,8 +294,14 @@ def find_content_duplicates(dataset, parts: dict[str, np.ndarray], limit: int = 
         if len(examples) < limit:
             a = members[0]
             b = next(m for m in members if part_of[m] != part_of[a])
-            examples.append((dataset.item_name(int(idx[a])), names[int(part_of[a])],
-                             dataset.item_name(int(idx[b])), names[int(part_of[b])]))
+            examples.append(
+                (
+                    dataset.item_name(int(idx[a])),
+                    names[int(part_of[a])],
+                    dataset.item_name(int(idx[b])),
+                    names[int(part_of[b])],
+                )
+            )
     return count, examples
 
 
@@ -277,16 +317,22 @@ def _check_content(split: Split, dataset) -> Split:
     proto = split.protocol
     shown = "; ".join(f"{a} ({pa}) = {b} ({pb})" for a, pa, b, pb in examples)
     more = " and more" if count > len(examples) else ""
-    what = (f"{count} item(s) of the split of protocol '{proto.name}' on dataset '{dataset.name}' are byte-identical "
-            f"to an item in another part ({'/'.join(parts)}), e.g. {shown}{more}")
+    what = (
+        f"{count} item(s) of the split of protocol '{proto.name}' on dataset '{dataset.name}' are byte-identical "
+        f"to an item in another part ({'/'.join(parts)}), e.g. {shown}{more}"
+    )
     if getattr(dataset, "user_data", False) or not proto.pinned:
         raise DataError(
             f"{what}. A copy of a training image among the queries (or a query among the database) makes the "
             "retrieval numbers meaningless. Remove the duplicate files (a class folder that is a symlink to "
             "another, or the same photo under two classes, are the usual causes) and run again."
         )
-    warnings.warn(f"{what}. The protocol is pinned, so its published split is used as is; the record notes "
-                  f"content_duplicates = {count}.", DuplicateContentWarning, stacklevel=3)
+    warnings.warn(
+        f"{what}. The protocol is pinned, so its published split is used as is; the record notes "
+        f"content_duplicates = {count}.",
+        DuplicateContentWarning,
+        stacklevel=3,
+    )
     return replace(split, content_duplicates=count, duplicate_examples=tuple(examples))
 
 
@@ -306,8 +352,9 @@ def check_split(train, query, database, labels, seen_idx, unseen_idx, name: str 
         for bn, b in sets[i + 1 :]:
             both = np.intersect1d(a, b)
             if both.size:
-                raise DataError(f"Split '{name}': {both.size} item(s) are in both {an} and {bn} "
-                                f"(first: item {both[0]}).")
+                raise DataError(
+                    f"Split '{name}': {both.size} item(s) are in both {an} and {bn} (first: item {both[0]})."
+                )
     if not np.isin(labels[train], seen_idx).all():
         raise DataError(f"Split '{name}': the train set holds items of classes that are not seen classes.")
     if not np.isin(labels[query], unseen_idx).all():

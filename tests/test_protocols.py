@@ -1,4 +1,5 @@
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -7,8 +8,6 @@ from zshbench import get_dataset
 from zshbench.datasets.base import ArrayDataset
 from zshbench.errors import DataError, UnknownNameError, UserError
 from zshbench.protocols import list_protocols, load_protocol, resolve
-import sys
-
 from zshbench.protocols.resolve import Protocol, check_split
 
 resolve_mod = sys.modules["zshbench.protocols.resolve"]
@@ -21,8 +20,14 @@ def _toy(n_per=(10, 10, 10, 10)):
 
 
 def _proto(**kw):
-    d = dict(name="p", version="1", dataset="toy", seen=["c0", "c1"], unseen=["c2", "c3"],
-             counts={"train_per_class": 4, "query_per_class": 3, "database": "rest"})
+    d = dict(
+        name="p",
+        version="1",
+        dataset="toy",
+        seen=["c0", "c1"],
+        unseen=["c2", "c3"],
+        counts={"train_per_class": 4, "query_per_class": 3, "database": "rest"},
+    )
     d.update(kw)
     return Protocol.from_dict(d)
 
@@ -132,8 +137,10 @@ def test_edited_protocol_without_new_version_is_refused(tmp_path, monkeypatch):
 
 def test_user_protocol_file(tmp_path):
     f = tmp_path / "mine.toml"
-    f.write_text('name = "mine"\nversion = "1"\ndataset = "toy"\nseen = ["c0", "c1"]\nunseen = ["c2"]\n'
-                 '[counts]\ntrain_per_class = 2\nquery_per_class = 2\n')
+    f.write_text(
+        'name = "mine"\nversion = "1"\ndataset = "toy"\nseen = ["c0", "c1"]\nunseen = ["c2"]\n'
+        "[counts]\ntrain_per_class = 2\nquery_per_class = 2\n"
+    )
     p = load_protocol(str(f))
     assert resolve(p, _toy()).counts()["query"] == 2
     f.write_text("name = [broken")
@@ -148,8 +155,9 @@ def test_find_content_duplicates_counts_items_across_parts():
     feats[5] = feats[1]  # 1 and 5: two parts
     feats[3] = feats[2]  # 2 and 3: the same part (not a leak)
     ds = ArrayDataset("toy", np.repeat(np.arange(2), 4), ["c0", "c1"], features=feats)
-    n, ex = find_content_duplicates(ds, {"train": np.array([0, 1]), "query": np.array([5, 6]),
-                                         "database": np.array([2, 3, 4, 7])})
+    n, ex = find_content_duplicates(
+        ds, {"train": np.array([0, 1]), "query": np.array([5, 6]), "database": np.array([2, 3, 4, 7])}
+    )
     assert n == 2 and ex == [("item 1", "train", "item 5", "query")]
 
 
@@ -164,12 +172,20 @@ def test_unpinned_protocol_with_duplicates_is_refused_and_index_split_unchanged(
 
 def test_protocol_names_are_checked_even_when_built_directly():
     with pytest.raises(UserError, match=r"Invalid protocol name: '\.\./x'"):
-        Protocol(name="../x", version="1", dataset="toy", seen=("c0",), unseen=("c1",), train_per_class=1,
-                 query_per_class=1)
+        Protocol(
+            name="../x", version="1", dataset="toy", seen=("c0",), unseen=("c1",), train_per_class=1, query_per_class=1
+        )
     p = _proto()
     assert not p.pinned and p.sha256 == resolve_mod.content_sha256(
-        dict(name="p", version="1", dataset="toy", seen=["c0", "c1"], unseen=["c2", "c3"],
-             counts={"train_per_class": 4, "query_per_class": 3, "database": "rest"}))
+        dict(
+            name="p",
+            version="1",
+            dataset="toy",
+            seen=["c0", "c1"],
+            unseen=["c2", "c3"],
+            counts={"train_per_class": 4, "query_per_class": 3, "database": "rest"},
+        )
+    )
 
 
 # -- seen queries, versions ------------------------------------------------------------------------------------
@@ -187,8 +203,12 @@ def _local_versions():
     """Every version of every built-in protocol whose dataset this machine can build (shapes, digits)."""
     from zshbench.protocols import protocol_versions
 
-    return [f"{n}@{v}" for n in list_protocols() if load_protocol(n).dataset in ("shapes", "digits")
-            for v in protocol_versions(n)]
+    return [
+        f"{n}@{v}"
+        for n in list_protocols()
+        if load_protocol(n).dataset in ("shapes", "digits")
+        for v in protocol_versions(n)
+    ]
 
 
 def assert_disjoint_parts(split, labels):
@@ -277,12 +297,15 @@ def test_seen_queries_rest_source_on_a_toy():
     assert_disjoint_parts(split, ds.labels)
     v1 = resolve(_proto(), ds)
     assert np.array_equal(v1.train, split.train) and v1.fingerprint != split.fingerprint
-    fixed = resolve(_proto(counts={"train_per_class": 4, "query_per_class": 3, "seen_query_per_class": 2,
-                                   "database": 5}), ds)
+    fixed = resolve(
+        _proto(counts={"train_per_class": 4, "query_per_class": 3, "seen_query_per_class": 2, "database": 5}), ds
+    )
     assert fixed.counts() == {"train": 8, "query": 6, "seen_query": 4, "database": 20}
     with pytest.raises(DataError, match="'c1' has 7 items, needs 8"):
-        resolve(_proto(counts={"train_per_class": 4, "query_per_class": 3, "seen_query_per_class": 4}),
-                _toy((12, 7, 10, 10)))
+        resolve(
+            _proto(counts={"train_per_class": 4, "query_per_class": 3, "seen_query_per_class": 4}),
+            _toy((12, 7, 10, 10)),
+        )
 
 
 class _PoolToy(ArrayDataset):
@@ -290,8 +313,12 @@ class _PoolToy(ArrayDataset):
 
     def __init__(self, pool, n_per=(10, 10, 10, 10)):
         labels = np.repeat(np.arange(len(n_per)), n_per)
-        super().__init__("toy", labels, [f"c{i}" for i in range(len(n_per))],
-                         features=np.random.default_rng(0).random((len(labels), 3)))
+        super().__init__(
+            "toy",
+            labels,
+            [f"c{i}" for i in range(len(n_per))],
+            features=np.random.default_rng(0).random((len(labels), 3)),
+        )
         self.pool = np.asarray(pool, dtype=np.int64)
 
     def item_set(self, name):
@@ -301,8 +328,10 @@ class _PoolToy(ArrayDataset):
 
 def test_seen_queries_from_an_item_set():
     pool = np.r_[0, 2, 4, 6, 11, 13, 15, 17, 19]  # c0: 4 items, c1: 5 items
-    p = _proto(seen_query_source="xlsa17-test-seen",
-               counts={"train_per_class": 4, "query_per_class": 3, "seen_query_per_class": 3})
+    p = _proto(
+        seen_query_source="xlsa17-test-seen",
+        counts={"train_per_class": 4, "query_per_class": 3, "seen_query_per_class": 3},
+    )
     split = resolve(p, _PoolToy(pool))
     assert split.counts() == {"train": 8, "query": 6, "seen_query": 6, "database": 20}
     assert np.isin(split.seen_query, pool).all() and not np.isin(split.train, pool).any()
@@ -312,8 +341,11 @@ def test_seen_queries_from_an_item_set():
     perm = np.arange(10)[rng.permutation(10)]
     assert np.array_equal(np.sort(split.seen_query[split.seen_query < 10]), np.sort(perm[np.isin(perm, pool)][:3]))
     assert np.array_equal(np.sort(split.train[split.train < 10]), np.sort(perm[~np.isin(perm, pool)][:4]))
-    with pytest.raises(DataError, match=r"'c0' has 10 items, 2 of them in xlsa17-test-seen, needs 4 outside it for "
-                                        r"train, 3 inside it"):
+    with pytest.raises(
+        DataError,
+        match=r"'c0' has 10 items, 2 of them in xlsa17-test-seen, needs 4 outside it for "
+        r"train, 3 inside it",
+    ):
         resolve(p, _PoolToy(np.r_[0, 2, 11, 13, 15]))
     with pytest.raises(DataError, match=r"draws its seen queries from 'xlsa17-test-seen'.*cannot tell"):
         resolve(p, _toy())
@@ -330,14 +362,23 @@ def test_split_counts_and_parts_without_seen_queries():
 def test_leak_checks_cover_seen_queries():
     labels = np.array([0, 0, 0, 1, 1])
     with pytest.raises(DataError, match="both seen_query and database"):
-        check_split(np.array([0]), np.array([3]), np.array([2, 4]), labels, np.array([0]), np.array([1]),
-                    seen_query=np.array([2]))
+        check_split(
+            np.array([0]),
+            np.array([3]),
+            np.array([2, 4]),
+            labels,
+            np.array([0]),
+            np.array([1]),
+            seen_query=np.array([2]),
+        )
     with pytest.raises(DataError, match="both train and seen_query"):
-        check_split(np.array([0]), np.array([3]), np.array([4]), labels, np.array([0]), np.array([1]),
-                    seen_query=np.array([0]))
+        check_split(
+            np.array([0]), np.array([3]), np.array([4]), labels, np.array([0]), np.array([1]), seen_query=np.array([0])
+        )
     with pytest.raises(DataError, match="seen_query set holds items of classes that are not seen"):
-        check_split(np.array([0]), np.array([3]), np.array([1]), labels, np.array([0]), np.array([1]),
-                    seen_query=np.array([4]))
+        check_split(
+            np.array([0]), np.array([3]), np.array([1]), labels, np.array([0]), np.array([1]), seen_query=np.array([4])
+        )
 
 
 def test_seen_query_duplicates_of_database_items_are_found():

@@ -10,25 +10,43 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.io
+from test_protocols import assert_disjoint_parts
 
 from zshbench.cli import main
 from zshbench.datasets.base import ArrayDataset
 from zshbench.errors import DataError
 from zshbench.protocols import Protocol, list_protocols, load_protocol, protocol_versions, resolve
 
-from test_protocols import assert_disjoint_parts
-
-REAL = ["cifar10-zsh", "cub-zsh", "awa2-zsh", "awa2-zsh-ss", "sun-zsh", "awa2-unseen20", "awa2-unseen40",
-        "awa2-unseen60", "cub-unseen20", "cub-unseen40", "cub-unseen60", "fashion-zsh"]
+REAL = [
+    "cifar10-zsh",
+    "cub-zsh",
+    "awa2-zsh",
+    "awa2-zsh-ss",
+    "sun-zsh",
+    "awa2-unseen20",
+    "awa2-unseen40",
+    "awa2-unseen60",
+    "cub-unseen20",
+    "cub-unseen40",
+    "cub-unseen60",
+    "fashion-zsh",
+]
 XS = "xlsa17-test-seen"
 # (n seen, n unseen, train, query, seen queries per class, seen-query source, current version)
-COUNTS = {"cifar10-zsh": (8, 2, 500, 100, 100, "rest", "2"), "cub-zsh": (150, 50, 30, 30, 5, XS, "2"),
-          "awa2-zsh": (40, 10, 75, 100, 12, XS, "2"), "awa2-zsh-ss": (40, 10, 75, 100, 12, "rest", "2"),
-          "sun-zsh": (645, 72, 10, 10, 4, XS, "2"),
-          "awa2-unseen20": (40, 10, 100, 100, 0, "rest", "1"), "awa2-unseen40": (30, 20, 100, 100, 0, "rest", "1"),
-          "awa2-unseen60": (20, 30, 100, 100, 0, "rest", "1"),
-          "cub-unseen20": (160, 40, 30, 30, 5, "rest", "2"), "cub-unseen40": (120, 80, 30, 30, 5, "rest", "2"),
-          "cub-unseen60": (80, 120, 30, 30, 5, "rest", "2"), "fashion-zsh": (8, 2, 500, 100, 100, "rest", "1")}
+COUNTS = {
+    "cifar10-zsh": (8, 2, 500, 100, 100, "rest", "2"),
+    "cub-zsh": (150, 50, 30, 30, 5, XS, "2"),
+    "awa2-zsh": (40, 10, 75, 100, 12, XS, "2"),
+    "awa2-zsh-ss": (40, 10, 75, 100, 12, "rest", "2"),
+    "sun-zsh": (645, 72, 10, 10, 4, XS, "2"),
+    "awa2-unseen20": (40, 10, 100, 100, 0, "rest", "1"),
+    "awa2-unseen40": (30, 20, 100, 100, 0, "rest", "1"),
+    "awa2-unseen60": (20, 30, 100, 100, 0, "rest", "1"),
+    "cub-unseen20": (160, 40, 30, 30, 5, "rest", "2"),
+    "cub-unseen40": (120, 80, 30, 30, 5, "rest", "2"),
+    "cub-unseen60": (80, 120, 30, 30, 5, "rest", "2"),
+    "fashion-zsh": (8, 2, 500, 100, 100, "rest", "1"),
+}
 # split fingerprints of the version-1 files on the real per-class counts, computed before seen queries existed
 # (records of version 1 carry these; they must never change)
 V1_FINGERPRINTS = {
@@ -57,14 +75,56 @@ FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shi
 # images per AwA2 class as published with the release (37,322 in all); checked against xlsa17's att_splits.mat
 # by test_awa2_class_sizes_match_the_xlsa17_split_file (the metadata in ../shared/data has no per-class counts)
 AWA2_IMAGES = {
-    "antelope": 1046, "bat": 383, "beaver": 193, "blue+whale": 174, "bobcat": 630, "buffalo": 895, "chihuahua": 567,
-    "chimpanzee": 728, "collie": 1028, "cow": 1338, "dalmatian": 549, "deer": 1344, "dolphin": 946,
-    "elephant": 1038, "fox": 664, "german+shepherd": 1033, "giant+panda": 874, "giraffe": 1202, "gorilla": 872,
-    "grizzly+bear": 852, "hamster": 779, "hippopotamus": 684, "horse": 1645, "humpback+whale": 709,
-    "killer+whale": 291, "leopard": 720, "lion": 1019, "mole": 100, "moose": 704, "mouse": 185, "otter": 758,
-    "ox": 728, "persian+cat": 747, "pig": 713, "polar+bear": 868, "rabbit": 1088, "raccoon": 512, "rat": 310,
-    "rhinoceros": 696, "seal": 988, "sheep": 1420, "siamese+cat": 500, "skunk": 188, "spider+monkey": 291,
-    "squirrel": 1200, "tiger": 877, "walrus": 215, "weasel": 272, "wolf": 589, "zebra": 1170,
+    "antelope": 1046,
+    "bat": 383,
+    "beaver": 193,
+    "blue+whale": 174,
+    "bobcat": 630,
+    "buffalo": 895,
+    "chihuahua": 567,
+    "chimpanzee": 728,
+    "collie": 1028,
+    "cow": 1338,
+    "dalmatian": 549,
+    "deer": 1344,
+    "dolphin": 946,
+    "elephant": 1038,
+    "fox": 664,
+    "german+shepherd": 1033,
+    "giant+panda": 874,
+    "giraffe": 1202,
+    "gorilla": 872,
+    "grizzly+bear": 852,
+    "hamster": 779,
+    "hippopotamus": 684,
+    "horse": 1645,
+    "humpback+whale": 709,
+    "killer+whale": 291,
+    "leopard": 720,
+    "lion": 1019,
+    "mole": 100,
+    "moose": 704,
+    "mouse": 185,
+    "otter": 758,
+    "ox": 728,
+    "persian+cat": 747,
+    "pig": 713,
+    "polar+bear": 868,
+    "rabbit": 1088,
+    "raccoon": 512,
+    "rat": 310,
+    "rhinoceros": 696,
+    "seal": 988,
+    "sheep": 1420,
+    "siamese+cat": 500,
+    "skunk": 188,
+    "spider+monkey": 291,
+    "squirrel": 1200,
+    "tiger": 877,
+    "walrus": 215,
+    "weasel": 272,
+    "wolf": 589,
+    "zebra": 1170,
 }
 
 
@@ -145,8 +205,15 @@ def _stand_in(shared, dataset):
 @pytest.mark.parametrize("name", REAL)
 def test_pinned_counts_and_provenance(name):
     p = load_protocol(name)  # checks the pin
-    assert (len(p.seen), len(p.unseen), p.train_per_class, p.query_per_class, p.seen_query_per_class,
-            p.seen_query_source, p.version) == COUNTS[name]
+    assert (
+        len(p.seen),
+        len(p.unseen),
+        p.train_per_class,
+        p.query_per_class,
+        p.seen_query_per_class,
+        p.seen_query_source,
+        p.version,
+    ) == COUNTS[name]
     assert p.pinned and p.database == "rest" and p.seed == 0 and len(p.provenance) > 300
     assert protocol_versions(name) == [str(v) for v in range(1, int(p.version) + 1)]
     if p.seen_query_per_class:
@@ -191,6 +258,7 @@ def test_xlsa17_row_orders_used_by_the_stand_ins(shared_data):
     """The stand-ins place xlsa17's rows by class: CUB in images.txt order, AwA2 in alphabetical class blocks
     of the published sizes, SUN in blocks of 20. Then every test_unseen_loc row is an image of an unseen class
     and every trainval_loc / test_seen_loc row one of a seen class, which a wrong order would break."""
+
     def check(family, row_labels, classes):
         m = scipy.io.loadmat(str(shared_data / f"xlsa17/{family}/att_splits.mat"))
         unseen = {classes.index(c) for c in _lines(shared_data / f"xlsa17/{family}/testclasses.txt")}
@@ -246,10 +314,15 @@ def test_every_version_feasible_with_disjoint_parts(name, shared_data):
 
 
 COUNTS_V2 = {  # train, query, seen_query, database on the real per-class counts
-    "cifar10-zsh": (4000, 200, 800, 55000), "cub-zsh": (4500, 1500, 750, 5038), "awa2-zsh": (3000, 1000, 480, 32842),
-    "awa2-zsh-ss": (3000, 1000, 480, 32842), "sun-zsh": (6450, 720, 2580, 4590),
-    "cub-unseen20": (4800, 1200, 800, 4988), "cub-unseen40": (3600, 2400, 600, 5188),
-    "cub-unseen60": (2400, 3600, 400, 5388), "fashion-zsh": (4000, 200, 800, 65000),
+    "cifar10-zsh": (4000, 200, 800, 55000),
+    "cub-zsh": (4500, 1500, 750, 5038),
+    "awa2-zsh": (3000, 1000, 480, 32842),
+    "awa2-zsh-ss": (3000, 1000, 480, 32842),
+    "sun-zsh": (6450, 720, 2580, 4590),
+    "cub-unseen20": (4800, 1200, 800, 4988),
+    "cub-unseen40": (3600, 2400, 600, 5188),
+    "cub-unseen60": (2400, 3600, 400, 5388),
+    "fashion-zsh": (4000, 200, 800, 65000),
 }
 
 
@@ -263,8 +336,16 @@ def test_current_counts(name, shared_data):
 def test_version_2_train_relative_to_version_1(shared_data):
     """Seen queries from the rest keep version 1's train (awa2-zsh-ss: its first 75 of 100); seen queries from
     test_seen_loc need train outside it, so cub-zsh, awa2-zsh and sun-zsh draw it anew."""
-    for name in ("cifar10-zsh", "cub-unseen20", "cub-unseen40", "cub-unseen60", "awa2-zsh-ss",
-                 "cub-zsh", "awa2-zsh", "sun-zsh"):
+    for name in (
+        "cifar10-zsh",
+        "cub-unseen20",
+        "cub-unseen40",
+        "cub-unseen60",
+        "awa2-zsh-ss",
+        "cub-zsh",
+        "awa2-zsh",
+        "sun-zsh",
+    ):
         p1, p2 = load_protocol(f"{name}@1"), load_protocol(name)
         ds = _stand_in(shared_data, p2.dataset)
         a, b = resolve(p1, ds, check_content=False), resolve(p2, ds, check_content=False)
@@ -333,15 +414,25 @@ def _xlsa17_tree(root, with_image_files=True):
     x = root / "xlsa17/data/AWA2"
     x.mkdir(parents=True)
     att = np.random.default_rng(0).random((3, 4))
-    scipy.io.savemat(str(x / "att_splits.mat"), {
-        "allclasses_names": np.array(CLASSES, dtype=object).reshape(-1, 1), "att": att, "original_att": att * 100,
-        "trainval_loc": rows[~in_ts & (labels <= 2)].reshape(-1, 1), "test_seen_loc": rows[in_ts].reshape(-1, 1),
-        "test_unseen_loc": rows[labels > 2].reshape(-1, 1)})
-    mat = {"features": np.random.default_rng(1).random((6, len(names))).astype(np.float32),
-           "labels": labels.reshape(-1, 1).astype(np.float64)}
+    scipy.io.savemat(
+        str(x / "att_splits.mat"),
+        {
+            "allclasses_names": np.array(CLASSES, dtype=object).reshape(-1, 1),
+            "att": att,
+            "original_att": att * 100,
+            "trainval_loc": rows[~in_ts & (labels <= 2)].reshape(-1, 1),
+            "test_seen_loc": rows[in_ts].reshape(-1, 1),
+            "test_unseen_loc": rows[labels > 2].reshape(-1, 1),
+        },
+    )
+    mat = {
+        "features": np.random.default_rng(1).random((6, len(names))).astype(np.float32),
+        "labels": labels.reshape(-1, 1).astype(np.float64),
+    }
     if with_image_files:
-        mat["image_files"] = np.array([f"/BS/xian/data/Animals_with_Attributes2//JPEGImages/{n}" for n in names],
-                                      dtype=object).reshape(-1, 1)
+        mat["image_files"] = np.array(
+            [f"/BS/xian/data/Animals_with_Attributes2//JPEGImages/{n}" for n in names], dtype=object
+        ).reshape(-1, 1)
     scipy.io.savemat(str(x / "res101.mat"), mat)
     a = root / "Animals_with_Attributes2"
     (a / "JPEGImages").mkdir(parents=True)
@@ -357,9 +448,11 @@ def _xlsa17_tree(root, with_image_files=True):
 
 def _ts_protocol(tmp_path):
     f = tmp_path / "toy-ps.toml"
-    f.write_text('name = "toy-ps"\nversion = "1"\ndataset = "awa2"\nseed = 0\nseen_query_source = "xlsa17-test-seen"\n'
-                 'seen = ["ant", "bee"]\nunseen = ["cat", "dog"]\n[counts]\ntrain_per_class = 5\n'
-                 'query_per_class = 4\nseen_query_per_class = 3\n')
+    f.write_text(
+        'name = "toy-ps"\nversion = "1"\ndataset = "awa2"\nseed = 0\nseen_query_source = "xlsa17-test-seen"\n'
+        'seen = ["ant", "bee"]\nunseen = ["cat", "dog"]\n[counts]\ntrain_per_class = 5\n'
+        "query_per_class = 4\nseen_query_per_class = 3\n"
+    )
     return load_protocol(str(f))
 
 
@@ -392,8 +485,16 @@ def test_xlsa17_test_seen_items_need_the_xlsa17_files(tmp_path, monkeypatch):
         resolve(_ts_protocol(tmp_path), load_dataset("awa2", str(root)))
     shutil.rmtree(root / "xlsa17")
     ds = load_dataset("awa2", str(root))  # loading the images never needs xlsa17, nor seen queries from the rest
-    rest = Protocol(name="toy", version="1", dataset="awa2", seen=("ant", "bee"), unseen=("cat", "dog"),
-                    train_per_class=5, query_per_class=4, seen_query_per_class=3)
+    rest = Protocol(
+        name="toy",
+        version="1",
+        dataset="awa2",
+        seen=("ant", "bee"),
+        unseen=("cat", "dog"),
+        train_per_class=5,
+        query_per_class=4,
+        seen_query_per_class=3,
+    )
     assert len(resolve(rest, ds).seen_query) == 6
     with pytest.raises(DataError, match=r"xlsa17/data/AWA2/res101.mat.*next to the images"):
         resolve(_ts_protocol(tmp_path), ds)

@@ -57,13 +57,16 @@ def same_cpu(rec: Record) -> bool:
 def _group_key(rec: Record) -> tuple:
     params = {k: v for k, v in rec.params.items() if k not in ("n_bits", "seed")}
     feats = (rec.identity.get("features") or {}).get("spec")
+    p = rec.protocol  # name@version: a record of an older pinned version re-runs that version, not the newest
+    proto = f"{p['name']}@{p['version']}" if p.get("pinned") is not False and p.get("version") else p["name"]
     return (
         rec.method,
         rec.dataset,
-        rec.protocol["name"],
+        proto,
         tuple(sorted((k, repr(v)) for k, v in params.items())),
         feats,
         rec.k,
+        rec.evaluation.get("variant", "standard"),
     )
 
 
@@ -132,7 +135,7 @@ def reproduce(
             torch.set_num_threads(1)
         try:
             for key, idx in groups.items():
-                method, dataset, protocol, params, spec, k = key
+                method, dataset, protocol, params, spec, k, variant = key
                 first = records[idx[0]]
                 overrides = {p: v for p, v in first.params.items() if p not in ("n_bits", "seed")}
                 try:
@@ -147,6 +150,7 @@ def reproduce(
                         features=spec or "auto",
                         k=k,
                         data_root=data_root,
+                        eval_variant=variant,
                     )
                 except UserError as exc:
                     for i in idx:

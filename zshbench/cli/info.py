@@ -109,7 +109,18 @@ def cmd_protocol_list(args) -> int:
     from zshbench.protocols import list_protocols, load_protocol
 
     t = Table(title="protocols")
-    for col in ("name", "version", "dataset", "seen", "unseen", "train/class", "query/class", "database"):
+    cols = (
+        "name",
+        "version",
+        "dataset",
+        "seen",
+        "unseen",
+        "train/class",
+        "query/class",
+        "seen query/class",
+        "database",
+    )
+    for col in cols:
         t.add_column(col)
     for name in list_protocols():
         if getattr(args, "pattern", None) and not fnmatch.fnmatch(name, args.pattern):
@@ -123,6 +134,7 @@ def cmd_protocol_list(args) -> int:
             str(len(p.unseen)),
             str(p.train_per_class),
             str(p.query_per_class),
+            str(p.seen_query_per_class or "-"),
             str(p.database),
         )
     console().print(t)
@@ -143,7 +155,8 @@ def cmd_protocol_show(args) -> int:
     ds = load_dataset(args.dataset or p.dataset, data_root=args.data_root)
     split = resolve(p, ds)
     c = split.counts()
-    con.print(f"counts: train {c['train']}, query {c['query']}, database {c['database']}")
+    seen_q = f", seen queries {c['seen_query']}" if "seen_query" in c else ""
+    con.print(f"counts: train {c['train']}, query {c['query']}{seen_q}, database {c['database']}")
     con.print(f"split fingerprint: {split.fingerprint}")
     return 0
 
