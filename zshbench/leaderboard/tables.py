@@ -18,6 +18,8 @@ from zshbench.evaluate import HEADLINE_K, HEADLINE_METRIC
 from zshbench.records import Record
 
 __all__ = [
+    "split_records",
+    "is_resample",
     "Table",
     "Entry",
     "DEFAULT_METRICS",
@@ -93,6 +95,7 @@ class Entry:
     quantity: str  # a metric name ("map@5000") or a cost column name ("fit seconds")
     value: float
     record: Record = dataclasses.field(compare=False, repr=False)
+    setting: str = "U->A"  # the retrieval setting of a metric (zshbench.evaluate.settings); costs: "U->A"
 
 
 def mean_std(xs: Sequence[float]) -> tuple[float, float]:
@@ -178,6 +181,9 @@ def long_table(records: Sequence[Record]) -> list[Entry]:
         base = dict(dataset=ds, protocol=proto, label=label, method=r.method, n_bits=r.n_bits, seed=r.seed, record=r)
         for name, value in sorted(r.metrics.items()):
             out.append(Entry(quantity=name, value=float(value), **base))
+        for setting, metrics in sorted((r.settings or {}).items()):
+            for name, value in sorted(metrics.items()):
+                out.append(Entry(quantity=name, value=float(value), setting=setting, **base))
         for block, key, name, _ in COST_COLUMNS:
             value = (getattr(r, block) or {}).get(key)
             if value is not None:
@@ -185,18 +191,26 @@ def long_table(records: Sequence[Record]) -> list[Entry]:
     return out
 
 
-def pivot(entries: Iterable[Entry], quantity: str, *, higher_is_better: bool = True, fmt: str = "float") -> list[Table]:
-    """One `Table` per (dataset, protocol) of ``quantity``: rows = labels, columns = bits, cells over seeds."""
+def pivot(
+    entries: Iterable[Entry],
+    quantity: str,
+    *,
+    higher_is_better: bool = True,
+    fmt: str = "float",
+    setting: str = "U->A",
+) -> list[Table]:
+    """One `Table` per (dataset, protocol) of ``quantity`` in ``setting``: rows = labels, columns = bits, cells
+    over seeds."""
     groups: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for e in entries:
-        if e.quantity == quantity:
+        if e.quantity == quantity and e.setting == setting:
             groups[(e.dataset, e.protocol)][e.label][e.n_bits].append(e.value)
     tables = []
     for (ds, proto), rows in sorted(groups.items()):
         t = Table(
             ds,
             proto,
-            quantity,
+            quantity if setting == "U->A" else f"{quantity} ({setting})",
             sorted({b for cells in rows.values() for b in cells}),
             higher_is_better=higher_is_better,
             fmt=fmt,
@@ -207,10 +221,36 @@ def pivot(entries: Iterable[Entry], quantity: str, *, higher_is_better: bool = T
     return tables
 
 
-def aggregate(records: Sequence[Record] | list[Entry], metric: str = HEADLINE_METRIC) -> list[Table]:
-    """One `Table` per (dataset, protocol) for the retrieval ``metric``."""
+def aggregate(
+    records: Sequence[Record] | list[Entry], metric: str = HEADLINE_METRIC, setting: str = "U->A"
+) -> list[Table]:
+    """One `Table` per (dataset, protocol) for the retrieval ``metric`` in ``setting`` (U->A: the headline)."""
     entries = records if records and isinstance(records[0], Entry) else long_table(records)  # type: ignore[index]
-    return pivot(entries, metric)
+    return pivot(entries, metric, setting=setting)
+
+
+RESAMPLE_MARK = "-rs"  # resampled protocols (zshbench protocol resample) are named <protocol>-rs<NN>
+
+
+def is_resample(r: Record) -> bool:
+    """A record on a resampled split (``<protocol>-rsNN``, unpinned): for the split-variance analysis only."""
+    name = r.protocol["name"]
+    head, sep, tail = name.rpartition(RESAMPLE_MARK)
+    return bool(sep) and tail.isdigit() and r.protocol.get("pinned") is not True
+
+
+def split_records(records: Sequence[Record]) -> tuple[list[Record], list[Record], list[Record]]:
+    """(leaderboard records, leaky-variant records, resampled-split records): the tables and figures show the
+    first; the "protocol effects" section uses the other two."""
+    main, leaky, resampled = [], [], []
+    for r in records:
+        if r.evaluation.get("variant", "standard") != "standard":
+            leaky.append(r)
+        elif is_resample(r):
+            resampled.append(r)
+        else:
+            main.append(r)
+    return main, leaky, resampled
 
 
 def cost_tables(records: Sequence[Record] | list[Entry]) -> list[Table]:

@@ -103,6 +103,11 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str, bool]] = {
         "null or an object with file, sha256 and keys",
         False,
     ),
+    "per_class": (
+        lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("unseen"), list)),
+        "null or an object with unseen classes and per-class values",
+        False,
+    ),
     "converted_from": (
         lambda v: v is None or (_is_int(v) and 1 <= v < SCHEMA_VERSION),
         f"null or a schema version below {SCHEMA_VERSION}",
@@ -197,10 +202,8 @@ def _check_metrics(d: dict) -> list[str]:
 
 def _check_settings(d: dict) -> list[str]:
     st = d.get("settings")
-    if not isinstance(st, dict):
-        return []
     out = []
-    for name, metrics in st.items():
+    for name, metrics in (st if isinstance(st, dict) else {}).items():
         if name not in SETTING_NAMES:
             out.append(f"settings.{name}: unknown setting (the settings are {', '.join(SETTING_NAMES)})")
         elif not isinstance(metrics, dict) or not metrics:
@@ -211,6 +214,14 @@ def _check_settings(d: dict) -> list[str]:
                 for m, v in metrics.items()
                 if not (_is_num(v) and 0.0 <= v <= 1.0)
             ]
+    pc = d.get("per_class")
+    if isinstance(pc, dict):
+        n = len(pc.get("unseen", []))
+        for key, vals in pc.items():
+            if key in ("unseen", "distance"):
+                continue
+            if not isinstance(vals, list) or len(vals) != n or not all(_is_num(v) and v >= 0 for v in vals):
+                out.append(f"per_class.{key} must list {n} non-negative numbers (one per unseen class)")
     pq = d.get("per_query")
     if isinstance(pq, dict) and not str(pq.get("file", "")).endswith(".perquery.npz"):
         out.append("per_query.file must name the record's .perquery.npz sidecar")

@@ -185,7 +185,15 @@ def run(
                 split_fingerprint=split.fingerprint,
             ):
                 rec = run_one(
-                    slot, prep, train, q_in, db_in, bar=bar, weights=weights, memmap_threshold=memmap_threshold
+                    slot,
+                    prep,
+                    train,
+                    q_in,
+                    db_in,
+                    sq_in=sq_in,
+                    bar=bar,
+                    weights=weights,
+                    memmap_threshold=memmap_threshold,
                 )
             if rec is not None:  # rank 0: the ranks met at a barrier after training; the write is atomic
                 write_record(rec, slot.path)
@@ -324,6 +332,7 @@ def run_one(
     )
     res = ev.headline
     t_eval = time.perf_counter() - t3
+    per_class = _per_class(ds, split, res.per_query, prep.k)
     per_query_ref = None
     if write_side:
         data = encode_sidecar(ev.per_query)
@@ -381,7 +390,35 @@ def run_one(
         pretraining=pretraining,
         settings=ev.settings or None,
         per_query=per_query_ref,
+        per_class=per_class,
     )
+
+
+def _per_class(ds, split, per_query: dict, k: int) -> dict | None:
+    """Per unseen class: the mean headline AP over its queries and its attribute-space distance to the nearest
+    seen class (Euclidean between L2-normalised class attribute vectors; the HTH benchmark orders unseen classes
+    by distance from the training classes). None when the per-query values are absent."""
+    ap = per_query.get(f"map@{k}")
+    if ap is None or len(ap) != len(split.query):
+        return None
+    att = np.asarray(ds.class_attributes, dtype=np.float64)
+    att = att / np.maximum(np.linalg.norm(att, axis=1, keepdims=True), 1e-12)
+    seen = att[np.asarray(split.seen_classes)]
+    labels = ds.labels[split.query]
+    names, aps, dists = [], [], []
+    for c in split.unseen_classes:
+        mask = labels == c
+        if not mask.any():
+            continue
+        names.append(ds.class_names[c])
+        aps.append(float(np.mean(ap[mask])))
+        dists.append(float(np.min(np.linalg.norm(seen - att[c], axis=1))))
+    return {
+        "unseen": names,
+        f"map@{k}": aps,
+        "attribute_distance": dists,
+        "distance": "Euclidean between L2-normalised class attribute vectors, to the nearest seen class",
+    }
 
 
 def _pretraining(prep: Prepared, extras: dict, weights: str | None) -> dict | None:
