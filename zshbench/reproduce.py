@@ -91,6 +91,7 @@ def reproduce(
     deep: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     data_root: str | None = None,
+    protocol_dirs: Iterable[str | Path] = (),
 ) -> list[Outcome]:
     """Re-run ``records`` and compare (see the module docstring).
 
@@ -100,6 +101,9 @@ def reproduce(
         deep: re-run deep-method records too.
         on_outcome: called after each record (progress).
         data_root: for datasets that read files.
+        protocol_dirs: folders holding the files of unpinned protocols (``<name>.toml``, e.g. the resampled
+            splits in ``leaderboard/protocols/``): a record of an unpinned protocol is re-run when one of them
+            holds a file of that name with the record's content sha256, and skipped otherwise.
 
     Returns:
         one `Outcome` per record, in the order given.
@@ -114,17 +118,21 @@ def reproduce(
     records = list(records)
     outcomes: dict[int, Outcome] = {}
     groups: dict[tuple, list[int]] = defaultdict(list)
+    files = _unpinned_files(protocol_dirs)
     for i, rec in enumerate(records):
         if rec.method not in METHODS:
             outcomes[i] = Outcome(str(rec.path), "skipped", f"method '{rec.method}' is not registered here")
         elif get_method(rec.method).requires.inputs == "images" and not deep:
             outcomes[i] = Outcome(str(rec.path), "skipped", "deep method: checked by the reference sample")
-        elif rec.protocol.get("pinned") is False:
-            outcomes[i] = Outcome(str(rec.path), "skipped", "unpinned (user) protocol: its data is not at hand")
+        elif rec.protocol.get("pinned") is False and (rec.protocol["name"], rec.protocol["sha256"]) not in files:
+            outcomes[i] = Outcome(str(rec.path), "skipped", "unpinned (user) protocol: its file is not at hand")
         elif str((rec.identity.get("features") or {}).get("spec", "")).startswith("timm:"):
             outcomes[i] = Outcome(str(rec.path), "skipped", "backbone features: the weights file is not at hand")
         else:
-            groups[_group_key(rec)].append(i)
+            key = _group_key(rec)
+            if rec.protocol.get("pinned") is False:
+                key = (*key[:2], files[(rec.protocol["name"], rec.protocol["sha256"])], *key[3:])
+            groups[key].append(i)
     tmp = tempfile.mkdtemp(prefix="zshbench-reproduce-")
     with threadpoolctl.threadpool_limits(1):
         torch = None
@@ -183,6 +191,22 @@ def reproduce(
 
             shutil.rmtree(tmp, ignore_errors=True)
     return [outcomes[i] for i in range(len(records))]
+
+
+def _unpinned_files(dirs: Iterable[str | Path]) -> dict[tuple[str, str], str]:
+    """(protocol name, content sha256) -> path, for the valid protocol files in ``dirs``."""
+    from zshbench.errors import UserError
+    from zshbench.protocols import parse_protocol_file
+
+    out: dict[tuple[str, str], str] = {}
+    for d in dirs:
+        for f in sorted(Path(d).glob("*.toml")) if Path(d).is_dir() else ():
+            try:
+                p = parse_protocol_file(f)
+            except UserError:
+                continue
+            out.setdefault((p.name, p.sha256), str(f))
+    return out
 
 
 def reference_dir(leaderboard_dir: str | Path) -> Path:

@@ -68,9 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sweep": runs.cmd_sweep,
     }
     if args.command == "protocol":
-        handlers["protocol"] = {"show": info.cmd_protocol_show, "list": info.cmd_protocol_list}.get(args.action)
+        handlers["protocol"] = {
+            "show": info.cmd_protocol_show,
+            "list": info.cmd_protocol_list,
+            "resample": info.cmd_protocol_resample,
+        }.get(args.action)
         if handlers["protocol"] is None:
-            sys.stderr.write("zshbench protocol needs an action: show NAME or list.\n")
+            sys.stderr.write("zshbench protocol needs an action: show NAME, list, or resample NAME --n N --out DIR.\n")
             try:
                 parser.parse_args(["protocol", "--help"])
             except SystemExit:
