@@ -12,7 +12,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
-from zshbench.cli import info, results, runs
+from zshbench.cli import compare, info, results, runs
 from zshbench.cli.common import Parser
 from zshbench.errors import UserError
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_parsers(sub)
     runs.add_parsers(sub)
     results.add_parsers(sub)
+    compare.add_parser(sub)
     from zshbench.evaluate import cli as eval_cli
 
     eval_cli.add_parser(sub)
@@ -66,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "leaderboard": results.cmd_leaderboard,
         "report": results.cmd_report,
         "sweep": runs.cmd_sweep,
+        "compare": compare.cmd_compare,
     }
     if args.command == "protocol":
         handlers["protocol"] = {
