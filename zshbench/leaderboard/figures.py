@@ -139,6 +139,12 @@ def _stats(values) -> tuple[float, float, int]:
     return (*mean_std([float(v) for v in values]), len(values))
 
 
+def _n_text(ns) -> str:
+    """ "n=3", or "n=2-3" when the counts differ."""
+    ns = sorted(set(ns))
+    return f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}-{ns[-1]}"
+
+
 def _nearest(avail, bits: int) -> int | None:
     return min(sorted(set(avail)), key=lambda v: (abs(v - bits), v)) if avail else None
 
@@ -285,8 +291,7 @@ def map_vs_bits_figure(rows: Mapping[str, list], title: str, styles: Mapping | N
         fig, ax = _line_axes([f"{lab} (n=1-3)" for lab, _, _ in data], f"{title}\n{HEADLINE_METRIC} by code length")
         for i, (label, xs, st) in enumerate(data):
             nudge = 2 ** (0.02 * (i - (len(data) - 1) / 2))
-            ns = sorted({s[2] for s in st})
-            n = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}-{ns[-1]}"
+            n = _n_text(s[2] for s in st)
             ax.errorbar([x * nudge for x in xs], [s[0] for s in st], yerr=[s[1] for s in st],
                         label=f"{label} ({n})", elinewidth=0.6, **styles[label])  # fmt: skip
         ax.set_xscale("log", base=2)
@@ -313,7 +318,8 @@ def settings_figure(rows: Mapping[str, list], bits: int, title: str):
     for label in sorted(rows):
         recs = [r for r in rows[label] if r.n_bits == bits]
         if any(r.settings for r in recs):
-            data.append((label, {key: _setting_values(recs, key) for key, *_ in SETTINGS}, len(recs)))
+            vals = {key: _setting_values(recs, key) for key, *_ in SETTINGS}
+            data.append((label, vals, _n_text(len(v) for v in vals.values() if v)))
     if not data:
         return None
     shown = [s for s in SETTINGS if any(vals[s[0]] for _, vals, _ in data)]
@@ -330,7 +336,7 @@ def settings_figure(rows: Mapping[str, list], bits: int, title: str):
         ax.set_ylim(len(data) - 0.5, -0.5)
         ax.grid(axis="y", visible=False)
         for i, (_, _, n) in enumerate(data):
-            ax.annotate(f"n={n}", (1, i), xycoords=("axes fraction", "data"), xytext=(2, 0),
+            ax.annotate(n, (1, i), xycoords=("axes fraction", "data"), xytext=(2, 0),
                         textcoords="offset points", va="center", size=7)  # fmt: skip
         ax.set_xlabel(f"{HEADLINE_METRIC} (mean {_BAND})")
         ax.set_title(f"{title}, {bits} bits\nretrieval settings (queries→database)")
