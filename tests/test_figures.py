@@ -140,6 +140,8 @@ def test_pr_curve_leaves_out_radii_that_retrieve_nothing(figures):
     (ax,) = figures["pr_toy_toy-zsh"].axes
     for ln in ax.get_lines():
         assert np.all(ln.get_xdata() > 0)
+    with pytest.raises(ValueError, match="Unknown curve kind 'roc'"):
+        curve_figure({}, "roc", 64, "toy")
 
 
 def test_legends_lie_outside_every_axes(figures, records):

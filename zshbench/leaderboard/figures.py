@@ -140,7 +140,7 @@ def _stats(values) -> tuple[float, float, int]:
 
 
 def _n_text(ns) -> str:
-    """ "n=3", or "n=2-3" when the counts differ."""
+    """The seed count as shown: "n=3", or "n=2-3" when the counts differ."""
     ns = sorted(set(ns))
     return f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}-{ns[-1]}"
 
@@ -160,7 +160,11 @@ def line_styles(labels: Sequence[str]) -> dict[str, dict]:
 
 def unique_labels(names: Sequence[str], width: int = _TICK_CHARS) -> list[str]:
     """Tick labels of at most ``width`` characters (more only when needed to stay unique): a longer name keeps its
-    start and its end around "…" ("001.Black_foo…_Albatross"), the cut as central as uniqueness allows.
+    start and its end around "…", the cut as central as uniqueness allows.
+
+    Example:
+        >>> unique_labels(["small_red_vstripes_circle", "small_red_vstripes_square"], width=14)
+        ['small_r…circle', 'small_r…square']
 
     Raises:
         ValueError: when ``names`` repeat (no labelling can tell them apart).
@@ -247,7 +251,12 @@ def curve_figure(rows: Mapping[str, list], kind: str, bits: int, title: str, sty
 
     Returns:
         The figure, or None when no record has the curve.
+
+    Raises:
+        ValueError: an unknown ``kind``.
     """
+    if kind not in _CURVES:
+        raise ValueError(f"Unknown curve kind {kind!r}; choose one of {', '.join(_CURVES)}.")
     curve, xk, yk, xlabel, ylabel, what = _CURVES[kind]
     styles = styles or line_styles(list(rows))
     data = [
