@@ -236,7 +236,7 @@ def test_figures_embedded_or_linked_and_nothing_from_the_network():
     assert 'id="other-figures"' in page_text
     # nothing fetched from elsewhere: no absolute URL in src/href, a CSP that allows only this page's own
     # script and style (by hash), and no absolute figure path accepted
-    assert not re.search(r'(src|href)="(https?:)?//', page_text)
+    assert not re.search(r'src="(https?:)?//', page_text) and "<link" not in page_text and "@import" not in page_text
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page_text).group(1)
     for tag, directive in (("script", "script-src"), ("style", "style-src")):
         body = re.search(rf"<{tag}>(.*?)</{tag}>", page_text, re.S).group(1)
@@ -252,7 +252,8 @@ def test_figures_embedded_or_linked_and_nothing_from_the_network():
 
 def test_reported_side_by_side_and_printed_tables_are_escaped():
     recs = hand_made()
-    page_text = html_report(recs, [paper(), paper("<b>Net</b>", zshbench_method=None)])
+    odd = paper("Odd", table="Table 10", url="javascript:alert(1)", zshbench_method=None)
+    page_text = html_report(recs, [paper(), paper("<b>Net</b>", zshbench_method=None), odd])
     page = Tables(page_text)
     comp = page.tables["comparison-1"]
     assert comp["head"] == ["bits", "reported (printed)", "reported", "measured (mean ± std, n)"]
@@ -264,6 +265,9 @@ def test_reported_side_by_side_and_printed_tables_are_escaped():
     printed = page.tables["reported--testpaper--table-9--toy"]
     assert [r[0] for r in printed["rows"]] == ["<b>Net</b>", "LSH"]  # text, never markup
     assert "<b>Net" not in page_text and "&lt;b&gt;Net&lt;/b&gt;" in page_text
+    # the source is a link to follow (nothing loads by itself); another scheme stays text
+    assert '<a href="https://example.org/test" rel="noreferrer">' in page_text
+    assert "<code>javascript:alert(1)</code>" in page_text and 'href="javascript' not in page_text
 
 
 def test_provenance():
@@ -410,6 +414,8 @@ def test_hand_made_page_in_chromium_sorts_and_shows_every_figure(browser, tmp_pa
     page.press("Enter")
     assert [r[0] for r in page.eval(ROWS.format(tid=tid))] == ["sh", "lsh", "itq"]
     assert page.eval("document.getElementById('sort-status').textContent") == "map@5000: sorted by method, descending"
+    page.press(" ")  # space activates a button too
+    assert page.eval(SORT.format(tid=tid))[0] == "ascending"
     # cost: lower is better, so the first click sorts ascending
     cost = "toy--toy-zsh--cost"
     page.click(f"#{cost} thead th:nth-child(2) button")

@@ -2,18 +2,23 @@
 next to zshbench's measurements, and the provenance of every number, generated from records alone.
 
 `html_report` is pure: the same records (in any order) give the same bytes, so ``zshbench leaderboard --check``
-can compare the committed page like the README. The page needs no network: its CSS and JavaScript are inline
-(a Content-Security-Policy forbids anything else), and a figure is either embedded (`html_report` is given its
-bytes: a ``data:`` URI, one self-contained file) or referenced by a relative path (``figures/pr_....png``, the
-file the report writes beside the page; `figure_links`). The committed leaderboard references the files: the
-page then does not depend on matplotlib's PNG bytes (which change with matplotlib and FreeType versions and are
-not compared by ``--check``), ``--check`` needs no plotting, and the page stays small (about 60 KB against over
-900 KB with the current figures embedded).
+can compare the committed page like the README. Nothing is fetched when the page loads: its CSS and JavaScript
+are inline (a Content-Security-Policy allows only them, by hash, and images from the page's own folder or
+``data:``), and a figure is either embedded (`html_report` is given its bytes: a ``data:`` URI, one
+self-contained file) or referenced by a relative path (``figures/pr_....png``, the file the report writes beside
+the page; `figure_links`). The committed leaderboard references the files: the page then does not depend on
+matplotlib's PNG bytes (which change with matplotlib and FreeType versions and which ``--check`` does not
+compare), ``--check`` rebuilds it without plotting, and it stays small (187 KB for the committed leaderboard,
+1.0 MB with its ten figures embedded, and every redrawn figure would rewrite the page).
 
 Tables hold the same cells as the Markdown report (`zshbench.leaderboard.render.format_cell`); only records of
 the ``standard`` evaluation variant enter them (`split_variants`). Sorting: every column header is a button;
 clicking it sorts the rows (numbers by value, '-' last in either direction, ties in the original order) and sets
 ``aria-sort`` on that header.
+
+This module is longer than 450 lines because the page's stylesheet and script are inline constants (the page
+must carry them) and each section of the one page (retrieval, settings, cost, figures, published numbers,
+provenance) is a short builder over the same table helper; split apart, one page's markup would be scattered.
 """
 
 from __future__ import annotations
@@ -179,6 +184,13 @@ def _num(x: float | None) -> str | None:
 
 def _anchor(*parts: str) -> str:
     return "--".join(slug(p.replace("@", "at").replace(":", "-").replace(">", "")) for p in parts)
+
+
+def _link(url: str) -> str:
+    """A link the reader may follow (nothing is fetched when the page loads); other schemes stay plain text."""
+    if url.startswith(("https://", "http://")):
+        return f'<a href="{_e(url)}" rel="noreferrer">{_e(url)}</a>'
+    return f"<code>{_e(url)}</code>"
 
 
 def _td(kind: str, text: str, key: str | None, bold: bool) -> str:
@@ -410,11 +422,11 @@ def _reported_html(reported: list[dict], records: list[Record]) -> str:
             (f"{b} bits" if one else f"{m}, {b} bits", "number", "descending") for m, b in cols_mb
         ]
         body = [
-            f"<p>Source: {_e(recs[0]['citation'])} <code>{_e(recs[0]['url'])}</code></p>",
+            f"<p>Source: {_e(recs[0]['citation'])} {_link(recs[0]['url'])}</p>",
             "<p>Protocol (as described by the paper): "
             + _e(" ".join(dict.fromkeys(r["protocol_description"] for r in recs)))
             + "</p>",
-            _table(_anchor("reported", paper, table, ds), title, cols, rows, by_label=False),  # printed order
+            _table(_anchor("reported", paper, table, ds), f"{paper}, {table}: {ds}", cols, rows, by_label=False),
         ]
         caveats = list(dict.fromkeys(c for r in recs for c in r.get("protocol_caveats", [])))
         notes = _notes(recs, one)
