@@ -1,6 +1,7 @@
 """The static HTML leaderboard (`zshbench.leaderboard.html`): the page's content and determinism, read with the
-standard library's HTML parser, then the page in a real headless Chromium (`tests/browser.py`): it loads without
-a console error, every figure is displayed, and clicking (or pressing Enter on) a column header sorts the rows.
+standard library's HTML parser, then the page in a real headless Chromium (`tests/headless_chromium.py`): it loads
+without a console error, every figure is displayed, and clicking a column header (or pressing Enter or Space on it)
+sorts the rows.
 
 The browser tests skip with a reason where Chromium is not installed (``apt-get install chromium``).
 """
@@ -195,7 +196,7 @@ def test_same_cells_as_the_markdown_tables_and_leaky_records_left_out():
 def test_deterministic_and_independent_of_record_order():
     recs = hand_made()
     reported = [paper(), paper("LSH-b", values={"64": {"printed": "40.00", "value": 0.4}})]
-    figs = {n: p for n, p in figure_links(recs).items()}
+    figs = figure_links(recs)
     first = html_report(recs, reported, figs)
     for seed in range(3):
         shuffled = recs[:]
