@@ -396,6 +396,11 @@ def test_hand_made_page_in_chromium_sorts_and_shows_every_figure(browser, tmp_pa
     imgs = _images(page)
     assert len(imgs) == 2 and all(complete and width > 0 for _, complete, width in imgs), imgs
 
+    # the header buttons' accessible names are their text (the sort arrows are decoration)
+    nodes = page.send("Accessibility.getFullAXTree")["nodes"]
+    buttons = [n["name"]["value"] for n in nodes if n.get("role", {}).get("value") == "button"]
+    assert buttons[:4] == ["method", "16 bits", "32 bits", "64 bits"]
+
     tid = "toy--toy-zsh--mapat5000"
     assert [r[0] for r in page.eval(ROWS.format(tid=tid))] == ["itq", "lsh", "sh"]  # label order
     assert page.eval(SORT.format(tid=tid)) == ["ascending", None, None, None]

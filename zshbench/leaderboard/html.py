@@ -96,13 +96,14 @@ thead th:first-child{white-space:nowrap}
 td{text-align:right}td.t{text-align:left}tbody th{text-align:left;font-weight:400}
 thead th button{all:unset;cursor:pointer;font-weight:600}
 thead th button:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
-thead th button::after{content:" \\2195";color:#999}
-th[aria-sort=ascending] button::after{content:" \\25B2";color:var(--fg)}
-th[aria-sort=descending] button::after{content:" \\25BC";color:var(--fg)}
+thead th button::after{content:" \\2195";content:" \\2195"/"";color:#999}
+th[aria-sort=ascending] button::after{content:" \\25B2";content:" \\25B2"/"";color:var(--fg)}
+th[aria-sort=descending] button::after{content:" \\25BC";content:" \\25BC"/"";color:var(--fg)}
 td strong{font-weight:700}
 figure{display:inline-block;margin:.5rem 1rem 1rem 0;vertical-align:top;max-width:100%}
 figure img{max-width:100%;height:auto;border:1px solid var(--line)}figcaption{font-size:.9em;color:var(--muted)}
 details{margin:.6rem 0}summary{cursor:pointer;font-weight:600}
+/* the arrows are decoration (empty alternative text): screen readers read aria-sort */
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 """
 
