@@ -6,5 +6,6 @@ from zshbench.methods import (
     lsh,  # noqa: F401  (registration)
     pcah,  # noqa: F401  (registration)
     razh,  # noqa: F401  (registration: razh, razh-t)
+    sdh,  # noqa: F401  (registration)
     sh,  # noqa: F401  (registration)
 )
