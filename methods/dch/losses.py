@@ -27,7 +27,8 @@ def hamming_proxy(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
     For codes in {-1, 1}^K this is their Hamming distance; a zero row has cosine 0 with everything."""
     k = a.shape[1]
-    cos = F.normalize(a.float(), dim=1) @ F.normalize(b.float(), dim=1).T
+    with torch.autocast(device_type=a.device.type, enabled=False):  # float32 even inside bf16 autocast
+        cos = F.normalize(a.float(), dim=1) @ F.normalize(b.float(), dim=1).T
     return 0.5 * k * (1.0 - cos)
 
 

@@ -136,3 +136,13 @@ def test_loss_falls_on_a_fixed_batch():
         losses.append(loss.item())
     # measured (seed 0, one thread): 1.248 -> 0.528 after 8 steps
     assert losses[-1] < 0.6 * losses[0], losses
+
+
+def test_losses_stay_float32_under_bf16_autocast():
+    g = torch.Generator().manual_seed(1)
+    u = torch.tanh(torch.randn(6, 16, generator=g))
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    ref, _ = L.dch_loss(u, labels, 20.0, 0.1, 1e-3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got, _ = L.dch_loss(u, labels, 20.0, 0.1, 1e-3)
+    assert got.dtype == torch.float32 and got.item() == pytest.approx(ref.item(), rel=1e-6)
