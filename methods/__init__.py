@@ -2,6 +2,9 @@
 
 from zshbench.methods import (
     comae,  # noqa: F401  (registration: comae, comae-v1, comae-v2, comae-v3)
+    csq,  # noqa: F401  (registration)
+    dch,  # noqa: F401  (registration)
+    greedyhash,  # noqa: F401  (registration)
     itq,  # noqa: F401  (registration)
     lsh,  # noqa: F401  (registration)
     pcah,  # noqa: F401  (registration)
