@@ -16,6 +16,7 @@ from zshbench.leaderboard.tables import (
     cost_summary,
     cost_tables,
     long_table,
+    mark_ties,
     row_labels,
     split_records,
 )
@@ -114,7 +115,7 @@ def report_files(
     reported = list(reported or [])
     files: dict[str, str] = {}
     entries = long_table(records)
-    tables = [t for m in metrics for t in aggregate(entries, m)] if entries else []
+    tables = mark_ties([t for m in metrics for t in aggregate(entries, m)], entries) if entries else []
     costs = cost_tables(entries) if entries else []
     protos = sorted({(r.protocol["name"], r.protocol["version"]) for r in records})
     versions = sorted({r.zshbench_version for r in all_records})
@@ -136,8 +137,10 @@ def report_files(
         + (f"; {len(reported)} published (source: paper)" if reported else ""),
         "- protocols: " + ", ".join(f"{n} v{v}" for n, v in protos),
         "- hardware: " + ", ".join(sorted({str(r.environment.get("device_name", "?")) for r in records})),
-        "- cells: mean ± std over seeds (n = number of seeds); best per column in bold. Metric definitions: "
-        "docs/metrics.md.",
+        "- cells: mean ± std over seeds (n = number of seeds); best per column in bold; ≈ marks a row not "
+        "significantly worse than the best (one-sided sign-flip tests on the per-query AP, seeds as strata, "
+        "Holm-adjusted over the column, alpha 0.05; zshbench.stats, `zshbench compare` for any pair). Metric "
+        "definitions: docs/metrics.md.",
         "",
         "## Configurations",
         "",

@@ -62,6 +62,12 @@ class Table:
     rows: list[tuple[str, dict[int, tuple[float, float, int]]]] = dataclasses.field(default_factory=list)
     higher_is_better: bool = True
     fmt: str = "float"  # "float" (4 decimals), "count" (integer with separators) or "si" (k, M, G prefixes)
+    # bits -> the row labels not significantly worse than the column's best (`mark_ties`; empty: not tested)
+    tied: dict[int, frozenset[str]] = dataclasses.field(default_factory=dict)
+
+    def is_tied(self, b: int, label: str) -> bool:
+        """Statistically tied with the best of column ``b`` (and not the best itself)."""
+        return label in self.tied.get(b, ()) and self.best(b) != label
 
     def best(self, b: int) -> str | None:
         cand = [(cells[b][0], label) for label, cells in self.rows if b in cells]
@@ -227,6 +233,38 @@ def aggregate(
     """One `Table` per (dataset, protocol) for the retrieval ``metric`` in ``setting`` (U->A: the headline)."""
     entries = records if records and isinstance(records[0], Entry) else long_table(records)  # type: ignore[index]
     return pivot(entries, metric, setting=setting)
+
+
+def mark_ties(tables: Sequence[Table], entries: Sequence[Entry]) -> list[Table]:
+    """``tables`` with `Table.tied` filled: per column (code length), the rows not significantly worse than the
+    best by `zshbench.stats.tied_with_best` on the records' per-query results (one-sided sign-flip tests of the
+    best against each row, Holm-adjusted, alpha 0.05). A column is left unmarked when a row has one seed of
+    records without per-query results (older records) or the metric is not kept per query."""
+    from zshbench.errors import RecordError, UserError
+    from zshbench.stats import PerQuery, tied_with_best
+
+    by: dict[tuple, dict[str, list[Record]]] = {}
+    for e in entries:
+        by.setdefault((e.dataset, e.protocol, e.quantity, e.setting, e.n_bits), {}).setdefault(e.label, []).append(
+            e.record
+        )
+    out = []
+    for t in tables:
+        tied = {}
+        for b in t.bits:
+            rows = by.get((t.dataset, t.protocol, t.metric, "U->A", b)) or {}
+            if len(rows) < 2:
+                continue
+            try:
+                column = {
+                    label: PerQuery.from_records(recs, metric=t.metric, label=label) for label, recs in rows.items()
+                }
+                ties = tied_with_best(column, higher_is_better=t.higher_is_better)
+            except (RecordError, UserError):
+                continue
+            tied[b] = frozenset(ties.tied)
+        out.append(dataclasses.replace(t, tied=tied))
+    return out
 
 
 RESAMPLE_MARK = "-rs"  # resampled protocols (zshbench protocol resample) are named <protocol>-rs<NN>
