@@ -23,6 +23,7 @@ __all__ = [
     "same_label",
     "dpsh_loss",
     "dsh_loss",
+    "dsh_regulariser",
     "hashnet_loss",
     "hashnet_pair_weights",
     "continuation_beta",
@@ -94,9 +95,18 @@ def dsh_loss(
     d = (b[i] - b[j]).pow(2).sum(dim=1)  # squared Euclidean distance, the relaxed Hamming distance
     y = (labels[i] != labels[j]).float()
     pair = 0.5 * (1.0 - y) * d + 0.5 * y * F.relu(margin - d)
-    reg = (b.abs() - 1.0).abs().sum(dim=1)
+    reg = dsh_regulariser(b).sum(dim=1)
     total = pair.mean() + 2.0 * alpha * reg.mean()
     return total, {"contrastive": pair.mean().detach(), "regulariser": reg.mean().detach()}
+
+
+def dsh_regulariser(b: torch.Tensor) -> torch.Tensor:
+    """Elementwise | |b| - 1 | (eq. 3) whose gradient is the paper's sub-gradient delta(b) (eq. 7) EVERYWHERE:
+    delta(x) = 1 for -1 <= x <= 0 or x >= 1, else -1. Autograd of ``abs`` would take 0 at the kinks x in
+    {-1, 0, 1}; the value is the same, the gradient there is eq. 7's."""
+    value = (b.abs() - 1.0).abs()
+    delta = torch.where(((b >= -1.0) & (b <= 0.0)) | (b >= 1.0), 1.0, -1.0).to(b.dtype)
+    return value.detach() + delta * (b - b.detach())
 
 
 def hashnet_pair_weights(labels, weighting: str) -> tuple[float, float]:

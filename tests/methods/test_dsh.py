@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from zshbench.methods.pairwise.dsh import DSHHasher
-from zshbench.methods.pairwise.losses import dsh_loss
+from zshbench.methods.pairwise.losses import dsh_loss, dsh_regulariser
 from zshbench.testing import conformance_dataset, learning_check
 
 
@@ -68,6 +68,27 @@ def test_matches_eq3_and_its_subgradients_on_random_pairs():
     assert total.item() == pytest.approx(_eq3_mean(b.detach(), labels, m, alpha), rel=1e-6)
     total.backward()
     torch.testing.assert_close(b.grad.double(), _eq5_7(b.detach(), labels, m, alpha), atol=1e-6, rtol=1e-5)
+
+
+def test_regulariser_value_and_subgradient_by_hand_at_the_kinks():
+    # | |x| - 1 | at x = -2, -1, -0.5, 0, 0.5, 1, 2: 1, 0, 0.5, 1, 0.5, 0, 1; eq. 7's delta(x) (1 for -1 <= x <= 0
+    # or x >= 1, else -1): -1, 1, 1, 1, -1, 1, 1 (autograd of abs would give 0 at -1, 0 and 1)
+    x = torch.tensor([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0], requires_grad=True)
+    r = dsh_regulariser(x)
+    assert r.tolist() == [1.0, 0.0, 0.5, 1.0, 0.5, 0.0, 1.0]
+    r.sum().backward()
+    assert x.grad.tolist() == [-1.0, 1.0, 1.0, 1.0, -1.0, 1.0, 1.0]
+
+
+def test_matches_eq5_7_with_outputs_on_the_kinks():
+    # outputs exactly at -1, 0, 1 (where eq. 7 fixes delta = 1); pair distances 5.25 (similar), 2.25 (dissimilar,
+    # inside the margin m = 6), 11.5 (dissimilar, outside): no pair sits on the margin itself
+    b = torch.tensor([[1.0, 0.0, -1.0], [0.5, -2.0, 0.0], [2.0, 1.0, -0.5]], requires_grad=True)
+    labels = [0, 0, 1]
+    total, _ = dsh_loss(b, torch.tensor(labels), 6.0, 0.25)
+    assert total.item() == pytest.approx(_eq3_mean(b.detach(), labels, 6.0, 0.25), rel=1e-6)
+    total.backward()
+    torch.testing.assert_close(b.grad.double(), _eq5_7(b.detach(), labels, 6.0, 0.25), atol=1e-6, rtol=1e-5)
 
 
 def test_margin_is_2k():
