@@ -125,19 +125,19 @@ def test_bad_config_values_are_user_errors():
 
 
 def test_dpsh_learns_short():
-    # measured (seed 0, 32 bits): untrained X, 40 steps Y
+    # measured (seed 0, 32 bits, map@all): untrained 0.3609, 40 steps 0.5370
     before, after, info = learning_check("dpsh", 40)
     assert info["train"]["steps"] == 40
     assert after > before + 0.1, (before, after, info["train"]["epochs"])
+
+
+# LSH on shapes-zsh at 64 bits, seed 0, measured as `zshbench run` measures it (README.md, "Sanity check")
+LSH_MAP5000_SHAPES_64B_SEED0 = 0.1338
 
 
 @pytest.mark.slow
 def test_dpsh_beats_lsh_at_default_budget(tmp_path):
     from zshbench.runner import run
 
-    def map5000(method: str) -> float:
-        (rec,) = run(method, "shapes", bits=(64,), seeds=(0,), device="cpu", results_dir=tmp_path, progress=False)
-        return rec.metrics["map@5000"]
-
-    lsh, dpsh = map5000("lsh"), map5000("dpsh")
-    assert dpsh > lsh, (dpsh, lsh)
+    (rec,) = run("dpsh", "shapes", bits=[64], seeds=[0], results_dir=tmp_path, progress=False, device="cpu")
+    assert rec.metrics["map@5000"] > LSH_MAP5000_SHAPES_64B_SEED0, rec.metrics
