@@ -19,6 +19,7 @@ from zshbench.leaderboard.tables import (
     mark_ties,
     row_labels,
     split_records,
+    table_keys,
 )
 from zshbench.records import Record
 
@@ -185,6 +186,14 @@ def report_files(
     files["README.md"] = "\n".join(lines).rstrip() + "\n"
     for t in tables + costs:
         files[f"csv/{t.slug}.csv"] = render_csv(t)
+    if entries:
+        from zshbench.leaderboard.render import render_latex, render_tidy_csv
+
+        quantities = sorted({name for r in records for name in r.metrics})
+        files["csv/tidy.csv"] = render_tidy_csv(entries, quantities)
+        keys = table_keys(records)
+        protos = {label: f"{r.protocol['name']} v{r.protocol['version']}" for (_, label), r in zip(keys, records)}
+        files["latex/retrieval.tex"] = render_latex(tables, protos)
     files.update(reported_csvs(reported))
     return files
 
