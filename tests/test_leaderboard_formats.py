@@ -35,7 +35,8 @@ def test_latex_marks_best_bold_tied_underlined_and_escapes_labels():
     assert "protocol shapes-zsh v2" in tex and "n = 3 seeds" in tex
     assert "\\textbf{0.500 $\\pm$ 0.010}" in tex and "\\textbf{0.600 $\\pm$ 0.020}" in tex
     assert "my\\_method \\& co & \\underline{0.490 $\\pm$ 0.010} & --" in tex
-    assert latex_escape("a_b%c#d$e{f}~^\\") == "a\\_b\\%c\\#d\\$e\\{f\\}\\textasciitilde{}\\textasciicircum{}\\textbackslash{}"
+    expected = "a\\_b\\%c\\#d\\$e\\{f\\}\\textasciitilde{}\\textasciicircum{}\\textbackslash{}"
+    assert latex_escape("a_b%c#d$e{f}~^\\") == expected
 
 
 def test_latex_without_ties_has_no_underline_claim_and_shows_n_per_cell_when_it_differs():
