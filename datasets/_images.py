@@ -21,8 +21,9 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,8 +31,15 @@ from zshbench.datasets.base import Dataset
 from zshbench.errors import DataError, UserError
 from zshbench.memory import check_allocation
 
-__all__ = ["ImageFileDataset", "decode_image", "check_unique_paths", "read_lines", "IMAGE_SUFFIXES",
-           "file_sha256s", "scan_image_headers"]
+__all__ = [
+    "ImageFileDataset",
+    "decode_image",
+    "check_unique_paths",
+    "read_lines",
+    "IMAGE_SUFFIXES",
+    "file_sha256s",
+    "scan_image_headers",
+]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 DEFAULT_IMAGE_SIZE = 224
@@ -46,9 +54,11 @@ def check_image_size(image_size: Any) -> int:
 def _bomb_message(path, exc) -> str:
     from PIL import Image
 
-    return (f"Image file {path} is too large to decode safely ({exc}); PIL refuses images above "
-            f"{Image.MAX_IMAGE_PIXELS:,} pixels as possible decompression bombs. Downscale the file (a few "
-            "thousand pixels per side are plenty for hashing) or remove it from the dataset.")
+    return (
+        f"Image file {path} is too large to decode safely ({exc}); PIL refuses images above "
+        f"{Image.MAX_IMAGE_PIXELS:,} pixels as possible decompression bombs. Downscale the file (a few "
+        "thousand pixels per side are plenty for hashing) or remove it from the dataset."
+    )
 
 
 def decode_image(path: str | os.PathLike, size: int | None):
@@ -208,7 +218,7 @@ def read_lines(path: Path) -> list[str]:
 class _TorchImages:
     """A `torch.utils.data.Dataset` over some items of an `ImageFileDataset` (picklable, for DataLoader workers)."""
 
-    def __init__(self, owner: "ImageFileDataset", indices: np.ndarray, transform: Callable | None):
+    def __init__(self, owner: ImageFileDataset, indices: np.ndarray, transform: Callable | None):
         self.owner, self.indices, self.transform = owner, indices, transform
 
     def __len__(self) -> int:
@@ -228,9 +238,19 @@ class ImageFileDataset(Dataset):
     ``name``, ``version``, ``default_protocol``.
     """
 
-    def __init__(self, paths: Sequence[str], labels, class_names, class_attributes, attribute_names, *,
-                 image_size: int = DEFAULT_IMAGE_SIZE, root: str | os.PathLike = "", attribute_source: str = "",
-                 notes: dict | None = None):
+    def __init__(
+        self,
+        paths: Sequence[str],
+        labels,
+        class_names,
+        class_attributes,
+        attribute_names,
+        *,
+        image_size: int = DEFAULT_IMAGE_SIZE,
+        root: str | os.PathLike = "",
+        attribute_source: str = "",
+        notes: dict | None = None,
+    ):
         super().__init__(labels, class_names, class_attributes, attribute_names, attribute_source=attribute_source)
         self.image_size = check_image_size(image_size)
         self.paths = list(map(str, paths))
@@ -262,8 +282,11 @@ class ImageFileDataset(Dataset):
 
     def _load_images(self, idx: np.ndarray) -> np.ndarray:
         s = self.image_size
-        check_allocation(len(idx) * s * s * 3, f"a batch of {len(idx)} decoded {s}x{s} RGB images",
-                         "Use a smaller --image-size, or fewer images per batch.")
+        check_allocation(
+            len(idx) * s * s * 3,
+            f"a batch of {len(idx)} decoded {s}x{s} RGB images",
+            "Use a smaller --image-size, or fewer images per batch.",
+        )
         out = np.empty((len(idx), self.image_size, self.image_size, 3), dtype=np.uint8)
         for j, i in enumerate(np.asarray(idx, dtype=np.int64)):
             out[j] = np.asarray(self._pil_image(int(i)), dtype=np.uint8)
@@ -290,7 +313,7 @@ class ImageFileDataset(Dataset):
         bad = []
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            for i in (range(len(self)) if indices is None else np.asarray(indices, dtype=np.int64)):
+            for i in range(len(self)) if indices is None else np.asarray(indices, dtype=np.int64):
                 try:
                     with Image.open(self.paths[int(i)]) as im:
                         im.load()

@@ -18,7 +18,9 @@ release README: "Missing values in the numeric table are marked by -1"). A -1 is
 classes where it is known. The imputed cells are listed in ``describe()["imputed_attributes"]``. The binary
 matrix is used as released.
 
-Default protocol: ``awa2-zsh`` (xlsa17 proposed split, 40 seen / 10 unseen).
+Default protocol: ``awa2-zsh`` (xlsa17 proposed split, 40 seen / 10 unseen). Its version 2 draws the seen
+queries from xlsa17's test_seen_loc images (``item_set("xlsa17-test-seen")``, `XLSA17ItemSets`), which needs
+``xlsa17/data/AWA2/{res101.mat, att_splits.mat}`` under the data root too (read only for such a protocol).
 """
 
 from __future__ import annotations
@@ -29,16 +31,21 @@ import numpy as np
 
 from zshbench.datasets._images import DEFAULT_IMAGE_SIZE, IMAGE_SUFFIXES, ImageFileDataset, read_lines
 from zshbench.datasets.base import require_files, resolve_data_root
+from zshbench.datasets.xlsa17 import XLSA17ItemSets
 from zshbench.errors import DataError, UserError
 from zshbench.registry import register_dataset
 
 __all__ = ["AwA2", "awa2", "read_id_names", "load_matrix", "impute_missing"]
 
 FOLDER = "Animals_with_Attributes2"
-HOW_TO_GET = ("Download AwA2-data.zip (13 GB, images and metadata) from https://cvml.ist.ac.at/AwA2/ and extract "
-              "it into the data root.")
-TREE = (f"DATA_ROOT/{FOLDER}/{{classes.txt, predicates.txt, predicate-matrix-continuous.txt, "
-        "predicate-matrix-binary.txt, JPEGImages/<class>/*.jpg}")
+HOW_TO_GET = (
+    "Download AwA2-data.zip (13 GB, images and metadata) from https://cvml.ist.ac.at/AwA2/ and extract "
+    "it into the data root."
+)
+TREE = (
+    f"DATA_ROOT/{FOLDER}/{{classes.txt, predicates.txt, predicate-matrix-continuous.txt, "
+    "predicate-matrix-binary.txt, JPEGImages/<class>/*.jpg}"
+)
 
 
 def read_id_names(path: Path) -> list[str]:
@@ -59,8 +66,10 @@ def load_matrix(path: Path, shape: tuple[int, int], what: str) -> np.ndarray:
     except ValueError as exc:
         raise DataError(f"{what} {path} is not a numeric matrix ({exc}).") from None
     if m.shape != shape:
-        raise DataError(f"{what} {path} has shape {m.shape[0]} x {m.shape[1]}, expected {shape[0]} x {shape[1]} "
-                        "(classes x attributes); the file is truncated or belongs to another dataset.")
+        raise DataError(
+            f"{what} {path} has shape {m.shape[0]} x {m.shape[1]}, expected {shape[0]} x {shape[1]} "
+            "(classes x attributes); the file is truncated or belongs to another dataset."
+        )
     if not np.isfinite(m).all():
         r, c = np.argwhere(~np.isfinite(m))[0]
         raise DataError(f"{what} {path} holds NaN/inf values (first at row {r + 1}, column {c + 1}).")
@@ -93,12 +102,15 @@ def awa2_attributes(folder: Path, class_names, attribute_names, attributes: str)
         m, cells = impute_missing(m, class_names, attribute_names)
         return m, cells, "AwA2 predicate-matrix-continuous.txt (-1 = missing, imputed by the attribute mean)"
     if attributes == "binary":
-        return load_matrix(folder / "predicate-matrix-binary.txt", shape, "AwA2 attribute matrix"), [], \
-            "AwA2 predicate-matrix-binary.txt"
+        return (
+            load_matrix(folder / "predicate-matrix-binary.txt", shape, "AwA2 attribute matrix"),
+            [],
+            "AwA2 predicate-matrix-binary.txt",
+        )
     raise UserError(f"attributes must be 'continuous' or 'binary' for AwA2, got {attributes!r}.")
 
 
-class AwA2(ImageFileDataset):
+class AwA2(XLSA17ItemSets, ImageFileDataset):
     name = "awa2"
     version = "1"
     default_protocol = "awa2-zsh"
@@ -113,16 +125,31 @@ def awa2(data_root=None, image_size: int = DEFAULT_IMAGE_SIZE, attributes: str =
     folder = root / FOLDER
     class_names = read_id_names(folder / "classes.txt")
     attribute_names = read_id_names(folder / "predicates.txt")
-    require_files(root, [f"{FOLDER}/JPEGImages/{c}" for c in class_names], dataset="awa2",
-                  how_to_get=HOW_TO_GET, tree=TREE)
+    require_files(
+        root, [f"{FOLDER}/JPEGImages/{c}" for c in class_names], dataset="awa2", how_to_get=HOW_TO_GET, tree=TREE
+    )
     att, imputed, source = awa2_attributes(folder, class_names, attribute_names, attributes)
     paths, labels = [], []
     for c, cname in enumerate(class_names):
         cdir = folder / "JPEGImages" / cname
-        files = sorted(p.relative_to(cdir).as_posix() for p in cdir.rglob("*")
-                       if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        files = sorted(
+            p.relative_to(cdir).as_posix()
+            for p in cdir.rglob("*")
+            if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+        )
         paths += [str(cdir / f) for f in files]
         labels += [c] * len(files)
     notes = {"attributes": attributes, "imputed_attributes": imputed}
-    return AwA2(paths, np.asarray(labels, dtype=np.int64), class_names, att, attribute_names,
-                image_size=image_size, root=folder, attribute_source=source, notes=notes)
+    ds = AwA2(
+        paths,
+        np.asarray(labels, dtype=np.int64),
+        class_names,
+        att,
+        attribute_names,
+        image_size=image_size,
+        root=folder,
+        attribute_source=source,
+        notes=notes,
+    )
+    ds._xlsa17 = (root, "awa2", folder / "JPEGImages")
+    return ds

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from zshbench.trainset import ImageView
 from zshbench.errors import DataError
+from zshbench.trainset import ImageView
 
 __all__ = ["Dataset", "ArrayDataset", "resolve_data_root", "require_files"]
 
@@ -94,7 +94,9 @@ class Dataset:
             self.attribute_source = attribute_source or "one-hot class labels (labels-as-attributes mode)"
         else:
             att = np.asarray(class_attributes, dtype=np.float32)
-            names = tuple(attribute_names) if attribute_names is not None else tuple(f"a{i}" for i in range(att.shape[1]))
+            names = (
+                tuple(attribute_names) if attribute_names is not None else tuple(f"a{i}" for i in range(att.shape[1]))
+            )
             if att.ndim != 2 or att.shape != (c, len(names)):
                 raise DataError(
                     f"Dataset '{self.name}': the class-attribute matrix has shape {att.shape}, expected "
@@ -236,7 +238,9 @@ class ArrayDataset(Dataset):
         if features is not None:
             features = np.asarray(features, dtype=np.float32)
             if features.ndim != 2 or len(features) != len(self.labels):
-                raise DataError(f"Dataset '{name}': features must be (n, D) with n = {len(self.labels)}; got {features.shape}.")
+                raise DataError(
+                    f"Dataset '{name}': features must be (n, D) with n = {len(self.labels)}; got {features.shape}."
+                )
             self.feature_dim = features.shape[1]
         self._images = images
         self._features = features

@@ -34,8 +34,10 @@ __all__ = ["CIFAR10", "cifar10"]
 
 FOLDER = "cifar-10-batches-py"
 BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
-HOW_TO_GET = ("Download the 'CIFAR-10 python version' (cifar-10-python.tar.gz) from "
-              "https://www.cs.toronto.edu/~kriz/cifar.html and extract it into the data root.")
+HOW_TO_GET = (
+    "Download the 'CIFAR-10 python version' (cifar-10-python.tar.gz) from "
+    "https://www.cs.toronto.edu/~kriz/cifar.html and extract it into the data root."
+)
 TREE = f"DATA_ROOT/{FOLDER}/{{data_batch_1..5, test_batch, batches.meta}}"
 
 
@@ -48,8 +50,11 @@ def _numpy_globals() -> dict[tuple[str, str], object]:
     except ImportError:  # numpy < 2
         from numpy.core import multiarray, numeric  # type: ignore[no-redef]
 
-    allowed: dict[tuple[str, str], object] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
-                                              ("_codecs", "encode"): _latin1_encode}
+    allowed: dict[tuple[str, str], object] = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): _latin1_encode,
+    }
     for mod in ("numpy.core", "numpy._core"):
         allowed[(f"{mod}.multiarray", "_reconstruct")] = multiarray._reconstruct
         allowed[(f"{mod}.multiarray", "scalar")] = multiarray.scalar
@@ -100,13 +105,25 @@ def _unpickle(path) -> dict:
             d = _BatchUnpickler(f, path).load()
     except DataError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-            OverflowError, UnicodeDecodeError) as exc:
-        raise DataError(f"CIFAR-10 file {path} is corrupt ({type(exc).__name__}: {exc}); re-extract "
-                        "cifar-10-python.tar.gz.") from None
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        OverflowError,
+        UnicodeDecodeError,
+    ) as exc:
+        raise DataError(
+            f"CIFAR-10 file {path} is corrupt ({type(exc).__name__}: {exc}); re-extract cifar-10-python.tar.gz."
+        ) from None
     if not isinstance(d, dict):
-        raise DataError(f"CIFAR-10 file {path} holds a {type(d).__name__}, not the dict of a CIFAR-10 batch; "
-                        "re-extract cifar-10-python.tar.gz.")
+        raise DataError(
+            f"CIFAR-10 file {path} holds a {type(d).__name__}, not the dict of a CIFAR-10 batch; "
+            "re-extract cifar-10-python.tar.gz."
+        )
     return d
 
 
@@ -118,8 +135,13 @@ class CIFAR10(Dataset):
     default_protocol = "cifar10-zsh"
 
     def __init__(self, root, image_size: int | None = None):
-        require_files(root, [f"{FOLDER}/{b}" for b in (*BATCHES, "batches.meta")], dataset=self.name,
-                      how_to_get=HOW_TO_GET, tree=TREE)
+        require_files(
+            root,
+            [f"{FOLDER}/{b}" for b in (*BATCHES, "batches.meta")],
+            dataset=self.name,
+            how_to_get=HOW_TO_GET,
+            tree=TREE,
+        )
         meta = _unpickle(root / FOLDER / "batches.meta")
         names = [n.decode() if isinstance(n, bytes) else str(n) for n in meta.get(b"label_names", [])]
         if len(names) != 10:
@@ -161,9 +183,11 @@ class CIFAR10(Dataset):
     def _load_images(self, idx: np.ndarray) -> np.ndarray:
         if self.image_size is None:
             return np.ascontiguousarray(self._images[idx])
-        check_allocation(len(idx) * int(np.prod(self.image_shape)),
-                         f"a batch of {len(idx)} images resized to {self.image_size}x{self.image_size}",
-                         "Use a smaller --image-size (CIFAR-10 images are 32x32).")
+        check_allocation(
+            len(idx) * int(np.prod(self.image_shape)),
+            f"a batch of {len(idx)} images resized to {self.image_size}x{self.image_size}",
+            "Use a smaller --image-size (CIFAR-10 images are 32x32).",
+        )
         out = np.empty((len(idx), *self.image_shape), dtype=np.uint8)
         for j, i in enumerate(idx):
             out[j] = np.asarray(self._pil_image(int(i)))

@@ -57,13 +57,20 @@ SYSTEM_DIRS = (Path("/usr/share/datasets/fashion-mnist"),)
 HOMEPAGE = "https://github.com/zalandoresearch/fashion-mnist"
 
 #: the label order of the published files (label i = CLASS_NAMES[i])
-CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-               "Ankle boot")
+CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 #: the exact texts embedded for ``fashion`` (one per class, in CLASS_NAMES order)
-PHRASES = ("a t-shirt, a short-sleeved top", "a pair of trousers, long pants", "a pullover, a knitted sweater",
-           "a dress, a one-piece garment", "a coat, a warm outer garment", "a sandal, an open summer shoe",
-           "a shirt with a collar and buttons", "a sneaker, a sports shoe", "a bag, a handbag",
-           "an ankle boot, a shoe that covers the ankle")
+PHRASES = (
+    "a t-shirt, a short-sleeved top",
+    "a pair of trousers, long pants",
+    "a pullover, a knitted sweater",
+    "a dress, a one-piece garment",
+    "a coat, a warm outer garment",
+    "a sandal, an open summer shoe",
+    "a shirt with a collar and buttons",
+    "a sneaker, a sports shoe",
+    "a bag, a handbag",
+    "an ankle boot, a shoe that covers the ankle",
+)
 
 # file -> (idx dimensions, sha256 of the DECOMPRESSED file, MD5 of the .gz as published).
 # The MD5s are the "MD5 Checksum" column of the README of github.com/zalandoresearch/fashion-mnist ("Get the
@@ -75,25 +82,44 @@ PHRASES = ("a t-shirt, a short-sleeved top", "a pair of trousers, long pants", "
 # the label files were also compared with the repository's own copies). Checking the content rather than the
 # .gz accepts any copy with the published data, however it was (re)compressed.
 FILES = {
-    "train-images-idx3-ubyte.gz": ((60000, 28, 28), "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-                                   "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-    "train-labels-idx1-ubyte.gz": ((60000,), "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-                                   "25c81989df183df01b3e8a0aad5dffbe"),
-    "t10k-images-idx3-ubyte.gz": ((10000, 28, 28), "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-                                  "bef4ecab320f06d8554ea6380940ec79"),
-    "t10k-labels-idx1-ubyte.gz": ((10000,), "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-                                  "bb300cfdad3c16e7a12a480ee83cd310"),
+    "train-images-idx3-ubyte.gz": (
+        (60000, 28, 28),
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    ),
+    "train-labels-idx1-ubyte.gz": (
+        (60000,),
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "25c81989df183df01b3e8a0aad5dffbe",
+    ),
+    "t10k-images-idx3-ubyte.gz": (
+        (10000, 28, 28),
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "bef4ecab320f06d8554ea6380940ec79",
+    ),
+    "t10k-labels-idx1-ubyte.gz": (
+        (10000,),
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        "bb300cfdad3c16e7a12a480ee83cd310",
+    ),
 }
-HOW_TO_GET = (f"Download the four files from {HOMEPAGE} (README, 'Get the Data'), or on Debian/Ubuntu install "
-              "them with `sudo apt-get install dataset-fashion-mnist` (into /usr/share/datasets/fashion-mnist, "
-              "which zshbench searches when the data root has none of the files).")
-TREE = (f"DATA_ROOT/{FOLDER}/{{train,t10k}}-{{images-idx3,labels-idx1}}-ubyte.gz (or the four files directly in "
-        "DATA_ROOT)")
+HOW_TO_GET = (
+    f"Download the four files from {HOMEPAGE} (README, 'Get the Data'), or on Debian/Ubuntu install "
+    "them with `sudo apt-get install dataset-fashion-mnist` (into /usr/share/datasets/fashion-mnist, "
+    "which zshbench searches when the data root has none of the files)."
+)
+TREE = (
+    f"DATA_ROOT/{FOLDER}/{{train,t10k}}-{{images-idx3,labels-idx1}}-ubyte.gz (or the four files directly in DATA_ROOT)"
+)
 #: added to the missing-encoder message (runs of ``fashion`` read the pinned vectors and never need it)
-ENCODER_HINT = ("Runs of 'fashion' do not need it (they read the vectors pinned in zshbench); the dataset "
-                "'fashion-labels' (labels as attributes) needs no text at all.")
-_REFETCH = (f"Download it again from {HOMEPAGE}, or reinstall the Debian package "
-            "(sudo apt-get install --reinstall dataset-fashion-mnist).")
+ENCODER_HINT = (
+    "Runs of 'fashion' do not need it (they read the vectors pinned in zshbench); the dataset "
+    "'fashion-labels' (labels as attributes) needs no text at all."
+)
+_REFETCH = (
+    f"Download it again from {HOMEPAGE}, or reinstall the Debian package "
+    "(sudo apt-get install --reinstall dataset-fashion-mnist)."
+)
 
 
 def find_folder(data_root=None, dataset: str = "fashion") -> Path:
@@ -112,8 +138,13 @@ def find_folder(data_root=None, dataset: str = "fashion") -> Path:
         if all((folder / f).is_file() for f in FILES):
             return folder
     where = ", ".join(str(d) for d in SYSTEM_DIRS)
-    require_files(root / FOLDER, list(FILES), dataset=dataset, tree=TREE,
-                  how_to_get=f"(Also searched: {root} and {where}.) {HOW_TO_GET}")
+    require_files(
+        root / FOLDER,
+        list(FILES),
+        dataset=dataset,
+        tree=TREE,
+        how_to_get=f"(Also searched: {root} and {where}.) {HOW_TO_GET}",
+    )
     raise AssertionError("unreachable: require_files raised")  # pragma: no cover
 
 
@@ -134,29 +165,38 @@ def read_idx(path: Path, dims: tuple[int, ...], sha256: str | None) -> np.ndarra
     try:
         data = gzip.decompress(path.read_bytes())
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"Fashion-MNIST file {path} is not a complete gzip file ({type(exc).__name__}: {exc}); it "
-                        f"is corrupt or cut short. {_REFETCH}") from None
+        raise DataError(
+            f"Fashion-MNIST file {path} is not a complete gzip file ({type(exc).__name__}: {exc}); it "
+            f"is corrupt or cut short. {_REFETCH}"
+        ) from None
     magic = 0x0800 + len(dims)
     kind = {1: "labels (idx1)", 3: "images (idx3)"}.get(len(dims), f"idx{len(dims)}")
     head = 4 + 4 * len(dims)
     if len(data) < 4 or int.from_bytes(data[:4], "big") != magic:
         got = f"0x{int.from_bytes(data[:4], 'big'):08x}" if len(data) >= 4 else f"only {len(data)} byte(s)"
-        raise DataError(f"Fashion-MNIST file {path} is not an idx file of {kind}: its magic number is {got}, "
-                        f"expected 0x{magic:08x} (unsigned bytes, {len(dims)} dimension(s)). Is {name} in the "
-                        f"right place, and is it the file of that name? {_REFETCH}")
+        raise DataError(
+            f"Fashion-MNIST file {path} is not an idx file of {kind}: its magic number is {got}, "
+            f"expected 0x{magic:08x} (unsigned bytes, {len(dims)} dimension(s)). Is {name} in the "
+            f"right place, and is it the file of that name? {_REFETCH}"
+        )
     if len(data) < head:
-        raise DataError(f"Fashion-MNIST file {path} is cut short inside its idx header ({len(data)} of {head} "
-                        f"bytes). {_REFETCH}")
+        raise DataError(
+            f"Fashion-MNIST file {path} is cut short inside its idx header ({len(data)} of {head} bytes). {_REFETCH}"
+        )
     got_dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(len(dims)))
     if got_dims != tuple(dims):
-        raise DataError(f"Fashion-MNIST file {path} declares dimensions {' x '.join(map(str, got_dims))}, expected "
-                        f"{' x '.join(map(str, dims))} ({dims[0]:,} items); it is not the published {name}. "
-                        f"{_REFETCH}")
+        raise DataError(
+            f"Fashion-MNIST file {path} declares dimensions {' x '.join(map(str, got_dims))}, expected "
+            f"{' x '.join(map(str, dims))} ({dims[0]:,} items); it is not the published {name}. "
+            f"{_REFETCH}"
+        )
     size = int(np.prod(dims))
     if len(data) - head != size:
         what = "cut short" if len(data) - head < size else "longer than its header says"
-        raise DataError(f"Fashion-MNIST file {path} is {what}: {len(data) - head:,} data bytes after the header, "
-                        f"expected {size:,}. {_REFETCH}")
+        raise DataError(
+            f"Fashion-MNIST file {path} is {what}: {len(data) - head:,} data bytes after the header, "
+            f"expected {size:,}. {_REFETCH}"
+        )
     if sha256 is not None:
         got = hashlib.sha256(data).hexdigest()
         if got != sha256:
@@ -166,7 +206,8 @@ def read_idx(path: Path, dims: tuple[int, ...], sha256: str | None) -> np.ndarra
                 f"bytes have sha256 {got[:16]}..., expected {sha256[:16]}..."
                 + (f" (the data of Zalando Research's {name}, whose .gz has MD5 {md5})" if md5 else "")
                 + ". It is corrupt, another version, or another dataset in the same format (the original MNIST "
-                f"uses the same file names). {_REFETCH}")
+                f"uses the same file names). {_REFETCH}"
+            )
     return np.frombuffer(data, dtype=np.uint8, offset=head).reshape(dims)
 
 
@@ -206,10 +247,16 @@ def pinned_embeddings() -> np.ndarray:
     from zshbench.text import unpack
 
     if tuple(pinned.PHRASES) != PHRASES:
-        raise DataError("datasets/_fashion_text.py holds embeddings of other phrases than fashion.PHRASES; "
-                        "regenerate it with zshbench.datasets.fashion.write_pinned_embeddings().")
-    return unpack(pinned.EMBEDDINGS, (len(PHRASES), pinned.ENCODER["dim"]), pinned.SHA256,
-                  "Fashion-MNIST's class names (datasets/_fashion_text.py)")
+        raise DataError(
+            "datasets/_fashion_text.py holds embeddings of other phrases than fashion.PHRASES; "
+            "regenerate it with zshbench.datasets.fashion.write_pinned_embeddings()."
+        )
+    return unpack(
+        pinned.EMBEDDINGS,
+        (len(PHRASES), pinned.ENCODER["dim"]),
+        pinned.SHA256,
+        "Fashion-MNIST's class names (datasets/_fashion_text.py)",
+    )
 
 
 def write_pinned_embeddings(path: str | os.PathLike | None = None) -> Path:
@@ -246,8 +293,10 @@ class FashionMNIST(ArrayDataset):
     def __init__(self, data_root=None, attributes: str = "embeddings"):
         name = {"embeddings": "fashion", "labels": "fashion-labels"}.get(attributes)
         if name is None:
-            raise UserError(f"Fashion-MNIST attributes must be 'embeddings' (dataset 'fashion') or 'labels' "
-                            f"(dataset 'fashion-labels'), got {attributes!r}.")
+            raise UserError(
+                f"Fashion-MNIST attributes must be 'embeddings' (dataset 'fashion') or 'labels' "
+                f"(dataset 'fashion-labels'), got {attributes!r}."
+            )
         folder = find_folder(data_root, name)
         images, labels = load_arrays(folder)
         self.text_encoder: dict | None = None
@@ -256,14 +305,25 @@ class FashionMNIST(ArrayDataset):
 
             att, att_names = pinned_embeddings(), [f"minilm_{i:03d}" for i in range(pinned.ENCODER["dim"])]
             self.text_encoder = {**pinned.ENCODER, "pinned_sha256": pinned.SHA256}
-            source = (f"class-name embeddings: {pinned.ENCODER['model'].split('/')[-1]} sentence vectors "
-                      f"({pinned.ENCODER['package']} {pinned.ENCODER['version']}, {att.shape[1]}-d) of one phrase "
-                      f"per class, e.g. '{PHRASES[0]}'")
+            source = (
+                f"class-name embeddings: {pinned.ENCODER['model'].split('/')[-1]} sentence vectors "
+                f"({pinned.ENCODER['package']} {pinned.ENCODER['version']}, {att.shape[1]}-d) of one phrase "
+                f"per class, e.g. '{PHRASES[0]}'"
+            )
         else:
             att, att_names = None, None
             source = "one-hot class labels (labels-as-attributes mode; Fashion-MNIST has no attribute annotations)"
-        super().__init__(name, labels, CLASS_NAMES, att, att_names, images=images, default_protocol=PROTOCOL,
-                         version=VERSION, attribute_source=source)
+        super().__init__(
+            name,
+            labels,
+            CLASS_NAMES,
+            att,
+            att_names,
+            images=images,
+            default_protocol=PROTOCOL,
+            version=VERSION,
+            attribute_source=source,
+        )
         self.side_information = "class-name-embeddings" if attributes == "embeddings" else "labels"
         self.root = str(folder.resolve())
 

@@ -38,13 +38,18 @@ import io
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from zshbench.datasets._images import (DEFAULT_IMAGE_SIZE, IMAGE_SUFFIXES, ImageFileDataset, check_image_size,
-                                       scan_image_headers)
+from zshbench.datasets._images import (
+    DEFAULT_IMAGE_SIZE,
+    IMAGE_SUFFIXES,
+    ImageFileDataset,
+    check_image_size,
+    scan_image_headers,
+)
 from zshbench.datasets.base import resolve_data_root
 from zshbench.errors import DataError, UserError
 from zshbench.paths import check_name, slug
@@ -107,8 +112,10 @@ def choose_image_size(sizes: Sequence[tuple[int, int]]) -> tuple[int, str]:
             why += f"; raised to {s}, the smallest size zshbench decodes to"
         return s, why
     shown = ", ".join(f"{w}x{h}" for w, h in distinct[:3]) + (" ..." if len(distinct) > 3 else "")
-    return DEFAULT_IMAGE_SIZE, (f"the default {DEFAULT_IMAGE_SIZE}: the images differ in size ({len(distinct)} "
-                                f"sizes: {shown}); pass --image-size to choose another")
+    return DEFAULT_IMAGE_SIZE, (
+        f"the default {DEFAULT_IMAGE_SIZE}: the images differ in size ({len(distinct)} "
+        f"sizes: {shown}); pass --image-size to choose another"
+    )
 
 
 def _find(spec: str | None, data_root) -> Path:
@@ -119,8 +126,10 @@ def _find(spec: str | None, data_root) -> Path:
         alt = resolve_data_root(data_root) / p
         p = alt if alt.is_dir() else p
     if not p.is_dir():
-        raise DataError(f"Folder dataset {spec}: no such directory (nor under the data root). Expected "
-                        "PATH/<class name>/*.jpg, one sub-folder per class.")
+        raise DataError(
+            f"Folder dataset {spec}: no such directory (nor under the data root). Expected "
+            "PATH/<class name>/*.jpg, one sub-folder per class."
+        )
     return p
 
 
@@ -143,29 +152,37 @@ def read_attributes_csv(path: Path, class_names: Sequence[str]) -> tuple[np.ndar
             "not a CSV file at all, replace it."
         ) from None
     if "\x00" in text:
-        raise DataError(f"{path} holds NUL bytes: it is a binary file, not CSV text. Replace it with a UTF-8 CSV file "
-                        "('class,<attribute 1>,...' then one row per class).")
+        raise DataError(
+            f"{path} holds NUL bytes: it is a binary file, not CSV text. Replace it with a UTF-8 CSV file "
+            "('class,<attribute 1>,...' then one row per class)."
+        )
     try:
         rows = [r for r in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in r)]
     except csv.Error as exc:
-        raise DataError(f"{path} is not a readable CSV file ({exc}); expected 'class,<attribute 1>,...' then one row "
-                        "per class.") from None
+        raise DataError(
+            f"{path} is not a readable CSV file ({exc}); expected 'class,<attribute 1>,...' then one row per class."
+        ) from None
     if not rows or len(rows[0]) < 2 or rows[0][0].strip().lower() != "class":
         raise DataError(f"{path}: the header must be 'class,<attribute 1>,<attribute 2>,...'.")
     names = [c.strip() for c in rows[0][1:]]
     empty = [i + 2 for i, n in enumerate(names) if not n]
     if empty:
-        raise DataError(f"{path}: header column(s) {', '.join(map(str, empty))} have no attribute name; name every "
-                        "attribute column.")
+        raise DataError(
+            f"{path}: header column(s) {', '.join(map(str, empty))} have no attribute name; name every "
+            "attribute column."
+        )
     dups = sorted({n for n in names if names.count(n) > 1})
     if dups:
-        raise DataError(f"{path}: the header names attribute(s) more than once: {', '.join(dups)}. Every attribute "
-                        "column needs its own name; rename or merge the repeated columns.")
+        raise DataError(
+            f"{path}: the header names attribute(s) more than once: {', '.join(dups)}. Every attribute "
+            "column needs its own name; rename or merge the repeated columns."
+        )
     table: dict[str, list[float]] = {}
     for i, r in enumerate(rows[1:], 2):
         if len(r) != len(rows[0]):
-            raise DataError(f"{path}, line {i}: {len(r)} fields, the header has {len(rows[0])} (class + "
-                            f"{len(names)} attributes).")
+            raise DataError(
+                f"{path}, line {i}: {len(r)} fields, the header has {len(rows[0])} (class + {len(names)} attributes)."
+            )
         cname = r[0].strip()
         if cname in table:
             raise DataError(f"{path}, line {i}: class '{cname}' is listed twice.")
@@ -240,34 +257,60 @@ def protocol_from_args(dataset, unseen: Sequence[str] | str, train_per_class: in
         msg = did_you_mean(unknown[0], list(dataset.class_names), "class")
         commas = [c for c in dataset.class_names if "," in c]
         if commas:
-            msg += (f" Note: --unseen splits its value at commas, and {len(commas)} class name(s) contain one (e.g. "
-                    f"{commas[0]!r}); such a name is recognised when written out in full, but a class name that "
-                    "also splits into other class names cannot be told apart: rename those class folders.")
+            msg += (
+                f" Note: --unseen splits its value at commas, and {len(commas)} class name(s) contain one (e.g. "
+                f"{commas[0]!r}); such a name is recognised when written out in full, but a class name that "
+                "also splits into other class names cannot be told apart: rename those class folders."
+            )
         raise UserError(f"--unseen: {msg}")
     for flag, v in (("--train-per-class", train_per_class), ("--query-per-class", query_per_class)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise UserError(f"{flag} must be an integer >= 1 (every seen class needs a training item, every unseen "
-                            f"class a query), got {v!r}.")
+            raise UserError(
+                f"{flag} must be an integer >= 1 (every seen class needs a training item, every unseen "
+                f"class a query), got {v!r}."
+            )
     seen = [c for c in dataset.class_names if c not in set(unseen)]
     if not seen:
         raise UserError("--unseen lists every class; at least one class must stay seen for training.")
-    body = {"version": "user", "dataset": dataset.name, "seed": 0, "seen": seen, "unseen": list(unseen),
-            "counts": {"train_per_class": int(train_per_class), "query_per_class": int(query_per_class),
-                       "database": "rest"}}
+    body = {
+        "version": "user",
+        "dataset": dataset.name,
+        "seed": 0,
+        "seen": seen,
+        "unseen": list(unseen),
+        "counts": {
+            "train_per_class": int(train_per_class),
+            "query_per_class": int(query_per_class),
+            "database": "rest",
+        },
+    }
     tag = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:8]
     where = getattr(dataset, "root", "") or dataset.name
-    d = {"name": f"{dataset.name}-user-{tag}", **body,
-         "provenance": f"Ad-hoc protocol from command-line arguments on {where}."}
+    d = {
+        "name": f"{dataset.name}-user-{tag}",
+        **body,
+        "provenance": f"Ad-hoc protocol from command-line arguments on {where}.",
+    }
     return Protocol.from_dict(d, sha256=content_sha256(d))
 
 
 def _protocol_toml(p) -> str:
     q = lambda s: json.dumps(s)  # noqa: E731  (TOML basic strings accept JSON string escapes)
-    lines = [f"name = {q(p.name)}", f"version = {q(p.version)}", f"dataset = {q(p.dataset)}", f"seed = {p.seed}",
-             f"provenance = {q(p.provenance)}", "seen = [" + ", ".join(map(q, p.seen)) + "]",
-             "unseen = [" + ", ".join(map(q, p.unseen)) + "]", "", "[counts]",
-             f"train_per_class = {p.train_per_class}", f"query_per_class = {p.query_per_class}",
-             f"database = {q(p.database)}", ""]
+    lines = [
+        f"name = {q(p.name)}",
+        f"version = {q(p.version)}",
+        f"dataset = {q(p.dataset)}",
+        f"seed = {p.seed}",
+        f"provenance = {q(p.provenance)}",
+        "seen = [" + ", ".join(map(q, p.seen)) + "]",
+        "unseen = [" + ", ".join(map(q, p.unseen)) + "]",
+        "",
+        "[counts]",
+        f"train_per_class = {p.train_per_class}",
+        f"query_per_class = {p.query_per_class}",
+        f"database = {q(p.database)}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -283,8 +326,14 @@ def write_protocol(p) -> Path:
 
 
 @register_dataset("folder")
-def folder(data_root=None, spec: str | None = None, unseen=None, train_per_class: int | None = None,
-           query_per_class: int | None = None, image_size: int | None = None) -> FolderDataset:
+def folder(
+    data_root=None,
+    spec: str | None = None,
+    unseen=None,
+    train_per_class: int | None = None,
+    query_per_class: int | None = None,
+    image_size: int | None = None,
+) -> FolderDataset:
     """Your images: folder:PATH with PATH/<class>/*.jpg, optional attributes.csv and protocol.toml.
 
     Args:
@@ -310,8 +359,11 @@ def folder(data_root=None, spec: str | None = None, unseen=None, train_per_class
     class_names = [d.name for d in class_dirs]
     paths, labels, listing = [], [], []
     for c, d in enumerate(class_dirs):
-        files = sorted(p.relative_to(d).as_posix() for p in d.rglob("*")
-                       if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith("."))
+        files = sorted(
+            p.relative_to(d).as_posix()
+            for p in d.rglob("*")
+            if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith(".")
+        )
         for f in files:
             full = d / f
             paths.append(str(full))
@@ -336,10 +388,20 @@ def folder(data_root=None, spec: str | None = None, unseen=None, train_per_class
     if (path / "attributes.csv").is_file():
         att, att_names = read_attributes_csv(path / "attributes.csv", class_names)
         source = str(path / "attributes.csv")
-    ds = FolderDataset(dataset_name(path), str(path / "protocol.toml"), paths,
-                       np.asarray(labels, dtype=np.int64), class_names, att, att_names, image_size=image_size,
-                       root=root, attribute_source=source, notes={"image_size_source": why},
-                       content_fingerprint=content_fingerprint(path, listing))
+    ds = FolderDataset(
+        dataset_name(path),
+        str(path / "protocol.toml"),
+        paths,
+        np.asarray(labels, dtype=np.int64),
+        class_names,
+        att,
+        att_names,
+        image_size=image_size,
+        root=root,
+        attribute_source=source,
+        notes={"image_size_source": why},
+        content_fingerprint=content_fingerprint(path, listing),
+    )
     given = {"unseen": unseen, "train_per_class": train_per_class, "query_per_class": query_per_class}
     if any(v is not None for v in given.values()):
         absent = [k for k, v in given.items() if v is None]

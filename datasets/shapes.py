@@ -29,8 +29,8 @@ import itertools
 import numpy as np
 
 from zshbench.cache import cache_dir
-from zshbench.fileio import load_npz, save_npz_atomic
 from zshbench.datasets.base import ArrayDataset
+from zshbench.fileio import load_npz, save_npz_atomic
 from zshbench.registry import register_dataset
 
 SHAPES = ("circle", "square", "triangle", "diamond", "cross")
@@ -77,7 +77,9 @@ def choose_classes(seed: int = CLASS_SEED) -> tuple[list[tuple[str, ...]], list[
                 return seen, unseen
 
 
-def _render(combos: list[tuple[str, ...]], labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _render(
+    combos: list[tuple[str, ...]], labels: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Render one image per label; returns uint8 images (n, 32, 32, 3) and per-image attribute strengths."""
     n = len(labels)
     shape_i = np.array([SHAPES.index(combos[c][0]) for c in labels])

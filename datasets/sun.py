@@ -18,7 +18,9 @@ classes and their order are those of att_splits.mat (alphabetical); the attribut
 ``original_att`` (per-class means of the per-image votes, 0..1; ``attributes="normalized"`` takes the
 l2-normalised ``att``). Items are each class's images sorted by relative path (shared with ``sun-res101``).
 
-Default protocol: ``sun-zsh`` (xlsa17 proposed split, 645 seen / 72 unseen).
+Default protocol: ``sun-zsh`` (xlsa17 proposed split, 645 seen / 72 unseen). Its version 2 draws the seen
+queries from xlsa17's test_seen_loc images (``item_set("xlsa17-test-seen")``), which needs
+``xlsa17/data/SUN/res101.mat`` next to att_splits.mat (read only for such a protocol).
 """
 
 from __future__ import annotations
@@ -28,18 +30,21 @@ import numpy as np
 from zshbench.datasets._images import DEFAULT_IMAGE_SIZE, ImageFileDataset, check_unique_paths
 from zshbench.datasets.base import require_files, resolve_data_root
 from zshbench.datasets.xlsa17 import HOW_TO_GET as XLSA17_HOW_TO_GET
-from zshbench.datasets.xlsa17 import _loadmat, load_att_splits, mat_strings
+from zshbench.datasets.xlsa17 import XLSA17ItemSets, _loadmat, load_att_splits, mat_strings
 from zshbench.errors import DataError
 from zshbench.registry import register_dataset
 
 __all__ = ["SUN", "sun", "sun_class_of", "read_sun_attribute_names"]
 
 SUN_FOLDER = "SUN"
-HOW_TO_GET = ("Download SUNAttributeDB.tar.gz and SUNAttributeDB_Images.tar.gz from "
-              "https://cs.brown.edu/~gmpatter/sunattributes.html and extract both into DATA_ROOT/SUN/; "
-              + XLSA17_HOW_TO_GET)
-TREE = ("DATA_ROOT/{SUN/{SUNAttributeDB/{images.mat, attributes.mat}, images/<letter>/<scene>/sun_*.jpg}, "
-        "xlsa17/data/SUN/att_splits.mat}")
+HOW_TO_GET = (
+    "Download SUNAttributeDB.tar.gz and SUNAttributeDB_Images.tar.gz from "
+    "https://cs.brown.edu/~gmpatter/sunattributes.html and extract both into DATA_ROOT/SUN/; " + XLSA17_HOW_TO_GET
+)
+TREE = (
+    "DATA_ROOT/{SUN/{SUNAttributeDB/{images.mat, attributes.mat}, images/<letter>/<scene>/sun_*.jpg}, "
+    "xlsa17/data/SUN/att_splits.mat}"
+)
 
 
 def sun_class_of(rel_path: str) -> str:
@@ -57,7 +62,7 @@ def read_sun_attribute_names(path) -> list[str]:
     return mat_strings(m["attributes"])
 
 
-class SUN(ImageFileDataset):
+class SUN(XLSA17ItemSets, ImageFileDataset):
     name = "sun"
     version = "1"
     default_protocol = "sun-zsh"
@@ -67,16 +72,22 @@ class SUN(ImageFileDataset):
 def sun(data_root=None, image_size: int = DEFAULT_IMAGE_SIZE, attributes: str = "original") -> SUN:
     """SUN Attribute DB, 14,340 scene images of 717 classes, 102 attributes (needs SUN/ and xlsa17/data/SUN/)."""
     root = resolve_data_root(data_root)
-    meta = [f"{SUN_FOLDER}/SUNAttributeDB/images.mat", f"{SUN_FOLDER}/SUNAttributeDB/attributes.mat",
-            f"{SUN_FOLDER}/images", "xlsa17/data/SUN/att_splits.mat"]
+    meta = [
+        f"{SUN_FOLDER}/SUNAttributeDB/images.mat",
+        f"{SUN_FOLDER}/SUNAttributeDB/attributes.mat",
+        f"{SUN_FOLDER}/images",
+        "xlsa17/data/SUN/att_splits.mat",
+    ]
     require_files(root, meta, dataset="sun", how_to_get=HOW_TO_GET, tree=TREE)
     folder = root / SUN_FOLDER
     class_names, att, release = load_att_splits(root / "xlsa17/data/SUN/att_splits.mat", attributes)
     attribute_names = read_sun_attribute_names(folder / "SUNAttributeDB/attributes.mat")
     m = _loadmat(folder / "SUNAttributeDB/images.mat", ["images"])
     if "images" not in m:
-        raise DataError(f"{folder / 'SUNAttributeDB/images.mat'} lacks the variable 'images'; is it the SUN "
-                        "Attribute DB's images.mat?")
+        raise DataError(
+            f"{folder / 'SUNAttributeDB/images.mat'} lacks the variable 'images'; is it the SUN "
+            "Attribute DB's images.mat?"
+        )
     rel = [r.replace("\\", "/").lstrip("/") for r in mat_strings(m["images"])]
     check_unique_paths(rel, "sun", str(folder / "SUNAttributeDB/images.mat"))
     pos = {n: i for i, n in enumerate(class_names)}
@@ -91,7 +102,16 @@ def sun(data_root=None, image_size: int = DEFAULT_IMAGE_SIZE, attributes: str = 
     order = sorted(range(len(rel)), key=lambda i: (labels[i], rel[i]))
     rel = [rel[i] for i in order]
     require_files(root, [f"{SUN_FOLDER}/images/{r}" for r in rel], dataset="sun", how_to_get=HOW_TO_GET, tree=TREE)
-    return SUN([str(folder / "images" / r) for r in rel], np.asarray(labels, dtype=np.int64)[order], class_names,
-               att, attribute_names, image_size=image_size, root=folder,
-               attribute_source=f"xlsa17 att_splits.mat '{'original_att' if attributes == 'original' else 'att'}'",
-               notes={"attributes": attributes, "att_splits_release": release})
+    ds = SUN(
+        [str(folder / "images" / r) for r in rel],
+        np.asarray(labels, dtype=np.int64)[order],
+        class_names,
+        att,
+        attribute_names,
+        image_size=image_size,
+        root=folder,
+        attribute_source=f"xlsa17 att_splits.mat '{'original_att' if attributes == 'original' else 'att'}'",
+        notes={"attributes": attributes, "att_splits_release": release},
+    )
+    ds._xlsa17 = (root, "sun", folder / "images")
+    return ds

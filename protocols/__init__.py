@@ -14,8 +14,22 @@ from zshbench.protocols.resolve import (  # noqa: F401
     parse_protocol_file,
     pin_protocol,
     pinned_versions,
+    protocol_versions,
     resolve,
 )
 
-__all__ = ["Protocol", "Split", "list_protocols", "load_protocol", "resolve", "check_split", "add_protocol_dir",
-           "check_pin", "is_pinned_name", "pinned_versions", "DuplicateContentWarning", "find_content_duplicates"]
+__all__ = [
+    "Protocol",
+    "Split",
+    "list_protocols",
+    "load_protocol",
+    "resolve",
+    "check_split",
+    "add_protocol_dir",
+    "check_pin",
+    "is_pinned_name",
+    "pinned_versions",
+    "protocol_versions",
+    "DuplicateContentWarning",
+    "find_content_duplicates",
+]

@@ -33,6 +33,7 @@ def make_record(
     zshbench_version: str = "0",
     non_default_params: dict | None = None,
     metric_conventions: dict | None = None,
+    variant: str = "standard",
     **extra,
 ) -> Record:
     """A valid `Record` with the given fields; everything else deterministic filler."""
@@ -44,7 +45,7 @@ def make_record(
         features={"spec": "pixels", "weights": None} if features is None else features,
         dataset={"name": dataset, "version": "1", "fingerprint": _hex(dataset)},
         protocol={"name": protocol, "version": "1", "sha256": protocol_sha or _hex(protocol), "pinned": pinned},
-        evaluation={"k": k, "metric_version": "1", "metric_set": "default", "variant": "standard"},
+        evaluation={"k": k, "metric_version": "1", "metric_set": "default", "variant": variant},
         n_bits=n_bits,
         seed=seed,
     )

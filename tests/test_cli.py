@@ -35,8 +35,14 @@ def test_list_method_filters(capsys):
 
 def test_protocol_show(capsys):
     code, out, _ = cli(capsys, "protocol", "show", "digits-zsh")
-    assert code == 0 and "unseen (2): three, eight" in out and "train 800, query 100, database 897" in out
-    assert "split fingerprint: 6390daf8e660b425" in out
+    assert (
+        code == 0
+        and "unseen (2): three, eight" in out
+        and "train 800, query 100, seen queries 304, database 593" in out
+    )
+    assert "split fingerprint: 15ff9703f994e179" in out
+    code, out, _ = cli(capsys, "protocol", "show", "digits-zsh@1")  # version 1 by name@version
+    assert code == 0 and "train 800, query 100, database 897" in out and "split fingerprint: 6390daf8e660b425" in out
 
 
 def test_run_and_rerun_and_leaderboard(capsys, tmp_path):

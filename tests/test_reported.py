@@ -483,7 +483,7 @@ def test_reported_section_is_separate_and_compared_side_by_side(results, reporte
     measured, _, published = readme.partition("## Reported in the papers")
     assert "SuperHash" not in measured and "12.50" not in measured  # never mixed with measured rows
     assert "| LSH | 12.50 | 25.00 |" in published and "| SuperHash | 0.5 | - |" in published
-    assert "Split: the paper: unseeded random 8/2 class split. zshbench: protocol digits-zsh v1" in published
+    assert "Split: the paper: unseeded random 8/2 class split. zshbench: protocol digits-zsh v2" in published
     assert "mean ± std over seeds 0, 1" in published
     comps = comparisons(reps, recs)
     assert [c["label"][:5] for c in comps] == ["lsh [", "lsh ["]  # two measured configs of lsh

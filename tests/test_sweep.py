@@ -1,5 +1,6 @@
 """`zshbench sweep`: grid files, expansion, skipping existing records, the local launcher, bad input."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -59,7 +60,38 @@ def test_job_argv_round_trips_through_the_cli_parser():
         "digits-zsh",
         ["n_iter=3"],
     )
-    assert j.name == Job("itq", "digits", (16, 32), (0, 1), "elsewhere", overrides=("n_iter=3",)).name
+    same = Job("itq", "digits", (16, 32), (0, 1), "elsewhere", protocol="digits-zsh", overrides=("n_iter=3",))
+    assert j.name == same.name  # the results folder is not part of a job's name
+    # the protocol and the evaluation variant are: their logs must not overwrite each other's
+    names = {
+        j.name,
+        dataclasses.replace(j, protocol="digits-zsh@1").name,
+        dataclasses.replace(j, eval_variant="leaky").name,
+    }
+    assert len(names) == 3
+
+
+def test_grid_runs_every_listed_protocol_and_the_eval_variant(tmp_path):
+    from zshbench.protocols import load_protocol
+    from zshbench.protocols.resample import resample, write_resampled
+
+    write_resampled(resample(load_protocol("digits-zsh"), 2), tmp_path / "splits")
+    p = tmp_path / "grid.toml"
+    p.write_text(
+        'methods = ["lsh"]\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\neval_variant = "leaky"\n'
+        '[protocols]\ndigits = ["digits-zsh", "splits/digits-zsh-rs01.toml", "splits/digits-zsh-rs02.toml"]\n'
+    )
+    jobs = expand(load_grid(p), "r")
+    assert [j.protocol for j in jobs] == [
+        "digits-zsh",
+        *(str(tmp_path / f"splits/digits-zsh-rs0{i}.toml") for i in (1, 2)),
+    ]
+    assert all(j.eval_variant == "leaky" and j.argv()[-2:] == ["--eval-variant", "leaky"] for j in jobs)
+    todo, skipped = pending(jobs)
+    assert len(todo) == 3 and skipped == 0
+    p.write_text('methods = ["lsh"]\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\neval_variant = "leakyy"\n')
+    with pytest.raises(UserError, match="eval_variant"):
+        load_grid(p)
 
 
 def test_exclude_rules_match_on_every_given_key(tmp_path):

@@ -57,13 +57,16 @@ def same_cpu(rec: Record) -> bool:
 def _group_key(rec: Record) -> tuple:
     params = {k: v for k, v in rec.params.items() if k not in ("n_bits", "seed")}
     feats = (rec.identity.get("features") or {}).get("spec")
+    p = rec.protocol  # name@version: a record of an older pinned version re-runs that version, not the newest
+    proto = f"{p['name']}@{p['version']}" if p.get("pinned") is not False and p.get("version") else p["name"]
     return (
         rec.method,
         rec.dataset,
-        rec.protocol["name"],
+        proto,
         tuple(sorted((k, repr(v)) for k, v in params.items())),
         feats,
         rec.k,
+        rec.evaluation.get("variant", "standard"),
     )
 
 
@@ -88,6 +91,7 @@ def reproduce(
     deep: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     data_root: str | None = None,
+    protocol_dirs: Iterable[str | Path] = (),
 ) -> list[Outcome]:
     """Re-run ``records`` and compare (see the module docstring).
 
@@ -97,6 +101,9 @@ def reproduce(
         deep: re-run deep-method records too.
         on_outcome: called after each record (progress).
         data_root: for datasets that read files.
+        protocol_dirs: folders holding the files of unpinned protocols (``<name>.toml``, e.g. the resampled
+            splits in ``leaderboard/protocols/``): a record of an unpinned protocol is re-run when one of them
+            holds a file of that name with the record's content sha256, and skipped otherwise.
 
     Returns:
         one `Outcome` per record, in the order given.
@@ -106,22 +113,26 @@ def reproduce(
     from zshbench.errors import UserError
     from zshbench.registry import METHODS, get_method
     from zshbench.runner import build_trainset, prepare, run_one
-    from zshbench.runner.execute import _features
+    from zshbench.runner.execute import _features, _inputs
 
     records = list(records)
     outcomes: dict[int, Outcome] = {}
     groups: dict[tuple, list[int]] = defaultdict(list)
+    files = _unpinned_files(protocol_dirs)
     for i, rec in enumerate(records):
         if rec.method not in METHODS:
             outcomes[i] = Outcome(str(rec.path), "skipped", f"method '{rec.method}' is not registered here")
         elif get_method(rec.method).requires.inputs == "images" and not deep:
             outcomes[i] = Outcome(str(rec.path), "skipped", "deep method: checked by the reference sample")
-        elif rec.protocol.get("pinned") is False:
-            outcomes[i] = Outcome(str(rec.path), "skipped", "unpinned (user) protocol: its data is not at hand")
+        elif rec.protocol.get("pinned") is False and (rec.protocol["name"], rec.protocol["sha256"]) not in files:
+            outcomes[i] = Outcome(str(rec.path), "skipped", "unpinned (user) protocol: its file is not at hand")
         elif str((rec.identity.get("features") or {}).get("spec", "")).startswith("timm:"):
             outcomes[i] = Outcome(str(rec.path), "skipped", "backbone features: the weights file is not at hand")
         else:
-            groups[_group_key(rec)].append(i)
+            key = _group_key(rec)
+            if rec.protocol.get("pinned") is False:
+                key = (*key[:2], files[(rec.protocol["name"], rec.protocol["sha256"])], *key[3:])
+            groups[key].append(i)
     tmp = tempfile.mkdtemp(prefix="zshbench-reproduce-")
     with threadpoolctl.threadpool_limits(1):
         torch = None
@@ -132,7 +143,7 @@ def reproduce(
             torch.set_num_threads(1)
         try:
             for key, idx in groups.items():
-                method, dataset, protocol, params, spec, k = key
+                method, dataset, protocol, params, spec, k, variant = key
                 first = records[idx[0]]
                 overrides = {p: v for p, v in first.params.items() if p not in ("n_bits", "seed")}
                 try:
@@ -147,6 +158,7 @@ def reproduce(
                         features=spec or "auto",
                         k=k,
                         data_root=data_root,
+                        eval_variant=variant,
                     )
                 except UserError as exc:
                     for i in idx:
@@ -154,8 +166,7 @@ def reproduce(
                     continue
                 feats = _features(prep, None, None) if prep.feature_spec else None
                 train = build_trainset(prep.dataset, prep.split, feats["train"] if feats else None)
-                q_in = feats["query"] if feats else prep.dataset.image_view(prep.split.query)
-                db_in = feats["database"] if feats else prep.dataset.image_view(prep.split.database)
+                q_in, db_in, sq_in = _inputs(prep, feats)
                 for i in idx:
                     rec = records[i]
                     slot = prep.slot(tmp, rec.n_bits, rec.seed)
@@ -166,7 +177,7 @@ def reproduce(
                         )
                     else:
                         t0 = time.perf_counter()
-                        new = run_one(slot, prep, train, q_in, db_in)
+                        new = run_one(slot, prep, train, q_in, db_in, sq_in=sq_in)
                         deep_rec = get_method(rec.method).requires.inputs == "images"
                         tol = 0.0 if same_cpu(rec) else (OTHER_CPU_TOLERANCE_DEEP if deep_rec else OTHER_CPU_TOLERANCE)
                         status, msg = _compare(rec, new, tol)
@@ -180,6 +191,22 @@ def reproduce(
 
             shutil.rmtree(tmp, ignore_errors=True)
     return [outcomes[i] for i in range(len(records))]
+
+
+def _unpinned_files(dirs: Iterable[str | Path]) -> dict[tuple[str, str], str]:
+    """(protocol name, content sha256) -> path, for the valid protocol files in ``dirs``."""
+    from zshbench.errors import UserError
+    from zshbench.protocols import parse_protocol_file
+
+    out: dict[tuple[str, str], str] = {}
+    for d in dirs:
+        for f in sorted(Path(d).glob("*.toml")) if Path(d).is_dir() else ():
+            try:
+                p = parse_protocol_file(f)
+            except UserError:
+                continue
+            out.setdefault((p.name, p.sha256), str(f))
+    return out
 
 
 def reference_dir(leaderboard_dir: str | Path) -> Path:

@@ -52,13 +52,22 @@ def cifar10_tree(root: Path, shared: Path, per_batch: int = 20, seed: int = 0) -
     d = root / "cifar-10-batches-py"
     d.mkdir(parents=True)
     names = [n.strip() for n in (shared / "cifar10/classes.txt").read_text().splitlines() if n.strip()]
-    (d / "batches.meta").write_bytes(pickle.dumps({b"label_names": [n.encode() for n in names],
-                                                   b"num_cases_per_batch": per_batch, b"num_vis": 3072}))
+    (d / "batches.meta").write_bytes(
+        pickle.dumps({b"label_names": [n.encode() for n in names], b"num_cases_per_batch": per_batch, b"num_vis": 3072})
+    )
     for i, b in enumerate([f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]):
         data = rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
         labels = [(i * per_batch + j) % 10 for j in range(per_batch)]
-        (d / b).write_bytes(pickle.dumps({b"batch_label": b.encode(), b"labels": labels, b"data": data,
-                                          b"filenames": [f"{b}_{j}.png".encode() for j in range(per_batch)]}))
+        (d / b).write_bytes(
+            pickle.dumps(
+                {
+                    b"batch_label": b.encode(),
+                    b"labels": labels,
+                    b"data": data,
+                    b"filenames": [f"{b}_{j}.png".encode() for j in range(per_batch)],
+                }
+            )
+        )
     return root
 
 
@@ -85,8 +94,10 @@ def cub_tree(root: Path, shared: Path, per_class: int = 2, attributes_txt: str =
     d = root / "CUB_200_2011"
     (d / "attributes").mkdir(parents=True)
     shutil.copy(shared / "cub/classes.txt", d / "classes.txt")
-    shutil.copy(shared / "cub/attributes/class_attribute_labels_continuous.txt",
-                d / "attributes/class_attribute_labels_continuous.txt")
+    shutil.copy(
+        shared / "cub/attributes/class_attribute_labels_continuous.txt",
+        d / "attributes/class_attribute_labels_continuous.txt",
+    )
     (root / attributes_txt).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(shared / "cub/attributes.txt", root / attributes_txt)
     labels = dict(line.split() for line in (shared / "cub/image_class_labels.txt").read_text().splitlines() if line)
@@ -126,13 +137,14 @@ def sun_tree(root: Path, shared: Path, classes: list[str], per_class: int = 2, r
     names = sun_image_names(shared, classes, per_class)
     rng = np.random.default_rng(3)
     shuffled = [names[i] for i in rng.permutation(len(names))]
-    scipy.io.savemat(str(d / "SUNAttributeDB/images.mat"),
-                     {"images": np.array(shuffled, dtype=object).reshape(-1, 1)})
+    scipy.io.savemat(str(d / "SUNAttributeDB/images.mat"), {"images": np.array(shuffled, dtype=object).reshape(-1, 1)})
     write_files([d / "images" / n for n in names], image_bytes(3))
     x = root / "xlsa17/data/SUN"
     x.mkdir(parents=True)
-    shutil.copy(shared / "xlsa17" / release / "SUN/att_splits.mat" if release else shared / "xlsa17/SUN/att_splits.mat",
-                x / "att_splits.mat")
+    shutil.copy(
+        shared / "xlsa17" / release / "SUN/att_splits.mat" if release else shared / "xlsa17/SUN/att_splits.mat",
+        x / "att_splits.mat",
+    )
     return root
 
 
@@ -152,8 +164,17 @@ def res101_image_names(family: str, cname: str, i: int) -> str:
     return sun_image_names(Path(), [cname], i + 1)[-1]
 
 
-def res101_tree(root: Path, shared: Path, family: str, per_class: int = 2, dim: int = 2048, release: str = "",
-                classes: list[str] | None = None, seed: int = 0, image_keys=None) -> dict:
+def res101_tree(
+    root: Path,
+    shared: Path,
+    family: str,
+    per_class: int = 2,
+    dim: int = 2048,
+    release: str = "",
+    classes: list[str] | None = None,
+    seed: int = 0,
+    image_keys=None,
+) -> dict:
     """xlsa17/data/<family>/{res101.mat (synthetic, shuffled item order), att_splits.mat (real)}.
 
     Feature column j of an item of xlsa17 class index c (0-based) starts with c (so tests can check the
@@ -163,7 +184,11 @@ def res101_tree(root: Path, shared: Path, family: str, per_class: int = 2, dim: 
 
     x = root / "xlsa17/data" / family
     x.mkdir(parents=True, exist_ok=True)
-    src = shared / "xlsa17" / release / family / "att_splits.mat" if release else shared / "xlsa17" / family / "att_splits.mat"
+    src = (
+        shared / "xlsa17" / release / family / "att_splits.mat"
+        if release
+        else shared / "xlsa17" / family / "att_splits.mat"
+    )
     shutil.copy(src, x / "att_splits.mat")
     names = xlsa17_names(shared, family)
     use = classes if classes is not None else names
@@ -179,6 +204,8 @@ def res101_tree(root: Path, shared: Path, family: str, per_class: int = 2, dim: 
     files = [files[i] for i in perm]
     feats = rng.random((dim, len(labels)), dtype=np.float32)
     feats[0] = labels[:, 0] - 1
-    scipy.io.savemat(str(x / "res101.mat"), {"features": feats, "labels": labels,
-                                              "image_files": np.array(files, dtype=object).reshape(-1, 1)})
+    scipy.io.savemat(
+        str(x / "res101.mat"),
+        {"features": feats, "labels": labels, "image_files": np.array(files, dtype=object).reshape(-1, 1)},
+    )
     return {"features": feats, "labels": labels, "image_files": files}

@@ -31,7 +31,12 @@ def test_antelope_missing_values_are_imputed_by_the_attribute_mean(tmp_path, sha
     np.testing.assert_allclose(att[1:], raw[1:], rtol=1e-6)
     np.testing.assert_allclose(att[0, 4:], raw[0, 4:], rtol=1e-6)
     assert (att >= 0).all()
-    assert ds.describe()["imputed_attributes"] == ["antelope:black", "antelope:white", "antelope:blue", "antelope:brown"]
+    assert ds.describe()["imputed_attributes"] == [
+        "antelope:black",
+        "antelope:white",
+        "antelope:blue",
+        "antelope:brown",
+    ]
 
 
 def test_binary_attributes_as_released(tmp_path, shared_data):
@@ -50,8 +55,20 @@ def test_empty_root_lists_missing_files_and_where_to_get_them(tmp_path):
 
 
 def test_cli_run_on_empty_root_exits_2_with_download_hint(tmp_path, capsys):
-    code = main(["run", "--method", "lsh", "--dataset", "awa2", "--data-root", str(tmp_path), "--no-progress",
-                 "--results", str(tmp_path / "res")])
+    code = main(
+        [
+            "run",
+            "--method",
+            "lsh",
+            "--dataset",
+            "awa2",
+            "--data-root",
+            str(tmp_path),
+            "--no-progress",
+            "--results",
+            str(tmp_path / "res"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "cvml.ist.ac.at/AwA2" in " ".join(err.split()) and "Animals_with_Attributes2" in err
@@ -67,11 +84,14 @@ def test_missing_class_folders_are_listed(tmp_path, shared_data):
         load_dataset("awa2", str(root))
 
 
-@pytest.mark.parametrize("edit, match", [
-    (lambda rows: rows[:-1], r"shape 49 x 85, expected 50 x 85"),
-    (lambda rows: [rows[0].replace("12.34", "nan", 1)] + rows[1:], "NaN"),
-    (lambda rows: [rows[0].replace("12.34", "x", 1)] + rows[1:], "not a numeric matrix"),
-])
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda rows: rows[:-1], r"shape 49 x 85, expected 50 x 85"),
+        (lambda rows: [rows[0].replace("12.34", "nan", 1)] + rows[1:], "NaN"),
+        (lambda rows: [rows[0].replace("12.34", "x", 1)] + rows[1:], "not a numeric matrix"),
+    ],
+)
 def test_malformed_attribute_matrix_is_a_data_error(tmp_path, shared_data, edit, match):
     root = awa2_tree(tmp_path, shared_data, per_class=1)
     f = root / "Animals_with_Attributes2/predicate-matrix-continuous.txt"
@@ -84,5 +104,7 @@ def test_protocol_needing_more_images_than_the_tree_names_the_class(tmp_path, sh
     from zshbench.protocols import load_protocol, resolve
 
     ds = load_dataset("awa2", str(awa2_tree(tmp_path, shared_data, per_class=3)))
-    with pytest.raises(DataError, match=r"'antelope' has 3 items, needs 100"):
+    with pytest.raises(DataError, match=r"'antelope' has 3 items, needs 87"):
         resolve(load_protocol("awa2-zsh"), ds)
+    with pytest.raises(DataError, match=r"'antelope' has 3 items, needs 100"):
+        resolve(load_protocol("awa2-zsh@1"), ds)

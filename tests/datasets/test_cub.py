@@ -16,7 +16,8 @@ def test_loads_real_metadata(tmp_path, shared_data):
     assert ds.class_names[0] == "001.Black_footed_Albatross" and len(ds) == 400
     assert ds.attribute_names[0] == "has_bill_shape::curved_(up_or_down)" and len(ds.attribute_names) == 312
     np.testing.assert_allclose(
-        ds.class_attributes, np.loadtxt(shared_data / "cub/attributes/class_attribute_labels_continuous.txt"), rtol=1e-6)
+        ds.class_attributes, np.loadtxt(shared_data / "cub/attributes/class_attribute_labels_continuous.txt"), rtol=1e-6
+    )
     np.testing.assert_array_equal(ds.labels, np.repeat(np.arange(200), 2))
     # items of a class are sorted by relative path (images.txt lists 0046_18 before 0009_34)
     rel = [p.split("/images/")[1] for p in ds.paths[:2]]

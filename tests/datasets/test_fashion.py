@@ -19,8 +19,12 @@ from zshbench.runner import load_dataset
 
 # the gzip header mtimes of the files in github.com/zalandoresearch/fashion-mnist (data/fashion/); with the
 # file name they are all Debian's rewritten header dropped (see the comment above fashion.FILES)
-UPSTREAM_MTIME = {"train-images-idx3-ubyte.gz": 0x59A7E9DE, "train-labels-idx1-ubyte.gz": 0x59A7E9DE,
-                  "t10k-images-idx3-ubyte.gz": 0x59A7E9F3, "t10k-labels-idx1-ubyte.gz": 0x59A7E9F3}
+UPSTREAM_MTIME = {
+    "train-images-idx3-ubyte.gz": 0x59A7E9DE,
+    "train-labels-idx1-ubyte.gz": 0x59A7E9DE,
+    "t10k-images-idx3-ubyte.gz": 0x59A7E9F3,
+    "t10k-labels-idx1-ubyte.gz": 0x59A7E9F3,
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +33,10 @@ def real_folder():
     try:
         return fashion.find_folder(None)
     except DataError:
-        pytest.skip("Fashion-MNIST files not installed (apt-get install dataset-fashion-mnist, or put the four "
-                    ".gz files under $ZSHBENCH_DATA/fashion-mnist)")
+        pytest.skip(
+            "Fashion-MNIST files not installed (apt-get install dataset-fashion-mnist, or put the four "
+            ".gz files under $ZSHBENCH_DATA/fashion-mnist)"
+        )
 
 
 def _idx(dims, payload: bytes, magic: int | None = None) -> bytes:
@@ -87,8 +93,15 @@ def test_real_files_are_the_published_files(real_folder):
 
 def test_real_split_on_an_ad_hoc_protocol(real_folder):
     ds = fashion.fashion_labels()
-    proto = Protocol(name="fashion-test", version="1", dataset="fashion", seen=ds.class_names[:8],
-                     unseen=("Bag", "Ankle boot"), train_per_class=500, query_per_class=100)
+    proto = Protocol(
+        name="fashion-test",
+        version="1",
+        dataset="fashion",
+        seen=ds.class_names[:8],
+        unseen=("Bag", "Ankle boot"),
+        train_per_class=500,
+        query_per_class=100,
+    )
     split = resolve(proto, ds)
     assert split.counts() == {"train": 4000, "query": 200, "database": 65_800}
     assert set(ds.labels[split.query]) == {8, 9}
@@ -101,14 +114,17 @@ def test_read_idx_accepts_a_well_formed_file(tmp_path):
     np.testing.assert_array_equal(fashion.read_idx(tmp_path / "x.gz", (3, 28, 28), sha), arr)
 
 
-@pytest.mark.parametrize("raw, match", [
-    (_idx((3,), bytes(3)), r"magic number is 0x00000801, expected 0x00000803"),  # a labels file for images
-    (b"\x00\x00", r"magic number is only 2 byte\(s\)"),
-    (_idx((3, 28, 28), bytes(10))[:10], r"cut short inside its idx header \(10 of 16 bytes\)"),
-    (_idx((4, 28, 28), bytes(4 * 784)), r"declares dimensions 4 x 28 x 28, expected 3 x 28 x 28"),
-    (_idx((3, 28, 28), bytes(3 * 784 - 5)), r"is cut short: 2,347 data bytes after the header, expected 2,352"),
-    (_idx((3, 28, 28), bytes(3 * 784 + 1)), r"longer than its header says"),
-])
+@pytest.mark.parametrize(
+    "raw, match",
+    [
+        (_idx((3,), bytes(3)), r"magic number is 0x00000801, expected 0x00000803"),  # a labels file for images
+        (b"\x00\x00", r"magic number is only 2 byte\(s\)"),
+        (_idx((3, 28, 28), bytes(10))[:10], r"cut short inside its idx header \(10 of 16 bytes\)"),
+        (_idx((4, 28, 28), bytes(4 * 784)), r"declares dimensions 4 x 28 x 28, expected 3 x 28 x 28"),
+        (_idx((3, 28, 28), bytes(3 * 784 - 5)), r"is cut short: 2,347 data bytes after the header, expected 2,352"),
+        (_idx((3, 28, 28), bytes(3 * 784 + 1)), r"longer than its header says"),
+    ],
+)
 def test_read_idx_refuses_malformed_files(tmp_path, raw, match):
     _write(tmp_path / "train-images-idx3-ubyte.gz", raw)
     with pytest.raises(DataError, match=match):
@@ -211,17 +227,27 @@ def test_both_modes_on_tiny_files(tmp_path, monkeypatch):
 
 
 def test_a_run_with_slashed_class_names(tmp_path, monkeypatch):
-    """"T-shirt/top" is a class name, never a path: a whole run (records included) goes through."""
+    """ "T-shirt/top" is a class name, never a path: a whole run (records included) goes through."""
     import zshbench
 
     monkeypatch.setenv("ZSHBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(fashion, "FILES", tiny_tree(tmp_path / "data" / "fashion-mnist", per_class=(8, 4)))
     proto = tmp_path / "fz.toml"
-    proto.write_text('name = "fashion-tiny"\nversion = "1"\ndataset = "fashion"\n'
-                     'seen = ["Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag"]\n'
-                     'unseen = ["T-shirt/top", "Ankle boot"]\n[counts]\ntrain_per_class = 6\nquery_per_class = 3\n')
-    recs = zshbench.run("itq", "fashion", protocol=str(proto), bits=[16], seeds=[0], data_root=str(tmp_path / "data"),
-                        results_dir=str(tmp_path / "res"), progress=False)
+    proto.write_text(
+        'name = "fashion-tiny"\nversion = "1"\ndataset = "fashion"\n'
+        'seen = ["Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag"]\n'
+        'unseen = ["T-shirt/top", "Ankle boot"]\n[counts]\ntrain_per_class = 6\nquery_per_class = 3\n'
+    )
+    recs = zshbench.run(
+        "itq",
+        "fashion",
+        protocol=str(proto),
+        bits=[16],
+        seeds=[0],
+        data_root=str(tmp_path / "data"),
+        results_dir=str(tmp_path / "res"),
+        progress=False,
+    )
     (rec,) = [r for r in recs if r is not None]
     assert rec.dataset == "fashion" and rec.dataset_info["side_information"] == "class-name-embeddings"
     files = [p.relative_to(tmp_path / "res").as_posix() for p in (tmp_path / "res").rglob("*") if p.is_file()]
@@ -272,8 +298,15 @@ def test_embedding_cache_is_keyed_by_phrases_and_encoder(tmp_path, monkeypatch):
         calls.append(list(phrases))
         return np.stack([np.full(384, len(p), np.float32) for p in phrases])
 
-    info = {"model": text.MODEL, "package": text.PACKAGE, "version": "0.1.0", "weights_sha256": "ab", "dim": 384,
-            "sentence_transformers": "x", "torch": "y"}
+    info = {
+        "model": text.MODEL,
+        "package": text.PACKAGE,
+        "version": "0.1.0",
+        "weights_sha256": "ab",
+        "dim": 384,
+        "sentence_transformers": "x",
+        "torch": "y",
+    }
     monkeypatch.setattr(text, "_encode", encode)
     monkeypatch.setattr(text, "encoder_info", lambda hint="": dict(info))
     a = text.embed_phrases(["a dress", "a bag"])

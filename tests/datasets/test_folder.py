@@ -18,7 +18,9 @@ def _tree(root, counts=CLASSES, attributes: str | None = None, protocol: str | N
     for i, (c, n) in enumerate(counts.items()):
         for j in range(n):
             ext = ("jpg", "png", "JPEG")[j % 3]
-            write_files([root / c / f"img{j:02d}.{ext}"], image_bytes(10 * i + j, fmt="PNG" if ext == "png" else "JPEG"))
+            write_files(
+                [root / c / f"img{j:02d}.{ext}"], image_bytes(10 * i + j, fmt="PNG" if ext == "png" else "JPEG")
+            )
     (root / "cat" / "notes.txt").write_text("not an image")
     (root / ".hidden").mkdir()
     if attributes is not None:
@@ -64,14 +66,20 @@ def test_attributes_csv(tmp_path):
     np.testing.assert_array_equal(ds.class_attributes, [[1, 0], [1, 0.5], [1, 1]])
 
 
-@pytest.mark.parametrize("csv, match", [
-    ("class,a,b\ncat,1,2\ndog,1\nfox,0,0\n", "2 fields, the header has 3"),
-    ("class,a\ncat,1\ndog,nan\nfox,0\n", "NaN"),
-    ("class,a\ncat,1\ndog,x\nfox,0\n", "must be numbers"),
-    ("class,a\ncat,1\nfox,0\nwolf,1\n", r"1 class\(es\) without a row \(dog\), 1 row\(s\) naming no class folder \(wolf\)"),
-    ("class,a\ncat,1\ncat,2\ndog,1\nfox,0\n", "listed twice"),
-    ("name,a\ncat,1\n", "header must be"),
-])
+@pytest.mark.parametrize(
+    "csv, match",
+    [
+        ("class,a,b\ncat,1,2\ndog,1\nfox,0,0\n", "2 fields, the header has 3"),
+        ("class,a\ncat,1\ndog,nan\nfox,0\n", "NaN"),
+        ("class,a\ncat,1\ndog,x\nfox,0\n", "must be numbers"),
+        (
+            "class,a\ncat,1\nfox,0\nwolf,1\n",
+            r"1 class\(es\) without a row \(dog\), 1 row\(s\) naming no class folder \(wolf\)",
+        ),
+        ("class,a\ncat,1\ncat,2\ndog,1\nfox,0\n", "listed twice"),
+        ("name,a\ncat,1\n", "header must be"),
+    ],
+)
 def test_bad_attributes_csv_is_a_data_error(tmp_path, csv, match):
     with pytest.raises(DataError, match=match):
         load_dataset(f"folder:{_tree(tmp_path / 'p', attributes=csv)}")
@@ -120,15 +128,23 @@ def test_run_end_to_end_on_a_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("ZSHBENCH_CACHE", str(tmp_path / "cache"))
     path = _tree(tmp_path / "pets", protocol=PROTO)
     (rec,) = run("lsh", f"folder:{path}", bits=[8], results_dir=tmp_path / "res", progress=False, device="cpu")
-    assert rec["dataset"] == "folder-pets" and rec["split_counts"] == {"train": 6, "query": 2, "database": 7, "content_duplicates": 0}
+    assert rec["dataset"] == "folder-pets" and rec["split_counts"] == {
+        "train": 6,
+        "query": 2,
+        "database": 7,
+        "content_duplicates": 0,
+    }
 
 
 def test_files_that_are_not_images_are_all_named_at_load(tmp_path):
     path = _tree(tmp_path / "p")
     (path / "dog" / "img01.png").write_bytes(b"broken")
     (path / "fox" / "img00.jpg").write_bytes(b"")
-    with pytest.raises(DataError, match=r"2 of 15 image file\(s\) are not readable images: dog/img01\.png \(not an "
-                                        r"image PIL can identify\); fox/img00\.jpg \(empty file\)"):
+    with pytest.raises(
+        DataError,
+        match=r"2 of 15 image file\(s\) are not readable images: dog/img01\.png \(not an "
+        r"image PIL can identify\); fox/img00\.jpg \(empty file\)",
+    ):
         load_dataset(f"folder:{path}", image_size=8)
 
 

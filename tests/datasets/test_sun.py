@@ -72,5 +72,7 @@ def test_protocol_on_partial_tree_names_the_empty_class(tmp_path, shared_data):
     from zshbench.protocols import load_protocol, resolve
 
     ds = load_dataset("sun", str(sun_tree(tmp_path, shared_data, _classes(shared_data), per_class=2)))
-    with pytest.raises(DataError, match=r"has \d+ items, needs 10"):
+    with pytest.raises(DataError, match=r"has \d+ items, needs 14"):
         resolve(load_protocol("sun-zsh"), ds)
+    with pytest.raises(DataError, match=r"has \d+ items, needs 10"):
+        resolve(load_protocol("sun-zsh@1"), ds)

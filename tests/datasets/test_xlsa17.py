@@ -124,7 +124,7 @@ def awa2_full(tmp_path_factory):
 def test_image_and_feature_datasets_meet_on_identical_splits(awa2_full):
     from zshbench.protocols import load_protocol, resolve
 
-    p = load_protocol("awa2-zsh")
+    p = load_protocol("awa2-zsh@1")  # the fixture's res101.mat is synthetic: no real test_seen_loc images
     a = resolve(p, load_dataset("awa2", str(awa2_full)))
     b = resolve(p, load_dataset("awa2-res101", str(awa2_full)))
     assert a.counts() == b.counts() == {"train": 4000, "query": 1000, "database": 50}
@@ -133,18 +133,39 @@ def test_image_and_feature_datasets_meet_on_identical_splits(awa2_full):
 
 def test_cli_run_lsh_on_awa2_res101(awa2_full, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ZSHBENCH_CACHE", str(tmp_path / "cache"))
-    code = main(["run", "--method", "lsh", "--dataset", "awa2-res101", "--data-root", str(awa2_full), "--bits", "32",
-                 "--no-progress", "--results", str(tmp_path / "res"), "--device", "cpu"])
+    code = main(
+        [
+            "run",
+            "--method",
+            "lsh",
+            "--dataset",
+            "awa2-res101",
+            "--protocol",
+            "awa2-zsh@1",
+            "--data-root",
+            str(awa2_full),
+            "--bits",
+            "32",
+            "--no-progress",
+            "--results",
+            str(tmp_path / "res"),
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     (rec_path,) = (tmp_path / "res").rglob("*.json")
     rec = json.loads(rec_path.read_text())
-    assert rec["dataset"] == "awa2-res101" and rec["protocol"]["name"] == "awa2-zsh"
+    assert rec["dataset"] == "awa2-res101" and (rec["protocol"]["name"], rec["protocol"]["version"]) == (
+        "awa2-zsh",
+        "1",
+    )
     assert rec["split_counts"] == {"train": 4000, "query": 1000, "database": 50, "content_duplicates": 0}
     assert rec["dataset_info"]["feature_dim"] == 2048 and 0.0 <= rec["metrics"]["map@5000"] <= 1.0
 
 
 def test_cli_protocol_show_prints_classes_and_fingerprint(awa2_full, capsys):
-    assert main(["protocol", "show", "awa2-zsh", "--data-root", str(awa2_full)]) == 0
+    assert main(["protocol", "show", "awa2-zsh@1", "--data-root", str(awa2_full)]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "unseen (10):" in out and "sheep" in out and "seen (40):" in out
     assert "counts: train 4000, query 1000, database 50" in out and "split fingerprint:" in out

@@ -12,7 +12,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
-from zshbench.cli import info, results, runs
+from zshbench.cli import compare, info, results, runs
 from zshbench.cli.common import Parser
 from zshbench.errors import UserError
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_parsers(sub)
     runs.add_parsers(sub)
     results.add_parsers(sub)
+    compare.add_parser(sub)
     from zshbench.evaluate import cli as eval_cli
 
     eval_cli.add_parser(sub)
@@ -66,11 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "leaderboard": results.cmd_leaderboard,
         "report": results.cmd_report,
         "sweep": runs.cmd_sweep,
+        "compare": compare.cmd_compare,
     }
     if args.command == "protocol":
-        handlers["protocol"] = {"show": info.cmd_protocol_show, "list": info.cmd_protocol_list}.get(args.action)
+        handlers["protocol"] = {
+            "show": info.cmd_protocol_show,
+            "list": info.cmd_protocol_list,
+            "resample": info.cmd_protocol_resample,
+        }.get(args.action)
         if handlers["protocol"] is None:
-            sys.stderr.write("zshbench protocol needs an action: show NAME or list.\n")
+            sys.stderr.write("zshbench protocol needs an action: show NAME, list, or resample NAME --n N --out DIR.\n")
             try:
                 parser.parse_args(["protocol", "--help"])
             except SystemExit:

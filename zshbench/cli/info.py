@@ -7,7 +7,7 @@ import textwrap
 from zshbench.cli.common import Parser, console
 from zshbench.errors import UserError
 
-__all__ = ["add_parsers", "cmd_list", "cmd_protocol_list", "cmd_protocol_show", "cmd_validate"]
+__all__ = ["add_parsers", "cmd_list", "cmd_protocol_list", "cmd_protocol_show", "cmd_protocol_resample", "cmd_validate"]
 
 
 def add_parsers(sub) -> None:
@@ -32,6 +32,22 @@ def add_parsers(sub) -> None:
     show.add_argument("--dataset", default=None, help="resolve on this dataset (default: the protocol's dataset)")
     show.add_argument("--data-root", default=None)
     prs.add_parser("list", help="every protocol with its counts")
+    rs = prs.add_parser(
+        "resample",
+        help="write alternative splits of a protocol (same counts, other unseen classes; unpinned) for the "
+        "split-variance analysis",
+        description="Write N alternative splits of a protocol as unpinned protocol files <name>-rsNN.toml under "
+        "--out: same dataset and counts, other unseen classes, drawn deterministically from --draw-seed "
+        "(zshbench.protocols.resample). Run methods on them with 'zshbench run --protocol FILE'; the report's "
+        "protocol-effects section shows the spread. Each split is resolved on its dataset before anything is "
+        "written.",
+    )
+    rs.add_argument("name", help="the base protocol (name, name@version or .toml path)")
+    rs.add_argument("--n", type=int, default=10, help="number of alternative splits (1-99; default 10)")
+    rs.add_argument("--draw-seed", type=int, default=0, help="seed of the class draws (default 0)")
+    rs.add_argument("--out", required=True, help="folder for the protocol files (created if missing)")
+    rs.add_argument("--data-root", default=None)
+    rs.add_argument("--force", action="store_true", help="overwrite existing files with other content")
 
     v = sub.add_parser("validate", help="run the conformance kit on a method")
     v.add_argument("--method", required=True)
@@ -109,7 +125,18 @@ def cmd_protocol_list(args) -> int:
     from zshbench.protocols import list_protocols, load_protocol
 
     t = Table(title="protocols")
-    for col in ("name", "version", "dataset", "seen", "unseen", "train/class", "query/class", "database"):
+    cols = (
+        "name",
+        "version",
+        "dataset",
+        "seen",
+        "unseen",
+        "train/class",
+        "query/class",
+        "seen query/class",
+        "database",
+    )
+    for col in cols:
         t.add_column(col)
     for name in list_protocols():
         if getattr(args, "pattern", None) and not fnmatch.fnmatch(name, args.pattern):
@@ -123,6 +150,7 @@ def cmd_protocol_list(args) -> int:
             str(len(p.unseen)),
             str(p.train_per_class),
             str(p.query_per_class),
+            str(p.seen_query_per_class or "-"),
             str(p.database),
         )
     console().print(t)
@@ -143,8 +171,27 @@ def cmd_protocol_show(args) -> int:
     ds = load_dataset(args.dataset or p.dataset, data_root=args.data_root)
     split = resolve(p, ds)
     c = split.counts()
-    con.print(f"counts: train {c['train']}, query {c['query']}, database {c['database']}")
+    seen_q = f", seen queries {c['seen_query']}" if "seen_query" in c else ""
+    con.print(f"counts: train {c['train']}, query {c['query']}{seen_q}, database {c['database']}")
     con.print(f"split fingerprint: {split.fingerprint}")
+    return 0
+
+
+def cmd_protocol_resample(args) -> int:
+    from zshbench.protocols import load_protocol, resolve
+    from zshbench.protocols.resample import resample, write_resampled
+    from zshbench.runner import load_dataset
+
+    base = load_protocol(args.name)
+    splits = resample(base, args.n, args.draw_seed)
+    ds = load_dataset(base.dataset, data_root=args.data_root)
+    for p in splits:  # every split must resolve (enough items per class) before anything is written
+        resolve(p, ds, check_content=False)
+    written = write_resampled(splits, args.out, force=args.force)
+    con = console()
+    for p, path in zip(splits, written):
+        con.print(f"{path}: unseen {', '.join(p.unseen)}")
+    con.print(f"{len(written)} unpinned split(s) of {base.ref}; run them with --protocol FILE.")
     return 0
 
 

@@ -198,7 +198,7 @@ def _reproduce(records: list, out: str) -> list[str]:
 
     t0 = time.perf_counter()
     problems = []
-    outcomes = reproduce(records)
+    outcomes = reproduce(records, protocol_dirs=[Path(out) / "protocols"])
     ref_dir = reference_dir(out)
     refs, ref_errors = load_records(ref_dir) if ref_dir.is_dir() else ([], [])
     problems += [f"invalid reference record: {e}" for e in ref_errors]

@@ -86,6 +86,13 @@ def add_parsers(sub) -> None:
     )
     r.add_argument("--results", default="results", help="results directory (default: ./results)")
     r.add_argument("--k", type=int, default=HEADLINE_K, help=f"cut-off of map@k (default {HEADLINE_K})")
+    r.add_argument(
+        "--eval-variant",
+        default="standard",
+        choices=["standard", "leaky"],
+        help="leaky: reproduce the published COMAE/PIXEL code's mistake (queries also in the database) to measure "
+        "its effect; a separate record, never in the leaderboard's tables",
+    )
     r.add_argument("--force", action="store_true", help="rerun even where a record exists")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.add_argument(
@@ -254,6 +261,7 @@ def cmd_run(args) -> int:
         memmap_threshold=args.memmap_threshold,
         checkpoint_every=args.checkpoint_every,
         resume=args.resume,
+        eval_variant=args.eval_variant,
     )
     from zshbench.train.distributed import is_main
 

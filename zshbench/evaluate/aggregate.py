@@ -43,8 +43,10 @@ class Accumulator:
         k: the cut-off of the evaluation (also a point of the precision@N / recall@N grid).
     """
 
-    def __init__(self, specs: list[MetricSpec], n_bits: int, n_db: int, k: int):
+    def __init__(self, specs: list[MetricSpec], n_bits: int, n_db: int, k: int, keep: tuple[str, ...] = ()):
         self.specs, self.n_bits, self.n_db, self.k = specs, n_bits, n_db, k
+        # per-query values kept for these metrics (the significance tests pair methods query by query)
+        self.kept: dict[str, list[np.ndarray]] = {name: [] for name in keep}
         self.grid = n_grid(n_db, k)
         self.n = 0
         self.sums = {s.name: 0.0 for s in specs if not s.metric.at_end}
@@ -77,7 +79,10 @@ class Accumulator:
         stats = QueryStats(ha, hr, prec, rec, st.ap_k, st.ap_all, self.n_db, self.n_bits)
         for s in self.specs:
             if s.name in self.sums:
-                self.sums[s.name] += float(np.sum(s.per_query(stats)))
+                values = s.per_query(stats)
+                self.sums[s.name] += float(np.sum(values))
+                if s.name in self.kept:
+                    self.kept[s.name].append(np.asarray(values, dtype=np.float64).copy())
 
     def curves(self) -> dict[str, dict[str, list[float]]]:
         """Mean curves: ``pr_by_radius``, ``precision_at_n`` and ``recall_at_n``."""
@@ -91,6 +96,10 @@ class Accumulator:
             "precision_at_n": {"n": self.grid.tolist(), "precision": (self.pn / n).tolist()},
             "recall_at_n": {"n": self.grid.tolist(), "recall": (self.rn / n).tolist()},
         }
+
+    def per_query(self) -> dict[str, np.ndarray]:
+        """The kept metrics' per-query values (n_query,), in query order; their means are the metrics."""
+        return {name: np.concatenate(parts) if parts else np.zeros(0) for name, parts in self.kept.items()}
 
     def metrics(self) -> dict[str, float]:
         """Final scalar metrics, plain Python floats, in the requested order."""

@@ -41,6 +41,7 @@ class EvalResult:
     curves: dict[str, dict[str, list[float]]]
     conventions: dict[str, str]
     info: dict = field(default_factory=dict)
+    per_query: dict = field(default_factory=dict)  # metric -> (n_query,) float64, for the metrics asked for
 
     def to_dict(self) -> dict:
         """JSON-able dict of everything."""
@@ -149,6 +150,7 @@ def evaluate(
     n_threads: int = 1,
     kernels: str | None = None,
     progress: Callable[[int], None] | None = None,
+    per_query: Iterable[str] = (),
 ) -> EvalResult:
     """Evaluate retrieval of ``db`` items by Hamming ranking for every query.
 
@@ -179,6 +181,8 @@ def evaluate(
             that fails its first-use check falls back to the next (vector -> scalar -> numpy) with one
             warning per process. ``info["kernels"]`` says what ran.
         progress: optional callable receiving the number of queries done after each block.
+        per_query: metrics (among those computed, e.g. ``("map@5000", "map@all")``) whose per-query values are
+            returned in ``EvalResult.per_query`` (query order); their means are the metrics (to rounding).
 
     Returns:
         The `EvalResult`.
@@ -200,7 +204,21 @@ def evaluate(
     specs = parse_metrics(metrics, k, ties, nb)
     labels = prepare_labels(query_labels, db_labels, q.words.shape[0], d.words.shape[0])
     n_query, n_db = q.words.shape[0], d.words.shape[0]
-    acc = Accumulator(specs, nb, n_db, k)
+    keep = tuple(str(m).replace("@k", f"@{k}") for m in per_query)
+    names = {sp.name for sp in specs}
+    missing = [m for m in keep if m not in names]
+    if missing:
+        raise UserError(
+            f"per_query asks for {', '.join(missing)}, which this evaluation does not compute "
+            f"(computed: {', '.join(sorted(names))}); ask for computed metrics."
+        )
+    at_end = [sp.name for sp in specs if sp.name in keep and sp.metric.at_end]
+    if at_end:
+        raise UserError(
+            f"{', '.join(at_end)} come from the mean curves, not from per-query values; per_query "
+            "takes per-query metrics such as map@k and map@all."
+        )
+    acc = Accumulator(specs, nb, n_db, k, keep)
     need_k, need_all = acc.need_stable_k, acc.need_stable_all
     need_ap = need_k or need_all
     dbw, dbg = np.ascontiguousarray(d.words), labels.db_group
@@ -277,4 +295,4 @@ def evaluate(
         "seconds": time.perf_counter() - t0,
         "metric_version": METRIC_VERSION,
     }
-    return EvalResult(acc.metrics(), acc.curves(), {s.name: s.convention() for s in specs}, info)
+    return EvalResult(acc.metrics(), acc.curves(), {s.name: s.convention() for s in specs}, info, acc.per_query())

@@ -33,6 +33,7 @@ def record_key(r: Record) -> tuple:
         r.n_bits,
         r.seed,
         r.k,
+        r.evaluation.get("variant", "standard"),
     )
 
 

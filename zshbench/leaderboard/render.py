@@ -73,7 +73,11 @@ def render_markdown(tables: list[Table], heading: str = "###") -> str:
             vals = []
             for b in t.bits:
                 txt = format_cell(cells.get(b), fmt=t.fmt)
-                vals.append(f"**{txt}**" if t.best(b) == label and txt != "-" else txt)
+                if t.best(b) == label and txt != "-":
+                    txt = f"**{txt}**"
+                elif t.is_tied(b, label):
+                    txt += " ≈"
+                vals.append(txt)
             out.append(f"| {label} | " + " | ".join(vals) + " |")
         out.append("")
     return "\n".join(out)

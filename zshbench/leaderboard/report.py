@@ -16,7 +16,9 @@ from zshbench.leaderboard.tables import (
     cost_summary,
     cost_tables,
     long_table,
+    mark_ties,
     row_labels,
+    split_records,
 )
 from zshbench.records import Record
 
@@ -106,14 +108,19 @@ def report_files(
         regenerate_cmd: the command printed in the header.
         reported: published numbers (``source: "paper"`` records), shown in their own section.
     """
-    records = list(records)
+    from zshbench.leaderboard.effects import render_effects, render_settings, settings_table
+
+    all_records = list(records)
+    records, leaky, resampled = split_records(all_records)
     reported = list(reported or [])
     files: dict[str, str] = {}
     entries = long_table(records)
-    tables = [t for m in metrics for t in aggregate(entries, m)] if entries else []
+    tables = mark_ties([t for m in metrics for t in aggregate(entries, m)], entries) if entries else []
     costs = cost_tables(entries) if entries else []
     protos = sorted({(r.protocol["name"], r.protocol["version"]) for r in records})
-    versions = sorted({r.zshbench_version for r in records})
+    versions = sorted({r.zshbench_version for r in all_records})
+    generalized = settings_table(records)
+    effects = render_effects(records, leaky, resampled)
     lines = [
         "# zshbench leaderboard",
         "",
@@ -121,11 +128,19 @@ def report_files(
         f"Regenerate with: `{regenerate_cmd or 'zshbench report --results leaderboard/results --out leaderboard'}`.",
         "",
         f"- zshbench version(s) of the records: {', '.join(versions)}",
-        f"- records: {len(records)}" + (f" measured; {len(reported)} published (source: paper)" if reported else ""),
+        f"- records: {len(all_records)} measured"
+        + (
+            f" ({len(leaky) + len(resampled)} of them for the protocol-effects analyses only)"
+            if leaky or resampled
+            else ""
+        )
+        + (f"; {len(reported)} published (source: paper)" if reported else ""),
         "- protocols: " + ", ".join(f"{n} v{v}" for n, v in protos),
         "- hardware: " + ", ".join(sorted({str(r.environment.get("device_name", "?")) for r in records})),
-        "- cells: mean ± std over seeds (n = number of seeds); best per column in bold. Metric definitions: "
-        "docs/metrics.md.",
+        "- cells: mean ± std over seeds (n = number of seeds); best per column in bold; ≈ marks a row not "
+        "significantly worse than the best (one-sided sign-flip tests on the per-query AP, seeds as strata, "
+        "Holm-adjusted over the column, alpha 0.05; zshbench.stats, `zshbench compare` for any pair). Metric "
+        "definitions: docs/metrics.md.",
         "",
         "## Configurations",
         "",
@@ -135,7 +150,22 @@ def report_files(
         "",
         "## Retrieval",
         "",
+        "Unseen-class queries against the whole database (U->A), the papers' setting.",
+        "",
         render_markdown(tables),
+        *(
+            [
+                "## Generalized zero-shot retrieval",
+                "",
+                "The same codes in four settings (docs/metrics.md): unseen queries against the whole database (U->A), "
+                "held-out seen queries against the whole database (S->A), unseen against the unseen part (U->U), "
+                "seen against the seen part (S->S), and the harmonic mean H of U->A and S->A.",
+                "",
+                render_settings(generalized),
+            ]
+            if generalized
+            else []
+        ),
         "## Cost",
         "",
         "Parameters: every learned number of the fitted hasher; FLOPs: encoding one item (deep methods: "
@@ -148,6 +178,8 @@ def report_files(
         "",
         render_markdown(costs, heading="####"),
     ]
+    if effects:
+        lines += [effects]
     if reported:
         lines += [reported_markdown(reported, records)]
     files["README.md"] = "\n".join(lines).rstrip() + "\n"
@@ -177,5 +209,5 @@ def write_report(
     if figures:
         from zshbench.leaderboard.figures import write_figures
 
-        written += write_figures(records, out / "figures")
+        written += write_figures(split_records(list(records))[0], out / "figures")
     return written

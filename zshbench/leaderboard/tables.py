@@ -18,6 +18,8 @@ from zshbench.evaluate import HEADLINE_K, HEADLINE_METRIC
 from zshbench.records import Record
 
 __all__ = [
+    "split_records",
+    "is_resample",
     "Table",
     "Entry",
     "DEFAULT_METRICS",
@@ -60,6 +62,12 @@ class Table:
     rows: list[tuple[str, dict[int, tuple[float, float, int]]]] = dataclasses.field(default_factory=list)
     higher_is_better: bool = True
     fmt: str = "float"  # "float" (4 decimals), "count" (integer with separators) or "si" (k, M, G prefixes)
+    # bits -> the row labels not significantly worse than the column's best (`mark_ties`; empty: not tested)
+    tied: dict[int, frozenset[str]] = dataclasses.field(default_factory=dict)
+
+    def is_tied(self, b: int, label: str) -> bool:
+        """Statistically tied with the best of column ``b`` (and not the best itself)."""
+        return label in self.tied.get(b, ()) and self.best(b) != label
 
     def best(self, b: int) -> str | None:
         cand = [(cells[b][0], label) for label, cells in self.rows if b in cells]
@@ -93,6 +101,7 @@ class Entry:
     quantity: str  # a metric name ("map@5000") or a cost column name ("fit seconds")
     value: float
     record: Record = dataclasses.field(compare=False, repr=False)
+    setting: str = "U->A"  # the retrieval setting of a metric (zshbench.evaluate.settings); costs: "U->A"
 
 
 def mean_std(xs: Sequence[float]) -> tuple[float, float]:
@@ -178,6 +187,9 @@ def long_table(records: Sequence[Record]) -> list[Entry]:
         base = dict(dataset=ds, protocol=proto, label=label, method=r.method, n_bits=r.n_bits, seed=r.seed, record=r)
         for name, value in sorted(r.metrics.items()):
             out.append(Entry(quantity=name, value=float(value), **base))
+        for setting, metrics in sorted((r.settings or {}).items()):
+            for name, value in sorted(metrics.items()):
+                out.append(Entry(quantity=name, value=float(value), setting=setting, **base))
         for block, key, name, _ in COST_COLUMNS:
             value = (getattr(r, block) or {}).get(key)
             if value is not None:
@@ -185,18 +197,26 @@ def long_table(records: Sequence[Record]) -> list[Entry]:
     return out
 
 
-def pivot(entries: Iterable[Entry], quantity: str, *, higher_is_better: bool = True, fmt: str = "float") -> list[Table]:
-    """One `Table` per (dataset, protocol) of ``quantity``: rows = labels, columns = bits, cells over seeds."""
+def pivot(
+    entries: Iterable[Entry],
+    quantity: str,
+    *,
+    higher_is_better: bool = True,
+    fmt: str = "float",
+    setting: str = "U->A",
+) -> list[Table]:
+    """One `Table` per (dataset, protocol) of ``quantity`` in ``setting``: rows = labels, columns = bits, cells
+    over seeds."""
     groups: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for e in entries:
-        if e.quantity == quantity:
+        if e.quantity == quantity and e.setting == setting:
             groups[(e.dataset, e.protocol)][e.label][e.n_bits].append(e.value)
     tables = []
     for (ds, proto), rows in sorted(groups.items()):
         t = Table(
             ds,
             proto,
-            quantity,
+            quantity if setting == "U->A" else f"{quantity} ({setting})",
             sorted({b for cells in rows.values() for b in cells}),
             higher_is_better=higher_is_better,
             fmt=fmt,
@@ -207,10 +227,68 @@ def pivot(entries: Iterable[Entry], quantity: str, *, higher_is_better: bool = T
     return tables
 
 
-def aggregate(records: Sequence[Record] | list[Entry], metric: str = HEADLINE_METRIC) -> list[Table]:
-    """One `Table` per (dataset, protocol) for the retrieval ``metric``."""
+def aggregate(
+    records: Sequence[Record] | list[Entry], metric: str = HEADLINE_METRIC, setting: str = "U->A"
+) -> list[Table]:
+    """One `Table` per (dataset, protocol) for the retrieval ``metric`` in ``setting`` (U->A: the headline)."""
     entries = records if records and isinstance(records[0], Entry) else long_table(records)  # type: ignore[index]
-    return pivot(entries, metric)
+    return pivot(entries, metric, setting=setting)
+
+
+def mark_ties(tables: Sequence[Table], entries: Sequence[Entry]) -> list[Table]:
+    """``tables`` with `Table.tied` filled: per column (code length), the rows not significantly worse than the
+    best by `zshbench.stats.tied_with_best` on the records' per-query results (one-sided sign-flip tests of the
+    best against each row, Holm-adjusted, alpha 0.05). A column is left unmarked when a row has one seed of
+    records without per-query results (older records) or the metric is not kept per query."""
+    from zshbench.errors import RecordError, UserError
+    from zshbench.stats import PerQuery, tied_with_best
+
+    by: dict[tuple, dict[str, list[Record]]] = {}
+    for e in entries:
+        by.setdefault((e.dataset, e.protocol, e.quantity, e.setting, e.n_bits), {}).setdefault(e.label, []).append(
+            e.record
+        )
+    out = []
+    for t in tables:
+        tied = {}
+        for b in t.bits:
+            rows = by.get((t.dataset, t.protocol, t.metric, "U->A", b)) or {}
+            if len(rows) < 2:
+                continue
+            try:
+                column = {
+                    label: PerQuery.from_records(recs, metric=t.metric, label=label) for label, recs in rows.items()
+                }
+                ties = tied_with_best(column, higher_is_better=t.higher_is_better)
+            except (RecordError, UserError):
+                continue
+            tied[b] = frozenset(ties.tied)
+        out.append(dataclasses.replace(t, tied=tied))
+    return out
+
+
+RESAMPLE_MARK = "-rs"  # resampled protocols (zshbench protocol resample) are named <protocol>-rs<NN>
+
+
+def is_resample(r: Record) -> bool:
+    """A record on a resampled split (``<protocol>-rsNN``, unpinned): for the split-variance analysis only."""
+    name = r.protocol["name"]
+    head, sep, tail = name.rpartition(RESAMPLE_MARK)
+    return bool(sep) and tail.isdigit() and r.protocol.get("pinned") is not True
+
+
+def split_records(records: Sequence[Record]) -> tuple[list[Record], list[Record], list[Record]]:
+    """(leaderboard records, leaky-variant records, resampled-split records): the tables and figures show the
+    first; the "protocol effects" section uses the other two."""
+    main, leaky, resampled = [], [], []
+    for r in records:
+        if r.evaluation.get("variant", "standard") != "standard":
+            leaky.append(r)
+        elif is_resample(r):
+            resampled.append(r)
+        else:
+            main.append(r)
+    return main, leaky, resampled
 
 
 def cost_tables(records: Sequence[Record] | list[Entry]) -> list[Table]:

@@ -62,9 +62,12 @@ from zshbench.records.identity import (
 from zshbench.records.io import iter_record_files, load_record, load_records, read_json_file, write_record
 from zshbench.records.record import Record, utc_now
 from zshbench.records.schema import MAX_RECORD_BYTES, SCHEMA_VERSION
+from zshbench.records.sidecar import load_per_query, sidecar_path
 from zshbench.records.validate import validate
 
 __all__ = [
+    "load_per_query",
+    "sidecar_path",
     "SCHEMA_VERSION",
     "Record",
     "run_identity",

@@ -118,7 +118,7 @@ def record_path(
     return inside(results_dir, dataset, protocol, method, record_filename(n_bits, seed, id_hash))
 
 
-OPTIONAL_NULL = ("features", "class_distances", "converted_from", "pretraining")
+OPTIONAL_NULL = ("features", "class_distances", "converted_from", "pretraining", "settings", "per_query", "per_class")
 
 
 def drop_absent(d: dict) -> dict:

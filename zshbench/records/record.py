@@ -53,6 +53,9 @@ class Record:
     class_distances: dict[str, Any] | None = None
     non_default_params: dict[str, Any] | None = None
     pretraining: dict[str, Any] | None = None
+    settings: dict[str, dict[str, float]] | None = None
+    per_query: dict[str, Any] | None = None
+    per_class: dict[str, Any] | None = None
     converted_from: int | None = None
     schema_version: int = SCHEMA_VERSION
     source: str = "measured"
@@ -82,6 +85,9 @@ class Record:
         created_utc: str | None = None,
         non_default_params: Mapping[str, Any] | None = None,
         pretraining: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Mapping[str, float]] | None = None,
+        per_query: Mapping[str, Any] | None = None,
+        per_class: Mapping[str, Any] | None = None,
     ) -> Record:
         """The one constructor of new records: the identity's fields are copied from ``identity`` (never given
         twice), the hashes computed, and the result validated.
@@ -121,6 +127,9 @@ class Record:
             "class_distances": dict(class_distances) if class_distances is not None else None,
             "non_default_params": dict(non_default_params) if non_default_params is not None else None,
             "pretraining": dict(pretraining) if pretraining is not None else None,
+            "settings": {k: {m: float(v) for m, v in d.items()} for k, d in settings.items()} if settings else None,
+            "per_query": dict(per_query) if per_query is not None else None,
+            "per_class": dict(per_class) if per_class is not None else None,
         }
         d = drop_absent(json.loads(canonical_json(d)))  # JSON types only (tuples -> lists, numpy refused)
         d["content_sha256"] = content_checksum(d)

@@ -13,4 +13,5 @@ MAX_DEPTH = 64  # nesting depth of a record's JSON (deeper: refused before parsi
 HEX64 = re.compile(r"[0-9a-f]{64}")
 HEX12 = re.compile(r"[0-9a-f]{12}")
 UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-EVALUATION_VARIANTS = ("standard",)
+EVALUATION_VARIANTS = ("standard", "leaky")
+SETTING_NAMES = ("S->A", "U->U", "S->S", "H")  # besides U->A, which is the record's metrics

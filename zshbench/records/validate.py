@@ -9,7 +9,17 @@ from typing import Any
 
 from zshbench.paths import is_valid_name
 from zshbench.records.identity import _short, content_checksum, identity_hash
-from zshbench.records.schema import EVALUATION_VARIANTS, HEX12, HEX64, MAX_BITS, MAX_SEED, MIN_BITS, SCHEMA_VERSION, UTC
+from zshbench.records.schema import (
+    EVALUATION_VARIANTS,
+    HEX12,
+    HEX64,
+    MAX_BITS,
+    MAX_SEED,
+    MIN_BITS,
+    SCHEMA_VERSION,
+    SETTING_NAMES,
+    UTC,
+)
 
 __all__ = ["validate"]
 
@@ -78,6 +88,26 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str, bool]] = {
         "null or an object with label_set and overlap",
         False,
     ),
+    "settings": (lambda v: v is None or isinstance(v, dict), "null or an object of settings", False),
+    "per_query": (
+        lambda v: (
+            v is None
+            or (
+                isinstance(v, dict)
+                and isinstance(v.get("file"), str)
+                and isinstance(v.get("sha256"), str)
+                and HEX64.fullmatch(v["sha256"]) is not None
+                and isinstance(v.get("keys"), list)
+            )
+        ),
+        "null or an object with file, sha256 and keys",
+        False,
+    ),
+    "per_class": (
+        lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("unseen"), list)),
+        "null or an object with unseen classes and per-class values",
+        False,
+    ),
     "converted_from": (
         lambda v: v is None or (_is_int(v) and 1 <= v < SCHEMA_VERSION),
         f"null or a schema version below {SCHEMA_VERSION}",
@@ -114,6 +144,7 @@ def validate(d: Any) -> list[str]:
     for check in (
         _check_protocol,
         _check_metrics,
+        _check_settings,
         _check_timings,
         _check_complexity,
         _check_curves,
@@ -166,6 +197,34 @@ def _check_metrics(d: dict) -> list[str]:
             out.append(f"evaluation.variant must be one of {', '.join(EVALUATION_VARIANTS)}")
         if ev.get("metric_version") != d.get("metric_version"):
             out.append("evaluation.metric_version differs from metric_version")
+    return out
+
+
+def _check_settings(d: dict) -> list[str]:
+    st = d.get("settings")
+    out = []
+    for name, metrics in (st if isinstance(st, dict) else {}).items():
+        if name not in SETTING_NAMES:
+            out.append(f"settings.{name}: unknown setting (the settings are {', '.join(SETTING_NAMES)})")
+        elif not isinstance(metrics, dict) or not metrics:
+            out.append(f"settings.{name} must be a non-empty object of metrics")
+        else:
+            out += [
+                f"settings.{name}.{m} = {_short(v)} must be a number in [0, 1]"
+                for m, v in metrics.items()
+                if not (_is_num(v) and 0.0 <= v <= 1.0)
+            ]
+    pc = d.get("per_class")
+    if isinstance(pc, dict):
+        n = len(pc.get("unseen", []))
+        for key, vals in pc.items():
+            if key in ("unseen", "distance"):
+                continue
+            if not isinstance(vals, list) or len(vals) != n or not all(_is_num(v) and v >= 0 for v in vals):
+                out.append(f"per_class.{key} must list {n} non-negative numbers (one per unseen class)")
+    pq = d.get("per_query")
+    if isinstance(pq, dict) and not str(pq.get("file", "")).endswith(".perquery.npz"):
+        out.append("per_query.file must name the record's .perquery.npz sidecar")
     return out
 
 

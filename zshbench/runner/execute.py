@@ -75,6 +75,7 @@ def run(
     memmap_threshold: int | None = None,
     checkpoint_every: int = 0,
     resume: bool = False,
+    eval_variant: str = "standard",
 ) -> list[Record]:
     """Run ``method`` on ``dataset`` for every (bits, seed) and return the records (loaded or new).
 
@@ -99,6 +100,8 @@ def run(
             steps and when training ends (0: no checkpoints); see `zshbench.train.checkpoint`.
         resume: continue each run from its checkpoint, if there is one (refused when written by another
             configuration).
+        eval_variant: "standard", or "leaky" to measure the published COMAE/PIXEL code's mistake (the unseen
+            queries also in the database; a separate record, never in the leaderboard's tables).
 
     Under ``torchrun``, deep methods train data-parallel on every rank and rank 0 alone evaluates and writes
     records; other methods run on rank 0 alone (`zshbench.train.distributed`).
@@ -125,6 +128,7 @@ def run(
         weights=weights,
         k=k,
         results_dir=results_dir,
+        eval_variant=eval_variant,
     )
     from zshbench.codes import memmap_threshold as _check_threshold  # memmap-encode: validate early
 
@@ -170,8 +174,7 @@ def run(
     with _progress_ctx(progress, console) as bar:
         feats = _features(prep, weights, bar)
         train = build_trainset(ds, split, feats["train"] if feats else None)
-        q_in = feats["query"] if feats else ds.image_view(split.query)
-        db_in = feats["database"] if feats else ds.image_view(split.database)
+        q_in, db_in, sq_in = _inputs(prep, feats)
         for slot in todo:
             with session.checkpointing(
                 slot.path,
@@ -182,7 +185,15 @@ def run(
                 split_fingerprint=split.fingerprint,
             ):
                 rec = run_one(
-                    slot, prep, train, q_in, db_in, bar=bar, weights=weights, memmap_threshold=memmap_threshold
+                    slot,
+                    prep,
+                    train,
+                    q_in,
+                    db_in,
+                    sq_in=sq_in,
+                    bar=bar,
+                    weights=weights,
+                    memmap_threshold=memmap_threshold,
                 )
             if rec is not None:  # rank 0: the ranks met at a barrier after training; the write is atomic
                 write_record(rec, slot.path)
@@ -196,14 +207,26 @@ def run(
     return records
 
 
+def _inputs(prep: Prepared, feats: dict | None):
+    """(unseen queries, database, held-out seen queries or None) as features or image views."""
+    ds, split = prep.dataset, prep.split
+    seen = getattr(split, "seen_query", None)
+    if feats:
+        return feats["query"], feats["database"], feats.get("seen_query")
+    sq = ds.image_view(seen) if seen is not None and len(seen) else None
+    return ds.image_view(split.query), ds.image_view(split.database), sq
+
+
 def _features(prep: Prepared, weights: str | None, bar) -> dict[str, np.ndarray] | None:
     if prep.feature_spec is None:
         return None
     from zshbench.features import extract_features
 
     out = {}
-    for part in ("train", "query", "database"):
-        idx = getattr(prep.split, part)
+    for part in ("train", "query", "seen_query", "database"):
+        idx = getattr(prep.split, part, None)
+        if idx is None or (part == "seen_query" and len(idx) == 0):
+            continue
         task = bar.add_task(f"features {part}", total=len(idx)) if bar else None
         cb = (lambda n, _t=task: bar.advance(_t, n)) if bar else None
         key = f"{prep.dataset.fingerprint()}:{prep.split.fingerprint}:{part}"
@@ -226,18 +249,24 @@ def run_one(
     bar=None,
     weights: str | None = None,
     memmap_threshold: int | None = None,
+    sq_in=None,
 ) -> Record | None:
-    """Fit, encode, evaluate one run; return its `Record` (not yet written; None on torchrun ranks > 0, which only
-    train).
+    """Fit, encode, evaluate one run in every setting (`zshbench.evaluate.settings`); return its `Record` (not yet
+    written; None on torchrun ranks > 0, which only train). Its per-query results are written beside
+    ``slot.path`` first (`zshbench.records.sidecar`), so the record, written by the caller, never names a missing
+    sidecar.
 
     ``slot`` is the run's `Slot` (from `Prepared.slot`); a bare `Hasher` is accepted for callers that do not
-    write records (its identity is then computed here). A database of at least ``memmap_threshold`` items is
-    encoded in chunks to a memory-mapped codes file (`zshbench.codes.encode_database`; None: the default
-    threshold)."""
-    from zshbench.evaluate import evaluate
+    write records (its identity is then computed here and no sidecar is written). ``sq_in``: the held-out seen
+    queries (features or images; None: the protocol has none). A database of at least ``memmap_threshold``
+    items is encoded in chunks to a memory-mapped codes file (`zshbench.codes.encode_database`; None: the
+    default threshold)."""
+    from zshbench.evaluate.settings import evaluate_settings
+    from zshbench.records.sidecar import encode_sidecar, write_sidecar
 
     if k is not None and int(k) != prep.k:
         prep = dataclasses.replace(prep, k=int(k))
+    write_side = not isinstance(slot, Hasher)
     if isinstance(slot, Hasher):
         h = slot
         slot = prep.slot(".", h.n_bits, int(h.config.seed))
@@ -276,20 +305,38 @@ def run_one(
     t2 = time.perf_counter()
     cdb = encode(db_in, "database")
     t_db = time.perf_counter() - t2
+    seen_idx = getattr(split, "seen_query", None)
+    cs = None
+    if sq_in is not None and prep.variant == "standard":
+        t5 = time.perf_counter()
+        cs = encode(sq_in, "seen queries")
+        t_q += time.perf_counter() - t5
 
     t3 = time.perf_counter()
     t = bar.add_task("evaluate", total=len(cq)) if bar else None
-    res = evaluate(
+    ev = evaluate_settings(
         cq,
         cdb,
         ds.labels[split.query],
         ds.labels[split.database],
+        unseen_classes=split.unseen_classes,
         n_bits=hasher.n_bits,
         k=prep.k,
+        codes_seen_query=cs,
+        labels_seen_query=ds.labels[seen_idx] if cs is not None else None,
+        index_query=split.query,
+        index_seen_query=seen_idx if cs is not None else None,
+        variant=prep.variant,
         device=prep.device,
         progress=(lambda n: bar.advance(t, n)) if bar else None,
     )
+    res = ev.headline
     t_eval = time.perf_counter() - t3
+    per_class = _per_class(ds, split, res.per_query, prep.k)
+    per_query_ref = None
+    if write_side:
+        data = encode_sidecar(ev.per_query)
+        per_query_ref = {**write_sidecar(slot.path, data), "keys": sorted(ev.per_query)}
     if bar:
         bar.remove_task(t)
     # cost (parameters, FLOPs per item) and the unseen x seen class distances of RAZH Fig. 5
@@ -341,7 +388,37 @@ def run_one(
         extras=extras,
         class_distances=class_dist or None,
         pretraining=pretraining,
+        settings=ev.settings or None,
+        per_query=per_query_ref,
+        per_class=per_class,
     )
+
+
+def _per_class(ds, split, per_query: dict, k: int) -> dict | None:
+    """Per unseen class: the mean headline AP over its queries and its attribute-space distance to the nearest
+    seen class (Euclidean between L2-normalised class attribute vectors; the HTH benchmark orders unseen classes
+    by distance from the training classes). None when the per-query values are absent."""
+    ap = per_query.get(f"map@{k}")
+    if ap is None or len(ap) != len(split.query):
+        return None
+    att = np.asarray(ds.class_attributes, dtype=np.float64)
+    att = att / np.maximum(np.linalg.norm(att, axis=1, keepdims=True), 1e-12)
+    seen = att[np.asarray(split.seen_classes)]
+    labels = ds.labels[split.query]
+    names, aps, dists = [], [], []
+    for c in split.unseen_classes:
+        mask = labels == c
+        if not mask.any():
+            continue
+        names.append(ds.class_names[c])
+        aps.append(float(np.mean(ap[mask])))
+        dists.append(float(np.min(np.linalg.norm(seen - att[c], axis=1))))
+    return {
+        "unseen": names,
+        f"map@{k}": aps,
+        "attribute_distance": dists,
+        "distance": "Euclidean between L2-normalised class attribute vectors, to the nearest seen class",
+    }
 
 
 def _pretraining(prep: Prepared, extras: dict, weights: str | None) -> dict | None:

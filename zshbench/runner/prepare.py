@@ -155,11 +155,21 @@ class Prepared:
     weights: str | None = None
     k: int = DEFAULT_K
     world_size: int = 1
+    variant: str = "standard"  # "leaky": the published COMAE/PIXEL code's evaluation mistake, for measurement
 
     def evaluation(self) -> dict[str, Any]:
         from zshbench.evaluate import METRIC_VERSION
+        from zshbench.evaluate.settings import settings_of
 
-        return {"k": int(self.k), "metric_version": str(METRIC_VERSION), "metric_set": "default", "variant": "standard"}
+        seen = getattr(self.split, "seen_query", None)
+        settings = ["U->A"] if self.variant == "leaky" else settings_of(seen is not None and len(seen) > 0)
+        return {
+            "k": int(self.k),
+            "metric_version": str(METRIC_VERSION),
+            "metric_set": "default",
+            "variant": self.variant,
+            "settings": settings,
+        }
 
     def protocol_ref(self) -> dict[str, Any]:
         p = self.protocol
@@ -236,6 +246,7 @@ def prepare(
     weights: str | None = None,
     k: int = DEFAULT_K,
     results_dir: str | Path | None = None,
+    eval_variant: str = "standard",
 ) -> Prepared:
     """Validate every input and resolve method, dataset, protocol and split (no training yet).
 
@@ -332,4 +343,11 @@ def prepare(
             h = method_cls(n_bits=int(b), seed=int(seeds[0]), **ov)
             if hasattr(h, "check_fit_memory"):
                 h.check_fit_memory(len(split.train), int(np.prod(shape)))
-    return Prepared(method_cls, ov, ds, proto, split, dev, spec, weights=weights, k=int(k))
+    from zshbench.evaluate.settings import VARIANTS
+
+    if eval_variant not in VARIANTS:
+        raise UserError(
+            f"Unknown --eval-variant {eval_variant!r}: choose standard (the leaderboard's) or leaky "
+            "(the published COMAE/PIXEL code's query/database overlap, to measure its effect)."
+        )
+    return Prepared(method_cls, ov, ds, proto, split, dev, spec, weights=weights, k=int(k), variant=eval_variant)

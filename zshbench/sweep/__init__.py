@@ -8,7 +8,10 @@ file (``zshbench sweep --grid leaderboard/grid.toml``), whose format is::
     datasets = ["shapes", "digits"] # dataset names (``family:ARG`` allowed)
     bits = [24, 48, 64, 128]
     seeds = [0, 1, 2]
-    protocols = { shapes = "shapes-zsh" }   # optional; default = the dataset's default protocol
+    protocols = { shapes = "shapes-zsh" }   # optional; default = the dataset's default protocol. A value may
+                                    # list several (names, name@version, .toml paths relative to the grid
+                                    # file): every run then runs under each, e.g. resampled splits
+    eval_variant = "standard"       # optional; "leaky" = the published COMAE/PIXEL overlap (protocol effects)
 
     [overrides]                     # optional: --set overrides by method name or fnmatch pattern
     "razh*" = ["max_steps=25"]

@@ -24,8 +24,13 @@ class Grid:
     bits: list[int]
     seeds: list[int]
     overrides: dict[str, list[str]] = dataclasses.field(default_factory=dict)
-    protocols: dict[str, str] = dataclasses.field(default_factory=dict)
+    protocols: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     exclude: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    eval_variant: str = "standard"
+
+    def dataset_protocols(self, dataset: str) -> list[str | None]:
+        """The protocols a dataset runs under (None: its default protocol)."""
+        return list(self.protocols.get(dataset) or [None])
 
     def excluded(self, method: str, dataset: str, bits: int, seed: int) -> bool:
         """Whether an ``[[exclude]]`` entry removes this run from the grid."""
@@ -40,7 +45,7 @@ class Grid:
         return False
 
 
-_GRID_KEYS = {"methods", "datasets", "bits", "seeds", "overrides", "protocols", "exclude"}
+_GRID_KEYS = {"methods", "datasets", "bits", "seeds", "overrides", "protocols", "exclude", "eval_variant"}
 _EXCLUDE_KEYS = {"methods", "datasets", "bits", "seeds", "reason"}
 
 
@@ -101,8 +106,20 @@ def load_grid(path: str | Path) -> Grid:
     if not isinstance(overrides, dict):
         raise UserError(f'{where}: [overrides] must be a table of method pattern -> list of "key=value".')
     protocols = data.get("protocols", {})
-    if not isinstance(protocols, dict) or not all(isinstance(v, str) for v in protocols.values()):
-        raise UserError(f"{where}: protocols must be a table of dataset -> protocol name.")
+    if not isinstance(protocols, dict):
+        raise UserError(
+            f"{where}: protocols must be a table of dataset -> protocol name or list of protocols (names, "
+            'name@version or .toml paths relative to the grid file), e.g. [protocols] shapes = "shapes-zsh@1".'
+        )
+    protocols = {
+        d: [_protocol_ref(v, p.parent) for v in _str_list(v, f"protocols.{d}", where)] for d, v in protocols.items()
+    }
+    variant = data.get("eval_variant", "standard")
+    if variant not in ("standard", "leaky"):
+        raise UserError(
+            f'{where}: eval_variant must be "standard" (the leaderboard\'s evaluation) or "leaky" (the published '
+            f"COMAE/PIXEL code's query/database overlap, for the protocol-effects section only); got {variant!r}."
+        )
     exclude = data.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(e, dict) for e in exclude):
         raise UserError(
@@ -132,9 +149,19 @@ def load_grid(path: str | Path) -> Grid:
         bits=_int_list(data["bits"], "bits", where),
         seeds=_int_list(data["seeds"], "seeds", where),
         overrides={k: _str_list(v, f"overrides.{k}", where) for k, v in overrides.items()},
-        protocols=dict(protocols),
+        protocols=protocols,
         exclude=rules,
+        eval_variant=variant,
     )
+
+
+def _protocol_ref(ref: str, base: Path) -> str:
+    """A protocol of a grid file: names and ``name@version`` as given; a ``.toml`` path relative to the grid
+    file's folder made absolute (the sweep may run from another folder)."""
+    if ref.endswith(".toml") or "/" in ref:
+        q = Path(ref)
+        return str(q if q.is_absolute() else (base / q).resolve())
+    return ref
 
 
 def resolve_methods(patterns: Sequence[str]) -> list[str]:
@@ -221,24 +248,26 @@ def expand(
         inputs = get_method(m).requires.inputs
         ov = method_overrides(grid, m, extra_overrides)
         for d in dict.fromkeys(grid.datasets):  # each once, in order
-            for b in dict.fromkeys(grid.bits):
-                for s in dict.fromkeys(grid.seeds):
-                    if grid.excluded(m, d, int(b), int(s)):
-                        continue
-                    jobs.append(
-                        Job(
-                            m,
-                            d,
-                            (int(b),),
-                            (int(s),),
-                            str(results),
-                            grid.protocols.get(d),
-                            ov,
-                            device,
-                            data_root,
-                            inputs,
-                            checkpoint_every,
-                            resume,
+            for proto in grid.dataset_protocols(d):
+                for b in dict.fromkeys(grid.bits):
+                    for s in dict.fromkeys(grid.seeds):
+                        if grid.excluded(m, d, int(b), int(s)):
+                            continue
+                        jobs.append(
+                            Job(
+                                m,
+                                d,
+                                (int(b),),
+                                (int(s),),
+                                str(results),
+                                proto,
+                                ov,
+                                device,
+                                data_root,
+                                inputs,
+                                checkpoint_every,
+                                resume,
+                                eval_variant=grid.eval_variant,
+                            )
                         )
-                    )
     return jobs

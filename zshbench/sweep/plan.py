@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 __all__ = ["Job", "JobResult", "pending"]
@@ -28,6 +29,7 @@ class Job:
     checkpoint_every: int = 0  # deep methods: training checkpoint every N steps (what a preempted job resumes)
     resume: bool = False  # deep methods: continue from a run's checkpoint when there is one
     replace: tuple[str, ...] = ()  # unusable records in the way of this job's runs (it reruns them with --force)
+    eval_variant: str = "standard"  # "leaky": the protocol-effects measurement of the published code's overlap
 
     @property
     def n_runs(self) -> int:
@@ -39,6 +41,11 @@ class Job:
         s = "-".join(map(str, self.seeds))
         tag = self.dataset.replace("/", "_").replace(":", "_")
         name = f"{self.method}__{tag}__b{b}__s{s}"
+        if self.protocol:
+            stem = Path(self.protocol).stem if self.protocol.endswith(".toml") else self.protocol
+            name += "__" + "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
+        if self.eval_variant != "standard":
+            name += f"__{self.eval_variant}"
         if self.overrides:
             import hashlib
 
@@ -67,6 +74,8 @@ class Job:
             a += ["--protocol", self.protocol]
         if self.data_root:
             a += ["--data-root", self.data_root]
+        if self.eval_variant != "standard":
+            a += ["--eval-variant", self.eval_variant]
         for o in self.overrides:
             a += ["--set", o]
         if self.checkpoint_every and self.inputs == "images":
@@ -105,7 +114,7 @@ def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]
     todo: list[Job] = []
     skipped = 0
     for j in jobs:
-        key = (j.method, j.dataset, j.protocol, j.overrides, j.data_root)
+        key = (j.method, j.dataset, j.protocol, j.overrides, j.data_root, j.eval_variant)
         if key not in prepared:
             prepared[key] = prepare(
                 j.method,
@@ -116,6 +125,7 @@ def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]
                 device="cpu",
                 overrides=list(j.overrides),
                 data_root=j.data_root,
+                eval_variant=j.eval_variant,
             )
         prep = prepared[key]
         missing = False
@@ -136,7 +146,7 @@ def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]
         return todo, skipped
     groups: dict[tuple, list[Job]] = {}
     for j in todo:
-        groups.setdefault((j.method, j.dataset, j.protocol, j.overrides, j.data_root), []).append(j)
+        groups.setdefault((j.method, j.dataset, j.protocol, j.overrides, j.data_root, j.eval_variant), []).append(j)
     out = []
     for members in groups.values():
         # one job per set of seeds: code lengths missing the same seeds share a job, so a job's bits x seeds is
