@@ -5,7 +5,8 @@
   a graph), as the published code of Bi-half and FIRe's Bi-half / DPN templates do;
 * `class_codes`: one {-1, +1} target code per SEEN class (DPN's target codes, OrthoHash's codebook), drawn from a
   seeded generator: ``bernoulli`` (every bit +-1 with probability 1/2) or ``spread`` (random codes kept only when
-  far enough, in normalised Hamming distance, from the codes already drawn: the authors' "optimize" option);
+  far enough, in normalised Hamming distance, from the codes already drawn: the authors' "optimize" option) or
+  ``hadamard`` (the first rows of the Sylvester Hadamard matrix: exactly orthogonal; K a power of 2, classes <= K);
 * `build_optimizer`: Adam or SGD over the trainable parameters, the backbone's learning rate scaled by
   ``backbone_lr_scale``;
 * `step_scheduler`: the learning rate multiplied by ``lr_gamma`` at the fractions ``lr_milestones`` of the training
@@ -22,9 +23,9 @@ import torch.nn as nn
 from zshbench.errors import UserError
 from zshbench.train.backbones import BackboneNet
 
-__all__ = ["HeadNet", "class_codes", "build_optimizer", "step_scheduler", "steps_per_epoch"]
+__all__ = ["HeadNet", "class_codes", "hadamard_codes", "build_optimizer", "step_scheduler", "steps_per_epoch"]
 
-CODE_METHODS = ("bernoulli", "spread")
+CODE_METHODS = ("bernoulli", "spread", "hadamard")
 SPREAD_START, SPREAD_STEP, SPREAD_TRIES = 0.61, 0.01, 10_000  # the authors' initdist, reducedist, maxtries
 
 
@@ -65,12 +66,17 @@ def class_codes(n_classes: int, n_bits: int, method: str, seed: int, *, owner: s
     (down to 0, where any candidate is kept) and 10,000 new candidates are drawn; the rows are finally shuffled.
     The idea of the authors' ``--centroid-method O`` / ``--codebook-method O`` (FIRe's ``cent_init: M``), which
     counts the 10,000 rejections across classes, one candidate at a time.
+    ``hadamard``: the first ``n_classes`` rows of the Sylvester Hadamard matrix of order ``n_bits`` (any two rows
+    differ in exactly K/2 bits: orthogonal codes); needs K a power of 2 and at most K classes (no seed involved).
     """
     if method not in CODE_METHODS:
         raise UserError(
             f"{owner}: the class codes must be one of {', '.join(CODE_METHODS)}; got {method!r}. "
-            f"Set them with --set codes=bernoulli (random bits) or --set codes=spread (mutually distant codes)."
+            f"Set them with --set codes=bernoulli (random bits), --set codes=spread (mutually distant codes) or "
+            f"--set codes=hadamard (orthogonal rows of a Hadamard matrix)."
         )
+    if method == "hadamard":
+        return hadamard_codes(n_classes, n_bits, owner=owner)
     g = torch.Generator().manual_seed(int(seed))
     if method == "bernoulli":
         return torch.randint(0, 2, (n_classes, n_bits), generator=g).float() * 2.0 - 1.0
@@ -90,6 +96,23 @@ def class_codes(n_classes: int, n_bits: int, method: str, seed: int, *, owner: s
                 break
             dist = max(0.0, dist - SPREAD_STEP)
     return codes[torch.randperm(n_classes, generator=g)]
+
+
+def hadamard_codes(n_classes: int, n_bits: int, *, owner: str) -> torch.Tensor:
+    """(n_classes, n_bits) float: the first ``n_classes`` rows of the Sylvester Hadamard matrix H_K (H_1 = [1],
+    H_2k = [[H_k, H_k], [H_k, -H_k]]), mutually orthogonal. `UserError` unless K is a power of 2 and
+    ``n_classes <= n_bits``."""
+    k, c = int(n_bits), int(n_classes)
+    if k < 1 or k & (k - 1) or c > k:
+        need = 1 << max(c - 1, 0).bit_length()  # the smallest power of 2 >= c
+        raise UserError(
+            f"{owner}: codes=hadamard needs the number of bits to be a power of 2 and at least the number of seen "
+            f"classes ({c}); got {k} bits. Use --bits {need} (or another power of 2 >= {c}) or --set codes=bernoulli."
+        )
+    h = torch.ones(1, 1)
+    while h.shape[0] < k:
+        h = torch.cat([torch.cat([h, h], dim=1), torch.cat([h, -h], dim=1)], dim=0)
+    return h[:c].clone()
 
 
 def build_optimizer(net: nn.Module, p: dict[str, Any]):

@@ -10,7 +10,8 @@ every constant: ``profiles.py``.
 * codebook: one {-1, +1}^K code o_c per SEEN class (``codes=bernoulli``; ``codes=spread`` keeps them mutually
   distant), drawn from the seed before training and fixed;
 * loss: the cosine-margin softmax cross-entropy over cos(v, o_c) with scale s and margin m (``losses.py``): the
-  single objective; no quantization or balance term.
+  single objective; the authors' optional cosine quantization term 1 - cos(v, sign(v)) has the weight ``quan``
+  (0 by default, as in their code).
 
 Supervised (reads the seen-class labels), no attributes.
 """
@@ -26,7 +27,7 @@ import torch.nn as nn
 from zshbench.config import NON_NEG, POSITIVE
 from zshbench.hasher import Requirements
 from zshbench.methods._zoo_common import HeadNet, build_optimizer, class_codes, step_scheduler, steps_per_epoch
-from zshbench.methods.orthohash.losses import cosine_logits, orthocos_loss
+from zshbench.methods.orthohash.losses import cosine_logits, orthocos_loss, quantization_loss
 from zshbench.methods.orthohash.profiles import PROFILES
 from zshbench.registry import register_method
 from zshbench.train import TorchHasher, TorchHasherConfig
@@ -44,7 +45,9 @@ class OrthoHashConfig(TorchHasherConfig):
     epochs, batch_size, lr, weight_decay: the training budget (optimizer and schedule: profiles.py).
     backbone_lr_scale: the backbone's learning rate relative to lr (0 freezes the backbone).
     scale: s, the scale of the cosine logits. margin: m, the additive cosine margin of the true class.
-    codes: the seen classes' codebook: "bernoulli" (random bits) or "spread" (mutually distant codes).
+    quan: weight of the optional quantization term mean(1 - cos(v, sign(v))) (0: the single objective).
+    codes: the seen classes' codebook: "bernoulli" (random bits), "spread" (mutually distant codes) or "hadamard"
+        (orthogonal rows of a Hadamard matrix; bits a power of 2, at least the number of seen classes).
     """
 
     profile: Literal["tiny", "paper"] = "tiny"
@@ -56,7 +59,8 @@ class OrthoHashConfig(TorchHasherConfig):
     backbone_lr_scale: float | None = None
     scale: float | None = None
     margin: float | None = None
-    codes: Literal["bernoulli", "spread"] | None = None
+    quan: float | None = None
+    codes: Literal["bernoulli", "spread", "hadamard"] | None = None
 
 
 class OrthoHashNet(HeadNet):
@@ -86,7 +90,13 @@ class OrthoHashHasher(TorchHasher):
     requires = Requirements(inputs="images", gpu_capable=True, supervised=True)  # labels, no attributes
     profiles = PROFILES
     conformance_params = {"max_steps": 2, "batch_size": 16, "epochs": 1}
-    config_rules = {"scale": POSITIVE, "margin": NON_NEG, "weight_decay": NON_NEG, "backbone_lr_scale": NON_NEG}
+    config_rules = {
+        "scale": POSITIVE,
+        "margin": NON_NEG,
+        "quan": NON_NEG,
+        "weight_decay": NON_NEG,
+        "backbone_lr_scale": NON_NEG,
+    }
     weights_attr = "backbone"  # the timm CNN inside the shared BackboneNet
     timm_name_key = "backbone"
 
@@ -107,10 +117,13 @@ class OrthoHashHasher(TorchHasher):
 
     def loss(self, net, batch, p: dict[str, Any], generator):
         images, labels = batch
-        cos = cosine_logits(net(images).float(), net.codebook)
+        v = net(images).float()
+        cos = cosine_logits(v, net.codebook)
         ce = orthocos_loss(cos, labels, float(p["scale"]), float(p["margin"]))
+        quan = quantization_loss(v)
+        total = ce + float(p["quan"]) * quan if p["quan"] else ce
         acc = (cos.argmax(dim=1) == labels).float().mean()
-        return ce, {"ce": ce.detach(), "code_acc": acc.detach()}
+        return total, {"ce": ce.detach(), "quan": quan.detach(), "code_acc": acc.detach()}
 
     def run_facts(self, train: TrainSet, p: dict[str, Any], net) -> dict[str, Any]:
         return {"n_seen_classes": int(net.codebook.shape[0])}

@@ -45,8 +45,24 @@ def test_spread_codes_are_further_apart_than_bernoulli_ones():
 
 
 def test_unknown_code_scheme_names_the_options():
-    with pytest.raises(UserError, match="bernoulli, spread"):
-        class_codes(3, 8, "hadamard", 0, owner="t")
+    with pytest.raises(UserError, match="bernoulli, spread, hadamard"):
+        class_codes(3, 8, "gaussian", 0, owner="t")
+
+
+def test_hadamard_codes_are_the_first_sylvester_rows_by_hand():
+    # H_2 = [[1, 1], [1, -1]], H_4 = [[H_2, H_2], [H_2, -H_2]], written out row by row
+    want = torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, -1.0, 1.0, -1.0], [1.0, 1.0, -1.0, -1.0]])
+    torch.testing.assert_close(class_codes(3, 4, "hadamard", 0, owner="t"), want)
+    torch.testing.assert_close(class_codes(3, 4, "hadamard", 7, owner="t"), want)  # no seed involved
+    c = class_codes(10, 64, "hadamard", 0, owner="t")
+    torch.testing.assert_close(c @ c.T, 64.0 * torch.eye(10))  # mutually orthogonal: 32 bits apart
+    assert _min_distance(c) == 0.5
+
+
+@pytest.mark.parametrize("n,k", [(3, 24), (10, 8), (2, 0)])
+def test_hadamard_codes_need_a_power_of_two_bits_and_enough_rows(n, k):
+    with pytest.raises(UserError, match="power of 2"):
+        class_codes(n, k, "hadamard", 0, owner="t")
 
 
 def test_steps_per_epoch_drops_a_last_batch_of_one():

@@ -11,7 +11,7 @@ import torch
 
 from zshbench.errors import UserError
 from zshbench.methods.orthohash import OrthoHashHasher
-from zshbench.methods.orthohash.losses import cosine_logits, orthocos_loss
+from zshbench.methods.orthohash.losses import cosine_logits, orthocos_loss, quantization_loss
 from zshbench.testing import learning_check
 from zshbench.trainset import TrainSet
 
@@ -59,6 +59,44 @@ def test_orthocos_loss_against_an_independent_loop():
     assert orthocos_loss(cos, labels, s, m).item() == pytest.approx(ref / 5, rel=1e-6)
 
 
+def test_quantization_loss_by_hand():
+    v = torch.tensor([[2.0, -1.0], [0.5, 0.5]], requires_grad=True)
+    # item 1: sign (1, -1), cos = (2 + 1) / (sqrt 5 sqrt 2) = 3 / sqrt 10; item 2: v parallel to (1, 1): cos 1
+    want = (1.0 - 3.0 / math.sqrt(10.0) + 0.0) / 2
+    q = quantization_loss(v)
+    assert q.item() == pytest.approx(want, abs=1e-6)  # float32: 1 - cos loses relative precision
+    q.backward()
+    # d/dv (1 - v.s / (|v| |s|)) = -(s / (|v| |s|) - (v.s) v / (|v|^3 |s|)), sign(v) a constant; halved by the mean
+    s1, v1 = torch.tensor([1.0, -1.0]), torch.tensor([2.0, -1.0])
+    g1 = -(s1 / (math.sqrt(5) * math.sqrt(2)) - 3.0 * v1 / (5**1.5 * math.sqrt(2))) / 2
+    torch.testing.assert_close(v.grad[0], g1)
+    torch.testing.assert_close(v.grad[1], torch.zeros(2), atol=1e-7, rtol=0)  # already on its binary code
+
+
+def test_quan_weight_adds_the_quantization_term():
+    train = _train_set(s=3)
+    h = OrthoHashHasher(n_bits=16, max_steps=1, batch_size=8, quan=0.5).fit(train)
+    p, net = h.run_info()["hyper"], h.model_
+    assert p["quan"] == 0.5
+    net.train()
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (6, 32, 32, 3), generator=g, dtype=torch.uint8)
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    total, parts = h.loss(net, (images, labels), p, g)
+    v = net(images)
+    want = orthocos_loss(cosine_logits(v, net.codebook), labels, 8.0, 0.2) + 0.5 * quantization_loss(v)
+    torch.testing.assert_close(total, want)
+    torch.testing.assert_close(parts["quan"], quantization_loss(v).detach())
+
+
+def test_hadamard_codebook_is_orthogonal_and_refused_at_other_bit_counts():
+    train = _train_set(s=3)
+    cb = OrthoHashHasher(n_bits=16, max_steps=1, batch_size=8, codes="hadamard").fit(train).model_.codebook
+    torch.testing.assert_close(cb @ cb.T, 16.0 * torch.eye(3))
+    with pytest.raises(UserError, match="power of 2"):
+        OrthoHashHasher(n_bits=24, max_steps=1, batch_size=8, codes="hadamard").fit(train)
+
+
 def test_hash_layer_is_linear_without_bias_then_batchnorm():
     h = OrthoHashHasher(n_bits=16)
     p = h.resolved_profile()
@@ -100,7 +138,9 @@ def test_spread_codebook_is_further_apart_than_random_bits():
     assert d["spread"] >= 0.5 > d["bernoulli"], d
 
 
-@pytest.mark.parametrize("key,value", [("scale", 0.0), ("margin", -0.1), ("weight_decay", -1.0), ("batch_size", 1)])
+@pytest.mark.parametrize(
+    "key,value", [("scale", 0.0), ("margin", -0.1), ("quan", -1.0), ("weight_decay", -1.0), ("batch_size", 1)]
+)
 def test_invalid_config_is_refused(key, value):
     with pytest.raises(UserError, match=key):
         OrthoHashHasher(**{key: value}).fit(_train_set())
@@ -111,7 +151,7 @@ def test_paper_profile_is_the_authors_setting_on_the_shared_backbone():
     assert (p["backbone"], p["img_size"], p["weights"]) == ("resnet101.tv_in1k", 224, "pretrained")
     assert (p["optimizer"], p["lr"], p["weight_decay"], p["backbone_lr_scale"]) == ("adam", 1e-4, 5e-4, 0.1)
     assert (p["batch_size"], p["epochs"], tuple(p["lr_milestones"])) == (256, 100, (0.8,))
-    assert (p["scale"], p["margin"], p["codes"]) == (8.0, 0.2, "bernoulli")
+    assert (p["scale"], p["margin"], p["quan"], p["codes"]) == (8.0, 0.2, 0.0, "bernoulli")
 
 
 def test_orthohash_learns_short():
