@@ -44,7 +44,8 @@ class DPNConfig(TorchHasherConfig):
     backbone_lr_scale: the backbone's learning rate relative to lr (0 freezes the backbone).
     margin: the margin m of the polarization loss.
     reg: weight of mean(v^2) added to the loss (not in the paper; FIRe's template uses 0.1).
-    codes: the seen classes' target codes: "bernoulli" (random bits) or "spread" (mutually distant codes).
+    codes: the seen classes' target codes: "bernoulli" (random bits), "spread" (mutually distant codes) or
+        "hadamard" (orthogonal rows of a Hadamard matrix; bits a power of 2, at least the number of seen classes).
     """
 
     profile: Literal["tiny", "paper"] = "tiny"
@@ -56,7 +57,7 @@ class DPNConfig(TorchHasherConfig):
     backbone_lr_scale: float | None = None
     margin: float | None = None
     reg: float | None = None
-    codes: Literal["bernoulli", "spread"] | None = None
+    codes: Literal["bernoulli", "spread", "hadamard"] | None = None
 
 
 class DPNNet(HeadNet):

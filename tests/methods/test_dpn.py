@@ -100,7 +100,7 @@ def test_invalid_config_is_refused(key, value):
 
 def test_unknown_code_scheme_is_refused():
     with pytest.raises(UserError, match="codes"):
-        DPNHasher(codes="hadamard").fit(_train_set())
+        DPNHasher(codes="gaussian").fit(_train_set())
 
 
 def test_paper_profile_is_the_authors_setting_on_the_shared_backbone():
