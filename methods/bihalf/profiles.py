@@ -7,7 +7,7 @@ Image-Hashing, ``ImageHashing/Cifar10_I.py``): SGD, momentum 0.9, weight decay 5
 epochs, the learning rate divided by 10 every 120 epochs; gamma = 6.
 
 ``tiny`` (the default, CPU): the same setting on the shared tiny backbone (resnet10t from random initialisation
-at 32 x 32, frozen), without the learning-rate steps; its epochs come from the learning curve in README.md.
+at 32 x 32, frozen), without the learning-rate steps; one epoch (README.md, "The tiny budget").
 ``objective="reconstruction"`` is the paper's from-scratch setting (the MNIST autoencoder: a decoder rebuilds the
 image from the codes, the encoder trains; its constants below are the authors' autoencoder's where they exist).
 
@@ -43,7 +43,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "weight_decay": 5e-4,  # code
         "backbone_lr_scale": 0.0,  # paper / code: the backbone is not trained
         "batch_size": 32,  # code
-        "epochs": 1,  # OURS: from the learning curve (README.md)
+        "epochs": 1,  # OURS: training does not help on the frozen random backbone (README.md, "The tiny budget")
         "lr_milestones": (),  # OURS: constant learning rate (the code divides it by 10 after 40 % of 300 epochs)
         "lr_gamma": 0.1,
     },

@@ -22,7 +22,7 @@ from zshbench.train.backbones import BACKBONE_PROFILES
 __all__ = ["PROFILES"]
 
 _LOSS: dict[str, Any] = {
-    "margin": 1.0,  # paper: the margin m of the polarization loss; 1.0 = the code's default
+    "margin": 1.0,  # code: the margin m of the paper's polarization loss (the value: the authors' --margin default)
     "codes": "bernoulli",  # paper: random target codes per class ("random codes suffice"); code: sign of N(0, 1)
     "reg": 0.0,  # code: weight of mean(v^2) (default 0; FIRe's / COMAE's dpn.yaml set 0.1): not in the paper
     "hash_bias": False,  # code: hash layer without bias

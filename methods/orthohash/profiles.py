@@ -22,8 +22,8 @@ from zshbench.train.backbones import BACKBONE_PROFILES
 __all__ = ["PROFILES"]
 
 _LOSS: dict[str, Any] = {
-    "scale": 8.0,  # paper / code: s
-    "margin": 0.2,  # paper / code: m of the cosine margin (the code's default; its README runs CIFAR-10 with 0.3)
+    "scale": 8.0,  # code: the scale s of the paper's loss (the value: the authors' --scale default)
+    "margin": 0.2,  # code: the cosine margin m (the authors' default; their README runs CIFAR-10 with 0.3)
     "quan": 0.0,  # code: --quan 0 (weight of the optional cosine quantization term; the paper's single objective)
     "codes": "bernoulli",  # code: --codebook-method B (FIRe's / COMAE's orthocos.yaml: M = "spread")
     "hash_bias": False,  # code: the hash layer has no bias (BN follows)
