@@ -345,9 +345,9 @@ def test_same_bytes_in_fresh_processes_with_other_hash_seeds(real_report):
 def test_figure_links_name_the_figures_the_report_draws(real_report):
     recs, out, _ = real_report
     std, _ = split_variants(recs)
-    drawn = sorted(p.relative_to(out).as_posix() for p in (out / "figures").iterdir())
+    drawn = sorted(p.relative_to(out).as_posix() for p in (out / "figures").glob("*.png"))
     assert sorted(figure_links(std).values()) == drawn
-    assert len(drawn) == 5  # pr, pn, rn, map_vs_bits, hamming
+    assert len(drawn) == 7  # pr, pn, rn, map_vs_bits, settings, ap_vs_distance, hamming
 
 
 # -- the page in a real browser ------------------------------------------------------------------------------------

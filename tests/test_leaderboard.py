@@ -95,7 +95,8 @@ def test_check_flags_corrupt_stale_and_conflicting_records(results, tmp_path, ca
 
 
 def test_formats(results, capsys):
-    for fmt, probe in (("md", "| lsh ["), ("csv", "dataset,protocol,metric,method"), ("json", '"dataset": "digits"')):
+    tidy = "dataset,protocol,protocol_version,setting,metric,method"
+    for fmt, probe in (("md", "| lsh ["), ("csv", tidy), ("json", '"dataset": "digits"')):
         assert main(["leaderboard", "--results", str(results), "--format", fmt, "--metric", "map@all"]) == 0
         assert probe in capsys.readouterr().out
     assert main(["leaderboard", "--results", str(results), "--metric", "mAP@all"]) == 2

@@ -136,11 +136,16 @@ class PerQuery:
 
     def __post_init__(self):
         v = np.asarray(self.values, dtype=np.float64)
-        qi = np.asarray(self.query_index, dtype=np.int64)
+        qi = np.asarray(self.query_index, dtype=np.int64).reshape(-1)
         if v.ndim != 2 or v.shape != (len(self.seeds), len(qi)) or len(qi) == 0:
             raise UserError(
                 f"{self.label or 'PerQuery'}: values must be (seeds, queries) = ({len(self.seeds)}, {len(qi)}) "
                 f"with at least one query, got shape {v.shape}."
+            )
+        if np.any(np.diff(qi) <= 0):
+            raise UserError(
+                f"{self.label or 'PerQuery'}: query_index must be sorted and unique (one column per query, in "
+                "the order of the dataset indices), so two rows line up query by query."
             )
         if not np.all(np.isfinite(v)):
             raise UserError(f"{self.label or 'PerQuery'}: per-query values must be finite; found NaN or inf.")
@@ -527,7 +532,8 @@ def tied_with_best(
     """The rows of one leaderboard column (one dataset, protocol, code length) that are statistically tied
     with its best, to mark every one of them instead of bolding one.
 
-    The best is the row with the best mean (ties broken by the larger label, as `Table.best`). Each other row
+    The best is the row with the best mean (as `Table.best`: exact ties go to the larger label when higher is
+    better, to the smaller when lower is better). Each other row
     r is compared with it on the per-query values averaged over each row's own seeds (rows may have different
     seeds: each cell is the mean over its own seeds, and the test conditions on them):
     ``dbar[q] = best[q] - r[q]`` (negated when lower is better), a one-sided sign-flip test of "the best is
@@ -557,7 +563,8 @@ def tied_with_best(
         _check_pair(first, dataclasses.replace(r, label=label), same_seeds=False)
     sign = 1.0 if higher_is_better else -1.0
     means = {k: r.mean for k, r in zip(labels, rows)}
-    best = max(labels, key=lambda k: (sign * means[k], k))
+    # as `Table.best`: the best mean, exact ties to the larger label (higher is better) or the smaller (lower)
+    best = (max if higher_is_better else min)(labels, key=lambda k: (means[k], k))
     others = [k for k in labels if k != best]
     if not others:
         return Ties(best, (best,), means, {}, {}, alpha)

@@ -174,7 +174,13 @@ def cmd_compare(args) -> int:
     same = method_a == method_b
     label_a = method_a + (f"[{prefix_a[:6]}]" if prefix_a and (same or prefix_b) else "")
     label_b = method_b + (f"[{prefix_b[:6]}]" if prefix_b and (same or prefix_a) else "")
-    if same and (not prefix_a or not prefix_b or prefix_a[:6] == prefix_b[:6]):
+    shared = sorted({r.config_hash[:6] for r in recs_a} & {r.config_hash[:6] for r in recs_b}) if same else []
+    if same and prefix_a and prefix_b and shared:  # e.g. lsh[cea] and lsh[cea82c]: one config compared with itself
+        raise UserError(
+            f"METHOD_A {args.method_a!r} and METHOD_B {args.method_b!r} both select the config {method_a}[{shared[0]}]"
+            f"; name two different configs of {method_a} (the config hashes: see 'zshbench leaderboard')."
+        )
+    if same and (not prefix_a or not prefix_b):
         raise UserError(
             f"METHOD_A and METHOD_B both name {method_a}; to compare two of its configs name each, e.g. "
             f"'{method_a}[cea82c]' '{method_a}[5d1e0b]' (the config hashes: see 'zshbench leaderboard')."

@@ -15,7 +15,19 @@ def add_parsers(sub) -> None:
     lb = sub.add_parser("leaderboard", help="tables of mean ± std over seeds from result records")
     lb.add_argument("--results", default="results")
     lb.add_argument("--metric", default=HEADLINE_METRIC)
-    lb.add_argument("--format", choices=["rich", "md", "csv", "json"], default="rich")
+    lb.add_argument(
+        "--format",
+        choices=["rich", "md", "csv", "latex", "json"],
+        default="rich",
+        help="rich (terminal), md, csv (tidy: one row per method, config, dataset, protocol, setting, metric and "
+        "code length), latex (booktabs tables for a paper) or json",
+    )
+    lb.add_argument(
+        "--setting",
+        default="U->A",
+        help="retrieval setting: U->A (default: unseen queries vs the whole database, the papers' setting), S->A, "
+        "U->U or S->S (also ua, sa, uu, ss; quote 'U->A' in a shell)",
+    )
     lb.add_argument(
         "--check",
         action="store_true",
@@ -134,7 +146,6 @@ def cmd_leaderboard(args) -> int:
         aggregate,
         check,
         cost_tables,
-        render_csv,
         render_json,
         render_markdown,
         render_rich,
@@ -159,6 +170,10 @@ def cmd_leaderboard(args) -> int:
             + (f" and {len(reported)} reported record(s)" if reported or rep_errors else "")
         )
         return 1 if problems else 0
+    from zshbench.leaderboard.tables import long_table, mark_ties, split_records, table_keys
+    from zshbench.stats import _setting_name, setting_tag
+
+    setting = _setting_name(setting_tag(args.setting))
     _warn_excluded(errors)
     _warn_excluded(rep_errors, "reported record")
     known = iter_metric_names(records)
@@ -166,15 +181,38 @@ def cmd_leaderboard(args) -> int:
         from zshbench.registry import did_you_mean
 
         raise UserError(did_you_mean(args.metric, known, "metric"))
-    tables = aggregate(records, args.metric)
-    if args.format == "md":
+    records, leaky, resampled = split_records(records)
+    if leaky or resampled:
+        sys.stderr.write(
+            f"note: {len(leaky) + len(resampled)} record(s) of the leaky evaluation variant or of resampled class "
+            "splits are left out of the tables ('zshbench report' analyses them under 'Protocol effects').\n"
+        )
+    entries = long_table(records)
+    if setting != "U->A" and records and not any(e.setting == setting for e in entries):
+        raise UserError(
+            f"No record in {args.results} holds the {setting} setting (S->A and S->S need a protocol with held-out "
+            "seen queries; U->U needs records made with zshbench 0.3 or later). Use --setting U->A."
+        )
+    tables = aggregate(entries, args.metric, setting=setting) if entries else []
+    if setting == "U->A" and args.format in ("md", "latex", "rich"):
+        tables = mark_ties(tables, entries)
+    if args.format == "latex":
+        from zshbench.leaderboard import render_latex
+
+        protos = {}
+        for (_, label), r in zip(table_keys(records), records):
+            protos[label] = f"{r.protocol['name']} v{r.protocol['version']}"
+        print(render_latex(tables, protos), end="")
+    elif args.format == "md":
         from zshbench.leaderboard import reported_markdown
 
         print(render_markdown(tables + cost_tables(records)))
         if reported:
             print(reported_markdown(reported, records))
     elif args.format == "csv":
-        print("".join(render_csv(t) for t in tables), end="")
+        from zshbench.leaderboard import render_tidy_csv
+
+        print(render_tidy_csv(entries, [args.metric], setting=setting), end="")
     elif args.format == "json":
         print(render_json(tables), end="")
     else:

@@ -22,8 +22,10 @@ from zshbench.leaderboard.render import (
     render_cost_summary,
     render_csv,
     render_json,
+    render_latex,
     render_markdown,
     render_rich,
+    render_tidy_csv,
 )
 from zshbench.leaderboard.report import (
     HEADLINE_END,
@@ -63,6 +65,8 @@ __all__ = [
     "render_rich",
     "render_markdown",
     "render_csv",
+    "render_latex",
+    "render_tidy_csv",
     "render_json",
     "format_cell",
     "record_key",

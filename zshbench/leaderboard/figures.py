@@ -181,8 +181,11 @@ def unique_labels(names: Sequence[str], width: int = _TICK_CHARS) -> list[str]:
 
 
 def standard_records(records: Sequence) -> list:
-    """The records of the standard evaluation variant (the main figures and tables); leaky ones are left out."""
-    return [r for r in records if (r.evaluation or {}).get("variant", "standard") == "standard"]
+    """The leaderboard's records (the main figures and tables): those of the leaky evaluation variant and of
+    resampled class splits are left out (`zshbench.leaderboard.tables.split_records`)."""
+    from zshbench.leaderboard.tables import split_records
+
+    return split_records(list(records))[0]
 
 
 def _legend_cols(labels, width: float) -> int:

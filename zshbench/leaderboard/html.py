@@ -145,28 +145,36 @@ _JS = """
 
 
 def split_variants(records: Sequence[Record]) -> tuple[list[Record], list[Record]]:
-    """(records of the ``standard`` evaluation variant, the others): only the first enter the tables; ``leaky``
-    records measure the published COMAE/PIXEL code's query/database overlap and are shown apart."""
-    std = [r for r in records if r.evaluation.get("variant") == "standard"]
-    return std, [r for r in records if r.evaluation.get("variant") != "standard"]
+    """(the leaderboard's records, the others): only the first enter the tables; ``leaky`` records (the published
+    COMAE/PIXEL code's query/database overlap) and records of resampled class splits (``<protocol>-rsNN``, the
+    split-variance analysis) are shown apart (`zshbench.leaderboard.tables.split_records`)."""
+    from zshbench.leaderboard.tables import split_records
+
+    main, leaky, resampled = split_records(list(records))
+    return main, leaky + resampled
 
 
 def figure_links(records: Sequence[Record], bits: int | None = None) -> dict[str, str]:
     """File name -> relative path (``figures/<name>``) of every figure `zshbench.leaderboard.figures.write_figures`
-    draws for ``records``, without drawing them (so ``--check`` can rebuild the page without plotting):
-    per table, the four curve figures, and the Hamming matrix when a record at the figure code length has
-    ``class_distances``. ``tests/test_html.py`` compares it with the files write_figures writes."""
-    from zshbench.leaderboard.figures import FIGURE_BITS
+    draws for ``records``, without drawing them (so ``--check`` can rebuild the page without plotting): per
+    table, the three curve figures and mAP against code length, the settings figure when a record carries
+    ``settings``, AP against attribute distance when one carries ``per_class``, and the Hamming matrix when one
+    carries ``class_distances`` (the conditions of `zshbench.leaderboard.figures.iter_figures`).
+    ``tests/test_html.py`` compares it with the files write_figures writes."""
+    from zshbench.leaderboard.figures import standard_records
 
-    bits = FIGURE_BITS if bits is None else bits
+    records = standard_records(split_variants(records)[0])
     groups: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for key, r in zip(table_keys(records), records):
         groups[key].append(r)
     names = []
     for (ds, proto), recs in sorted(groups.items()):
-        b = min(sorted({r.n_bits for r in recs}), key=lambda v: (abs(v - bits), v))
         prefixes = ["pr", "pn", "rn", "map_vs_bits"]
-        if any(r.n_bits == b and isinstance(r.class_distances, dict) for r in recs):
+        if any(r.settings for r in recs):
+            prefixes.append("settings")
+        if any(getattr(r, "per_class", None) for r in recs):
+            prefixes.append("ap_vs_distance")
+        if any(r.class_distances for r in recs):
             prefixes.append("hamming")
         names += [f"{p}_{slug(ds)}_{slug(proto)}.png" for p in prefixes]
     return {n: f"figures/{n}" for n in sorted(names)}

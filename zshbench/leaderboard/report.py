@@ -19,6 +19,7 @@ from zshbench.leaderboard.tables import (
     mark_ties,
     row_labels,
     split_records,
+    table_keys,
 )
 from zshbench.records import Record
 
@@ -97,7 +98,11 @@ def sync_headline(readme: str | Path, records: Sequence[Record], *, write: bool)
 
 
 def report_files(
-    records: Sequence[Record], metrics=DEFAULT_METRICS, regenerate_cmd: str = "", reported: list[dict] | None = None
+    records: Sequence[Record],
+    metrics=DEFAULT_METRICS,
+    regenerate_cmd: str = "",
+    reported: list[dict] | None = None,
+    html: bool = True,
 ) -> dict[str, str]:
     """Every text file of a report (relative path -> content); deterministic for the same records, and a
     function of the records alone (the zshbench versions shown are the records').
@@ -107,9 +112,12 @@ def report_files(
         metrics: the retrieval metrics to tabulate.
         regenerate_cmd: the command printed in the header.
         reported: published numbers (``source: "paper"`` records), shown in their own section.
+        html: also the static HTML page ``index.html`` (`zshbench.leaderboard.html`), which references the
+            figures ``write_report`` draws by relative path.
     """
     from zshbench.leaderboard.effects import render_effects, render_settings, settings_table
 
+    cmd = regenerate_cmd or "zshbench report --results leaderboard/results --out leaderboard"
     all_records = list(records)
     records, leaky, resampled = split_records(all_records)
     reported = list(reported or [])
@@ -125,7 +133,7 @@ def report_files(
         "# zshbench leaderboard",
         "",
         "Generated from the result records by zshbench; do not edit by hand.",
-        f"Regenerate with: `{regenerate_cmd or 'zshbench report --results leaderboard/results --out leaderboard'}`.",
+        f"Regenerate with: `{cmd}`.",
         "",
         f"- zshbench version(s) of the records: {', '.join(versions)}",
         f"- records: {len(all_records)} measured"
@@ -185,7 +193,21 @@ def report_files(
     files["README.md"] = "\n".join(lines).rstrip() + "\n"
     for t in tables + costs:
         files[f"csv/{t.slug}.csv"] = render_csv(t)
+    if entries:
+        from zshbench.leaderboard.render import render_latex, render_tidy_csv
+
+        quantities = sorted({name for r in records for name in r.metrics})
+        files["csv/tidy.csv"] = render_tidy_csv(entries, quantities)
+        keys = table_keys(records)
+        protos = {label: f"{r.protocol['name']} v{r.protocol['version']}" for (_, label), r in zip(keys, records)}
+        files["latex/retrieval.tex"] = render_latex(tables, protos)
     files.update(reported_csvs(reported))
+    if html:
+        from zshbench.leaderboard.html import figure_links, html_report
+
+        files["index.html"] = html_report(
+            all_records, reported, figure_links(records), metrics=metrics, regenerate_cmd=cmd
+        )
     return files
 
 

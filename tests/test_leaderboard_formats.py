@@ -1,0 +1,78 @@
+"""`zshbench leaderboard --format latex|csv --setting ...` and the report's tidy CSV and LaTeX files."""
+
+import csv
+import io
+
+import pytest
+
+from zshbench.cli import main
+from zshbench.leaderboard.render import latex_escape, render_latex
+from zshbench.leaderboard.tables import Table
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("res")
+    for m in ("lsh", "itq"):
+        argv = ["run", "--method", m, "--dataset", "shapes", "--bits", "16,32", "--seeds", "0,1"]
+        assert main([*argv, "--results", str(out), "--no-progress"]) == 0
+    argv = ["run", "--method", "lsh", "--dataset", "shapes", "--bits", "16", "--seeds", "0"]
+    assert main([*argv, "--eval-variant", "leaky", "--results", str(out), "--no-progress"]) == 0
+    return out
+
+
+def test_latex_marks_best_bold_tied_underlined_and_escapes_labels():
+    t = Table(
+        "shapes",
+        "shapes-zsh",
+        "map@5000",
+        [24, 64],
+        rows=[("razh", {24: (0.5, 0.01, 3), 64: (0.6, 0.02, 3)}), ("my_method & co", {24: (0.49, 0.01, 3)})],
+        tied={24: frozenset({"razh", "my_method & co"}), 64: frozenset({"razh"})},
+    )
+    tex = render_latex([t], {"shapes-zsh": "shapes-zsh v2"})
+    assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
+    assert "protocol shapes-zsh v2" in tex and "n = 3 seeds" in tex
+    assert "\\textbf{0.500 $\\pm$ 0.010}" in tex and "\\textbf{0.600 $\\pm$ 0.020}" in tex
+    assert "my\\_method \\& co & \\underline{0.490 $\\pm$ 0.010} & --" in tex
+    expected = "a\\_b\\%c\\#d\\$e\\{f\\}\\textasciitilde{}\\textasciicircum{}\\textbackslash{}"
+    assert latex_escape("a_b%c#d$e{f}~^\\") == expected
+
+
+def test_latex_without_ties_has_no_underline_claim_and_shows_n_per_cell_when_it_differs():
+    t = Table("d", "p", "map@all", [16], rows=[("a", {16: (0.5, 0.0, 1)}), ("b", {16: (0.4, 0.1, 2)})])
+    tex = render_latex([t])
+    assert "underlined" not in tex and "(1)" in tex and "(2)" in tex
+
+
+def test_cli_latex_csv_and_settings(results, capsys):
+    assert main(["leaderboard", "--results", str(results), "--format", "latex"]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("\\begin{table}") == 1 and "shapes-zsh v2" in out
+    assert "leaky evaluation variant" in err  # the leaky record is left out, with a note
+    assert main(["leaderboard", "--results", str(results), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 4  # 2 methods x 2 code lengths, the leaky record left out
+    assert {r["method"] for r in rows} == {"lsh", "itq"} and {r["setting"] for r in rows} == {"U->A"}
+    assert all(r["n"] == "2" and r["seeds"] == "0 1" and len(r["config_hash"]) == 12 for r in rows)
+    assert main(["leaderboard", "--results", str(results), "--format", "csv", "--setting", "sa"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert {r["setting"] for r in rows} == {"S->A"} and len(rows) == 4
+    assert main(["leaderboard", "--results", str(results), "--format", "md", "--setting", "U->U"]) == 0
+    assert "map@5000 (U->U)" in capsys.readouterr().out
+
+
+def test_cli_unknown_setting_is_exit_2(results, capsys):
+    assert main(["leaderboard", "--results", str(results), "--setting", "U->B"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown retrieval setting" in err and "Traceback" not in err
+
+
+def test_report_writes_tidy_csv_and_latex(results, tmp_path):
+    assert main(["report", "--results", str(results), "--out", str(tmp_path / "rep"), "--no-figures"]) == 0
+    text = (tmp_path / "rep" / "csv" / "tidy.csv").read_text()
+    assert text.count("dataset,protocol") == 1  # one header
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["setting"] for r in rows} == {"U->A", "S->A", "U->U", "S->S", "H"}
+    assert {"map@5000", "map@all"} <= {r["metric"] for r in rows}
+    assert "\\begin{tabular}" in (tmp_path / "rep" / "latex" / "retrieval.tex").read_text()
