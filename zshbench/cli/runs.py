@@ -117,6 +117,18 @@ def add_parsers(sub) -> None:
         help="encode databases of >= N items to a memory-mapped codes file in $ZSHBENCH_CODES_DIR "
         "(default: $ZSHBENCH_MEMMAP_THRESHOLD, else 2000000; 0 = always); see docs/scaling.md",
     )
+    r.add_argument(
+        "--save-codes",
+        action="store_true",
+        help="also write the query and database codes, dataset indices and labels beside each record "
+        "(<record stem>.codes.npz; input of 'zshbench retrieve'); not part of the run's identity",
+    )
+    r.add_argument(
+        "--save-model",
+        action="store_true",
+        help="also write the fitted hasher beside each record (<record stem>.model.pt; input of "
+        "'zshbench encode'); not part of the run's identity",
+    )
 
     sw = sub.add_parser(
         "sweep",
@@ -262,6 +274,8 @@ def cmd_run(args) -> int:
         checkpoint_every=args.checkpoint_every,
         resume=args.resume,
         eval_variant=args.eval_variant,
+        save_codes=args.save_codes,
+        save_model=args.save_model,
     )
     from zshbench.train.distributed import is_main
 

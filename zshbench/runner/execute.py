@@ -76,6 +76,8 @@ def run(
     checkpoint_every: int = 0,
     resume: bool = False,
     eval_variant: str = "standard",
+    save_codes: bool = False,
+    save_model: bool = False,
 ) -> list[Record]:
     """Run ``method`` on ``dataset`` for every (bits, seed) and return the records (loaded or new).
 
@@ -102,6 +104,10 @@ def run(
             configuration).
         eval_variant: "standard", or "leaky" to measure the published COMAE/PIXEL code's mistake (the unseen
             queries also in the database; a separate record, never in the leaderboard's tables).
+        save_codes, save_model: also write the query and database codes (``<record stem>.codes.npz``) and the
+            fitted hasher (``<record stem>.model.pt``) beside each record (`zshbench.artifacts`); not part of the
+            run's identity. A run whose record exists but lacks a requested artifact is run again (its record is
+            replaced by one with the same identity).
 
     Under ``torchrun``, deep methods train data-parallel on every rank and rank 0 alone evaluates and writes
     records; other methods run on rank 0 alone (`zshbench.train.distributed`).
@@ -161,8 +167,10 @@ def run(
         )
     records: list[Record] = []
     todo = []
+    wanted = _artifacts(save_codes, save_model)
     for lk in looks:
-        if session.agree(lk.status == "done" and not force):
+        have = all(path.is_file() for path in _artifact_paths(lk.slot.path, wanted))
+        if session.agree(lk.status == "done" and not force and have):
             records.append(lk.record)
             if on_record:
                 on_record(lk.record, "skipped")
@@ -194,6 +202,7 @@ def run(
                     bar=bar,
                     weights=weights,
                     memmap_threshold=memmap_threshold,
+                    artifacts=wanted,
                 )
             if rec is not None:  # rank 0: the ranks met at a barrier after training; the write is atomic
                 write_record(rec, slot.path)
@@ -205,6 +214,39 @@ def run(
     order = {str(lk.slot.path): i for i, lk in enumerate(looks)}
     records.sort(key=lambda r: order.get(r.path or "", 0))
     return records
+
+
+def _artifacts(save_codes: bool, save_model: bool) -> tuple[str, ...]:
+    return tuple(name for name, on in (("codes", save_codes), ("model", save_model)) if on)
+
+
+def _artifact_paths(record_path: Path, wanted: Sequence[str]) -> list[Path]:
+    from zshbench.artifacts import codes_path, model_path
+
+    return [{"codes": codes_path, "model": model_path}[name](record_path) for name in wanted]
+
+
+def _write_artifacts(slot: Slot, prep: Prepared, wanted: Sequence[str], cq, cdb) -> None:
+    """The run's codes and fitted hasher beside its record (`zshbench.artifacts`), each atomically."""
+    from zshbench.artifacts import codes_path, model_path, write_codes_file
+
+    ds, split, hasher = prep.dataset, prep.split, slot.hasher
+    if "codes" in wanted:
+        parts = {
+            "query": (cq, split.query, ds.labels[split.query]),
+            "database": (cdb, split.database, ds.labels[split.database]),
+        }
+        write_codes_file(
+            codes_path(slot.path),
+            parts,
+            n_bits=hasher.n_bits,
+            method=hasher.name,
+            dataset=ds.name,
+            protocol=prep.protocol.name,
+            class_names=ds.class_names,
+        )
+    if "model" in wanted:
+        hasher.save(model_path(slot.path))
 
 
 def _inputs(prep: Prepared, feats: dict | None):
@@ -250,6 +292,7 @@ def run_one(
     weights: str | None = None,
     memmap_threshold: int | None = None,
     sq_in=None,
+    artifacts: Sequence[str] = (),
 ) -> Record | None:
     """Fit, encode, evaluate one run in every setting (`zshbench.evaluate.settings`); return its `Record` (not yet
     written; None on torchrun ranks > 0, which only train). Its per-query results are written beside
@@ -260,7 +303,8 @@ def run_one(
     write records (its identity is then computed here and no sidecar is written). ``sq_in``: the held-out seen
     queries (features or images; None: the protocol has none). A database of at least ``memmap_threshold``
     items is encoded in chunks to a memory-mapped codes file (`zshbench.codes.encode_database`; None: the
-    default threshold)."""
+    default threshold). ``artifacts``: "codes" and/or "model", written beside the record before it
+    (`zshbench.artifacts`; ignored for a bare `Hasher`)."""
     from zshbench.evaluate.settings import evaluate_settings
     from zshbench.records.sidecar import encode_sidecar, write_sidecar
 
@@ -337,6 +381,8 @@ def run_one(
     if write_side:
         data = encode_sidecar(ev.per_query)
         per_query_ref = {**write_sidecar(slot.path, data), "keys": sorted(ev.per_query)}
+        if artifacts:
+            _write_artifacts(slot, prep, artifacts, cq, cdb)
     if bar:
         bar.remove_task(t)
     # cost (parameters, FLOPs per item) and the unseen x seen class distances of RAZH Fig. 5
