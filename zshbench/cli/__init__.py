@@ -12,7 +12,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
-from zshbench.cli import compare, info, results, runs
+from zshbench.cli import compare, info, outputs, results, runs
 from zshbench.cli.common import Parser
 from zshbench.errors import UserError
 
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", parser_class=Parser)
     info.add_parsers(sub)
     runs.add_parsers(sub)
+    outputs.add_parsers(sub)
     results.add_parsers(sub)
     compare.add_parser(sub)
     from zshbench.evaluate import cli as eval_cli
@@ -68,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": results.cmd_report,
         "sweep": runs.cmd_sweep,
         "compare": compare.cmd_compare,
+        "encode": outputs.cmd_encode,
+        "retrieve": outputs.cmd_retrieve,
     }
     if args.command == "protocol":
         handlers["protocol"] = {

@@ -1,0 +1,158 @@
+"""Paper-ready outputs: ``run --save-codes/--save-model``, ``encode``, ``retrieve`` (every bad input: exit 2, one
+paragraph, nothing written)."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from zshbench.artifacts import codes_path, model_path, read_codes_file
+from zshbench.cli import main
+from zshbench.records import load_records
+
+RUN = ["run", "--method", "lsh", "--dataset", "digits", "--bits", "16", "--seeds", "0", "--no-progress"]
+
+
+def cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def one_paragraph_error(code, err):
+    assert code == 2, err
+    assert err.startswith("error: ") and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """One lsh run on digits with codes and model saved, and one without (for the identity)."""
+    root = tmp_path_factory.mktemp("outputs")
+    assert main([*RUN, "--results", str(root / "with"), "--save-codes", "--save-model"]) == 0
+    assert main([*RUN, "--results", str(root / "without")]) == 0
+    (rec,), _ = load_records(root / "with")
+    (plain,), _ = load_records(root / "without")
+    return root, rec, plain
+
+
+def test_run_saves_codes_and_model_beside_the_record(saved):
+    root, rec, plain = saved
+    assert rec.identity_hash == plain.identity_hash and rec.identity == plain.identity
+    assert set(rec.to_dict()) == set(plain.to_dict())  # the record schema is untouched
+    cp, mp = codes_path(rec.path), model_path(rec.path)
+    assert cp.name == rec.path.rsplit("/", 1)[1].replace(".json", ".codes.npz") and mp.name.endswith(".model.pt")
+    data = read_codes_file(cp, need=("query", "database"))
+    assert data["n_bits"] == 16 and data["method"] == "lsh" and data["dataset"] == "digits"
+    assert data["query_codes"].shape == (rec.split_counts["query"], 2) and data["query_codes"].dtype == np.uint8
+    assert data["database_codes"].shape == (rec.split_counts["database"], 2)
+    from zshbench.runner import load_dataset
+
+    ds = load_dataset("digits")
+    assert np.array_equal(ds.labels[data["database_index"]], data["database_labels"])
+    import zshbench
+
+    h = zshbench.load_hasher(mp)
+    assert h.name == "lsh" and h.n_bits == 16
+    # nothing else beside the record, no temporary files left
+    names = sorted(p.name.split(".", 1)[1] for p in cp.parent.iterdir())
+    assert names == ["codes.npz", "json", "model.pt", "perquery.npz"]
+
+
+def test_rerun_with_save_codes_reruns_a_record_without_them(capsys, saved, tmp_path):
+    root, rec, plain = saved
+    results = tmp_path / "r"
+    shutil.copytree(root / "without", results)
+    code, out, _ = cli(capsys, *RUN, "--results", results)
+    assert code == 0 and "0 new record(s), 1 skipped" in out
+    code, out, _ = cli(capsys, *RUN, "--results", results, "--save-codes")
+    assert code == 0 and "1 new record(s)" in out
+    (again,), _ = load_records(results)
+    assert again.identity_hash == plain.identity_hash and codes_path(again.path).is_file()
+    code, out, _ = cli(capsys, *RUN, "--results", results, "--save-codes")
+    assert code == 0 and "1 skipped" in out
+
+
+def test_encode_matches_the_runs_codes(capsys, saved, tmp_path):
+    root, rec, _ = saved
+    out = tmp_path / "sub" / "enc.npz"
+    code, _, err = cli(capsys, "encode", "--model", model_path(rec.path), "--dataset", "digits", "--out", out)
+    assert code == 0, err
+    enc, ran = read_codes_file(out, need=("query", "database", "train")), read_codes_file(codes_path(rec.path))
+    for key in ("query_codes", "database_codes", "query_index", "database_labels"):
+        assert np.array_equal(enc[key], ran[key])
+    out2 = tmp_path / "q.npz"
+    code, _, err = cli(
+        capsys, "encode", "--model", model_path(rec.path), "--dataset", "digits", "--part", "query", "--out", out2
+    )
+    assert code == 0 and read_codes_file(out2)["parts"] == ["query"]
+
+
+def test_encode_refuses_bad_input_before_work(capsys, saved, tmp_path):
+    root, rec, _ = saved
+    model = model_path(rec.path)
+    base = ["encode", "--dataset", "digits"]
+    cases = [
+        ([*base, "--model", tmp_path / "missing.model.pt", "--out", tmp_path / "a.npz"], "no such file"),
+        ([*base, "--model", rec.path, "--out", tmp_path / "a.npz"], "not a hasher saved by zshbench"),
+        ([*base, "--model", model, "--out", tmp_path / "a.npz", "--bits", "32"], "not 32"),
+        ([*base, "--model", model, "--out", tmp_path / "a.npz", "--method", "itq"], "not 'itq'"),
+        ([*base, "--model", model, "--out", tmp_path / "a.txt"], "must end in .npz"),
+        ([*base, "--model", model, "--out", tmp_path], "is a folder"),
+        ([*base, "--model", model, "--out", rec.path + "/x.npz"], "cannot be used as a folder"),
+    ]
+    for argv, words in cases:
+        code, _, err = cli(capsys, *argv)
+        one_paragraph_error(code, err)
+        assert words in " ".join(err.split()), (argv, err)
+    # a model renamed to another run's bits: the name and the content disagree
+    renamed = tmp_path / "lsh" / model.name.replace("b16-", "b32-")
+    renamed.parent.mkdir()
+    shutil.copy(model, renamed)
+    code, _, err = cli(capsys, *base, "--model", renamed, "--out", tmp_path / "a.npz")
+    one_paragraph_error(code, err)
+    assert "32 bits" in err
+    # a state edited to make other codes than its config says
+    import torch
+
+    sd = torch.load(model, weights_only=True)
+    sd["config"]["n_bits"] = 24
+    edited = tmp_path / "edited.model.pt"
+    torch.save(sd, edited)
+    code, _, err = cli(capsys, *base, "--model", edited, "--out", tmp_path / "a.npz")
+    one_paragraph_error(code, err)
+    assert "learned state" in err
+    assert not any(p.suffix == ".npz" for p in tmp_path.rglob("*"))
+
+
+def test_retrieve_writes_a_montage(capsys, saved, tmp_path):
+    from PIL import Image
+
+    root, rec, _ = saved
+    out = tmp_path / "fig" / "montage.png"
+    argv = ["retrieve", "--codes", codes_path(rec.path), "--dataset", "digits", "--queries", "3", "--top", "4"]
+    code, _, err = cli(capsys, *argv, "--out", out)
+    assert code == 0, err
+    with Image.open(out) as im:
+        # 1 + 4 cells of 1 inch at 100 dpi; 1.5 inch per row, title and labels below
+        assert im.format == "PNG" and im.size == (500, 515) and "Software" not in im.info
+    first = out.read_bytes()
+    code, _, _ = cli(capsys, *argv, "--out", out)
+    assert code == 0 and out.read_bytes() == first  # deterministic bytes
+
+
+def test_retrieve_refuses_bad_input(capsys, saved, tmp_path):
+    root, rec, _ = saved
+    codes = codes_path(rec.path)
+    cases = [
+        (["--codes", codes, "--queries", "0", "--out", tmp_path / "m.png"], "--queries 0 is out of range"),
+        (["--codes", codes, "--top", "500", "--out", tmp_path / "m.png"], "--top 500 is out of range"),
+        (["--codes", codes, "--out", tmp_path / "m.jpg"], "must end in .png"),
+        (["--codes", tmp_path / "none.npz", "--out", tmp_path / "m.png"], "No codes file"),
+        (["--codes", rec.path, "--out", tmp_path / "m.png"], "is not a codes file"),
+        (["--codes", codes, "--dataset", "shapes", "--out", tmp_path / "m.png"], "not 'shapes'"),
+    ]
+    for argv, words in cases:
+        code, _, err = cli(capsys, "retrieve", *argv)
+        one_paragraph_error(code, err)
+        assert words in " ".join(err.split()), (argv, err)
+    assert not list(tmp_path.iterdir())

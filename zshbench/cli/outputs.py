@@ -1,0 +1,238 @@
+"""``zshbench encode`` (a saved hasher -> codes of a dataset part) and ``zshbench retrieve`` (a montage of
+queries and their nearest database items)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import numpy as np
+
+from zshbench.cli.common import console
+from zshbench.errors import UserError
+
+__all__ = ["add_parsers", "cmd_encode", "cmd_retrieve"]
+
+ENCODE_EPILOG = """\
+examples:
+  zshbench run --method itq --dataset shapes --bits 64 --results results --save-model
+  zshbench encode --model results/shapes/shapes-zsh/itq/b64-s0-<id>.model.pt --dataset shapes --part all \\
+      --out codes/itq-shapes.npz
+"""
+
+RETRIEVE_EPILOG = """\
+examples:
+  zshbench run --method itq --dataset shapes --bits 64 --results results --save-codes
+  zshbench retrieve --codes results/shapes/shapes-zsh/itq/b64-s0-<id>.codes.npz --dataset shapes \\
+      --queries 5 --top 10 --out figures/retrieval.png
+"""
+
+MAX_QUERIES, MAX_TOP = 50, 50
+# the name `zshbench run --save-model` gives a model: <results>/<dataset>/<protocol>/<method>/b<bits>-s<seed>-<id>
+_RUN_MODEL = re.compile(r"b(\d+)-s(\d+)-[0-9a-f]{16}\.model\.pt")
+
+
+def add_parsers(sub) -> None:
+    e = sub.add_parser(
+        "encode",
+        help="encode a dataset part with a saved hasher (zshbench run --save-model) into a codes file",
+        epilog=ENCODE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    e.add_argument("--model", required=True, help="a hasher saved by 'zshbench run --save-model' (.model.pt)")
+    e.add_argument("--dataset", required=True)
+    e.add_argument("--protocol", default=None, help="default: the dataset's default protocol")
+    e.add_argument("--part", default="all", choices=["query", "database", "train", "all"])
+    e.add_argument("--out", required=True, help="the codes file to write (.npz)")
+    e.add_argument("--method", default=None, help="refuse the model unless it was saved by this method")
+    e.add_argument("--bits", type=int, default=None, help="refuse the model unless its codes have this many bits")
+    e.add_argument("--features", default="auto", help="feature spec of feature-based methods, as given to 'run'")
+    e.add_argument("--weights", default=None, help="backbone weights of --features timm:<model>, as given to 'run'")
+    e.add_argument("--data-root", default=None)
+    e.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+
+    r = sub.add_parser(
+        "retrieve",
+        help="a PNG montage of queries and their top-k database items by Hamming distance",
+        epilog=RETRIEVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("--codes", required=True, help="a codes file with query and database codes (.npz)")
+    r.add_argument("--dataset", default=None, help="the dataset the codes were made on (default: the file's)")
+    r.add_argument("--queries", type=int, default=5, help=f"number of queries, one row each (1..{MAX_QUERIES})")
+    r.add_argument("--top", type=int, default=10, help=f"retrieved items per query (1..{MAX_TOP})")
+    r.add_argument("--seed", type=int, default=0, help="seed of the query draw (one query per class first)")
+    r.add_argument("--out", required=True, help="the PNG to write")
+    r.add_argument("--data-root", default=None)
+
+
+def _check_model_name(path: Path, sd: dict) -> None:
+    """A model named as 'run --save-model' names it must hold what its name and folder say."""
+    m = _RUN_MODEL.fullmatch(path.name)
+    if not m:
+        return
+    saved_bits, saved_method = sd.get("config", {}).get("n_bits"), sd.get("method")
+    from zshbench.registry import METHODS
+
+    folder = path.parent.name
+    if int(m.group(1)) != saved_bits or (folder in METHODS.names() and folder != saved_method):
+        raise UserError(
+            f"--model {path}: its name says {folder if folder in METHODS.names() else 'a model'} with "
+            f"{m.group(1)} bits, but the file holds a '{saved_method}' hasher with {saved_bits} bits: it was "
+            "renamed or copied over another run's model. Use the model written beside the run's record."
+        )
+
+
+def load_model(path: str, device: str = "cpu", method: str | None = None, bits: int | None = None):
+    """The fitted hasher saved at ``path``, refused when it is not what its file or the flags say.
+
+    Raises:
+        UserError: a missing or unreadable file, an unknown method, a state that does not give the codes its
+            config says, or a --method/--bits that does not match.
+    """
+    from zshbench.hasher import read_saved_state
+    from zshbench.registry import get_method
+
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(
+            f"--model {p}: no such file. Save a model with 'zshbench run ... --save-model'; it is written beside "
+            "the run's record as <record stem>.model.pt."
+        )
+    sd = read_saved_state(p)
+    saved_method, saved_bits = sd.get("method"), sd.get("config", {}).get("n_bits")
+    if method is not None and method != saved_method:
+        raise UserError(f"--model {p} holds a '{saved_method}' hasher, not '{method}' (--method); use its model.")
+    if bits is not None and bits != saved_bits:
+        raise UserError(f"--model {p} makes {saved_bits}-bit codes, not {bits} (--bits); use the {bits}-bit model.")
+    _check_model_name(p, sd)
+    cls = get_method(str(saved_method))
+    try:
+        h = cls(device=device).load_state_dict(sd)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged state raises many types
+        raise UserError(
+            f"--model {p}: its '{saved_method}' state cannot be loaded ({type(exc).__name__}: {exc}); the file is "
+            "damaged or was written by another version of the method. Save it again with 'zshbench run "
+            "--save-model'."
+        ) from None
+    return h, sd
+
+
+def _probe(h, x, path) -> None:
+    """Encode one item: a state inconsistent with the file's n_bits (an edited file) is refused before work."""
+    try:
+        h.encode(x)
+    except UserError:
+        raise
+    except RuntimeError as exc:
+        raise UserError(
+            f"--model {path}: says {h.n_bits} bits, but its learned state does not make {h.n_bits}-bit codes "
+            f"({exc}). The file was edited or damaged; save it again with 'zshbench run --save-model'."
+        ) from None
+
+
+def cmd_encode(args) -> int:
+    from zshbench.artifacts import PARTS, check_out_file, write_codes_file
+    from zshbench.hasher import RUN_KEYS
+    from zshbench.runner import prepare
+
+    out = check_out_file(args.out, "--out", (".npz",))
+    h, sd = load_model(args.model, "cpu", args.method, args.bits)
+    overrides = {k: v for k, v in sd["config"].items() if k not in RUN_KEYS}
+    prep = prepare(
+        h.name,
+        args.dataset,
+        protocol=args.protocol,
+        bits=[h.n_bits],
+        seeds=[int(h.config.seed)],
+        device=args.device,
+        overrides=overrides,
+        features=args.features,
+        data_root=args.data_root,
+        weights=args.weights,
+    )
+    if prep.device != "cpu":  # deep methods: load again onto the device
+        h, _ = load_model(args.model, prep.device)
+    ds, split = prep.dataset, prep.split
+    d_in = getattr(h, "n_features_in_", None)
+    shape = getattr(ds, "image_shape", None)
+    if prep.feature_spec == "pixels" and d_in is not None and shape and int(np.prod(shape)) != d_in:
+        raise UserError(
+            f"--model {args.model} was fitted on {d_in}-d features, but --features pixels of '{ds.name}' gives "
+            f"{int(np.prod(shape))}-d ones: encode the dataset (and features) it was trained with."
+        )
+    if d_in is not None:
+        _probe(h, np.zeros((1, d_in), dtype=np.float32), args.model)
+    parts = list(PARTS) if args.part == "all" else [args.part]
+    con = console(stderr=True)
+    arrays = {}
+    for part in parts:
+        idx = np.asarray(getattr(split, part))
+        if prep.feature_spec is not None:
+            from zshbench.features import extract_features
+
+            key = f"{ds.fingerprint()}:{split.fingerprint}:{part}"
+            x = extract_features(ds, idx, prep.feature_spec, device=prep.device, weights=args.weights, cache_key=key)
+        else:
+            x = ds.image_view(idx)
+            _probe(h, x.subset([0]) if len(x) else x, args.model)
+        arrays[part] = (h.encode(x), idx, ds.labels[idx])
+        con.print(f"encoded {part}: {len(idx)} items", highlight=False)
+    write_codes_file(
+        out,
+        arrays,
+        n_bits=h.n_bits,
+        method=h.name,
+        dataset=ds.name,
+        protocol=prep.protocol.name,
+        class_names=ds.class_names,
+    )
+    console().print(f"wrote {out} ({', '.join(parts)}; {h.name}, {h.n_bits} bits, {ds.name})", highlight=False)
+    return 0
+
+
+def cmd_retrieve(args) -> int:
+    from zshbench.artifacts import check_out_file, read_codes_file
+    from zshbench.fileio import atomic_write_bytes
+    from zshbench.retrieval import montage_png, pick_queries, top_k
+    from zshbench.runner import load_dataset
+
+    for flag, value, most in (("--queries", args.queries, MAX_QUERIES), ("--top", args.top, MAX_TOP)):
+        if not 1 <= value <= most:
+            raise UserError(f"{flag} {value} is out of range: give 1 to {most} (a montage row per query).")
+    out = check_out_file(args.out, "--out", (".png",))
+    data = read_codes_file(args.codes, need=("query", "database"))
+    name = args.dataset or data["dataset"]
+    if name != data["dataset"]:
+        raise UserError(
+            f"--codes {args.codes} holds codes of dataset '{data['dataset']}', not '{name}' (--dataset): the "
+            f"indices would point at other images. Use --dataset {data['dataset']}, or encode '{name}'."
+        )
+    ds = load_dataset(name, data_root=args.data_root)
+    if not ds.has_images:
+        raise UserError(f"Dataset '{ds.name}' ships features only; a retrieval montage needs its images.")
+    for part in ("query", "database"):
+        idx, lab = data[f"{part}_index"], data[f"{part}_labels"]
+        if len(idx) and (idx.min() < 0 or idx.max() >= len(ds.labels) or not np.array_equal(ds.labels[idx], lab)):
+            raise UserError(
+                f"--codes {args.codes}: its {part} indices and labels do not match dataset '{ds.name}' as loaded "
+                "here (another version or data root?). Encode the dataset again with 'zshbench encode'."
+            )
+    if not len(data["query_index"]) or not len(data["database_index"]):
+        raise UserError(f"--codes {args.codes} has no query or no database codes; there is nothing to retrieve.")
+    qpos = pick_queries(data["query_labels"], args.queries, args.seed)
+    qimgs = ds.image_view(data["query_index"][qpos]).take(np.arange(len(qpos)))
+    results = []
+    top = min(args.top, len(data["database_index"]))
+    for i in qpos:
+        pos, dist = top_k(data["query_codes"][i], data["database_codes"], top)
+        imgs = ds.image_view(data["database_index"][pos]).take(np.arange(len(pos)))
+        results.append((imgs, data["database_labels"][pos], dist))
+    title = f"{data['method']}, {data['n_bits']} bits, {ds.name} / {data['protocol']}: top {top} by Hamming distance"
+    png = montage_png(qimgs, data["query_labels"][qpos], results, ds.class_names, title=title)
+    atomic_write_bytes(out, png)
+    console().print(f"wrote {out} ({len(qpos)} queries x top {top})", highlight=False)
+    return 0
