@@ -156,3 +156,55 @@ def test_retrieve_refuses_bad_input(capsys, saved, tmp_path):
         one_paragraph_error(code, err)
         assert words in " ".join(err.split()), (argv, err)
     assert not list(tmp_path.iterdir())
+
+
+# -- zshbench run --config FILE.toml -------------------------------------------------------------------------
+
+
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_run_config_file_with_flags_overriding(capsys, tmp_path):
+    results = tmp_path / "res"
+    cfg = write(
+        tmp_path / "run.toml",
+        f'method = "lsh"\ndataset = "digits"\nbits = [16, 24]\nseeds = 0\nresults = "{results}"\n'
+        "no_progress = true\nset = { center = false }\n",
+    )
+    code, out, err = cli(capsys, "run", "--config", cfg, "--bits", "8", "--set", "center=true")
+    assert code == 0, err
+    (rec,), _ = load_records(results)
+    assert rec.n_bits == 8 and rec.seed == 0 and rec.params["center"] is True  # the command line wins
+    code, out, err = cli(capsys, "run", "--config", cfg, "--bits", "8")
+    assert code == 0 and "1 new record(s)" in out  # center = false from the file: another config
+    recs, _ = load_records(results)
+    assert sorted(r.params["center"] for r in recs) == [False, True]
+    # the same run from flags alone has the same identity as from the file
+    code, out, _ = cli(capsys, *RUN[:5], "--bits", "8", "--seeds", "0", "--set", "center=false", "--results", results)
+    assert code == 0 and "1 skipped" in out
+
+
+def test_run_config_errors(capsys, tmp_path):
+    cases = [
+        ('method = "lsh"\ndataset = "digits"\nbitz = 16\n', "unknown key 'bitz'. Did you mean: bits? Valid keys"),
+        ('method = "lsh"\ndataset = "digits"\nbits = "many"\n', "bits = 'many' is not an integer or a list"),
+        ('method = "lsh"\ndataset = "digits"\nforce = "yes"\n', "force = 'yes' is not true or false"),
+        ('method = "lsh"\ndataset = "digits"\neval_variant = "odd"\n', "one of standard, leaky"),
+        ('method = "lsh"\ndataset = "digits"\nset = 3\n', "set must be a table"),
+        ('method = "lsh"\ndataset = "digits"\nset = { nope = 1 }\n', "Unknown config key 'nope'"),
+        ('dataset = "digits"\n', "needs --method"),
+        ("method = [\n", "is not valid TOML"),
+    ]
+    for i, (text, words) in enumerate(cases):
+        cfg = write(tmp_path / f"c{i}.toml", text + f'results = "{tmp_path / "res"}"\n' if "[" not in text else text)
+        code, _, err = cli(capsys, "run", "--config", cfg)
+        one_paragraph_error(code, err)
+        assert words in " ".join(err.split()), (text, err)
+    code, _, err = cli(capsys, "run", "--config", tmp_path / "missing.toml")
+    one_paragraph_error(code, err)
+    assert "no such file" in err
+    code, _, err = cli(capsys, "run", "--dataset", "digits")
+    one_paragraph_error(code, err)
+    assert not (tmp_path / "res").exists()
