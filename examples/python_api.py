@@ -42,11 +42,12 @@ hasher.save(results / "itq.pt")
 again = zshbench.load_hasher(results / "itq.pt")
 assert np.array_equal(again.encode(feats["query"]), cq)
 
-# 6. Records as data: a long table, one row per (run, metric)
+# 6. Records as data: a long table, one row per (run, setting, metric)
 loaded, problems = zshbench.load_records(results)
 assert not problems, problems
 try:
     df = zshbench.to_dataframe(loaded)
-    print(df[df.metric == "map@5000"].pivot_table(index="method", columns="bits", values="value", aggfunc="mean"))
+    ua = df[(df.setting == "U->A") & (df.metric == "map@5000")]
+    print(ua.pivot_table(index="method", columns="bits", values="value", aggfunc="mean"))
 except zshbench.UserError as exc:  # pandas not installed
     print(exc)
