@@ -208,3 +208,57 @@ def test_run_config_errors(capsys, tmp_path):
     code, _, err = cli(capsys, "run", "--dataset", "digits")
     one_paragraph_error(code, err)
     assert not (tmp_path / "res").exists()
+
+
+# -- zshbench.results.to_dataframe ---------------------------------------------------------------------------
+
+
+def test_to_dataframe_one_row_per_record_setting_metric(saved, monkeypatch):
+    pd = pytest.importorskip("pandas")
+    from zshbench.results import COLUMNS, to_dataframe
+
+    root, rec, plain = saved
+    df = to_dataframe([rec, plain])
+    want = ["dataset", "protocol", "protocol_version", "method", "method_version", "config_hash", "bits", "seed"]
+    assert set(want + ["setting", "metric", "value"]) <= set(df.columns) and list(df.columns) == list(COLUMNS)
+    n = len(rec.metrics) + sum(len(m) for m in rec.settings.values())
+    assert len(df) == 2 * n and isinstance(df, pd.DataFrame)
+    assert set(df.setting) == {"U->A", *rec.settings}
+    ua = df[(df.setting == "U->A") & (df.metric == "map@5000")]
+    assert list(ua.value) == [rec.metrics["map@5000"]] * 2 and set(ua.bits) == {16} and set(ua.dataset) == {"digits"}
+    sa = df[(df.setting == "S->A") & (df.metric == "map@5000")]
+    assert sa.value.iloc[0] == rec.settings["S->A"]["map@5000"]
+    # pandas missing: a clear error
+    import builtins
+
+    real = builtins.__import__
+
+    def no_pandas(name, *a, **k):
+        if name == "pandas":
+            raise ImportError("no pandas")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_pandas)
+    from zshbench.errors import UserError
+
+    with pytest.raises(UserError, match=r"zshbench\[results\]"):
+        to_dataframe([rec])
+
+
+# -- zshbench list methods --verbose -------------------------------------------------------------------------
+
+
+def test_list_methods_verbose(capsys):
+    code, out, _ = cli(capsys, "list", "methods", "itq", "--verbose")
+    assert code == 0
+    assert "paper: Gong et al., TPAMI 2013" in out and "n_iter = 50  (int)" in out and "n_bits" not in out
+    code, out, _ = cli(capsys, "list", "methods", "razh*", "-v", "--no-variants")
+    assert code == 0 and "razh " in out and "razh-t" not in out.split() and 'profile = "tiny"' in " ".join(out.split())
+    code, out, _ = cli(capsys, "list", "methods", "comae-v1", "-v")
+    assert "variant of: comae" in out and "paper: Li et al., ACM TOMM" in out  # a variant shows its method's paper
+    from zshbench.cli.info import BUILTIN_PAPERS
+    from zshbench.registry import get_method, list_methods
+
+    for name in list_methods():  # every built-in method has its paper
+        cls = get_method(name)
+        assert cls.paper or BUILTIN_PAPERS.get(cls.variant_of or name), name

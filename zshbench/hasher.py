@@ -95,6 +95,8 @@ class Hasher:
     Config: ClassVar[type] = HasherConfig
     requires: ClassVar[Requirements] = Requirements()
     encode_batch_size: ClassVar[int] = 4096
+    # the method's paper, short form ("Gong et al., TPAMI 2013"), shown by `zshbench list methods --verbose`
+    paper: ClassVar[str] = ""
     # the registered name of the method this one is a variant or ablation of (None for a main method)
     variant_of: ClassVar[str | None] = None
     # config keys whose values may name files (weights, word vectors): the run identity holds the files' sha256

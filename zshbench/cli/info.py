@@ -22,6 +22,12 @@ def add_parsers(sub) -> None:
         help="methods: only those that train on images (deep) or on feature vectors (shallow)",
     )
     ls.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="methods: each method's config keys with their defaults and types, and its paper",
+    )
+    ls.add_argument(
         "--no-variants", action="store_true", help="methods: leave out variants and ablations (razh-t, comae-v1, ...)"
     )
 
@@ -53,6 +59,77 @@ def add_parsers(sub) -> None:
     v.add_argument("--method", required=True)
 
 
+# papers of the built-in methods (the README's Methods table); a plugin sets its class's `paper` attribute
+BUILTIN_PAPERS = {
+    "lsh": "Charikar, STOC 2002",
+    "pcah": "Wang, Kumar, Chang, TPAMI 2012",
+    "itq": "Gong et al., TPAMI 2013",
+    "sh": "Weiss, Torralba, Fergus, NeurIPS 2008",
+    "razh": "Jiang et al., arXiv 2503.07037",
+    "comae": "Li et al., ACM TOMM, arXiv 2402.16424",
+    "dpsh": "Li et al., IJCAI 2016",
+    "dsh": "Liu et al., CVPR 2016",
+    "hashnet": "Cao et al., ICCV 2017",
+    "dch": "Cao et al., CVPR 2018",
+    "greedyhash": "Su et al., NeurIPS 2018",
+    "csq": "Yuan et al., CVPR 2020",
+    "sdh": "Shen et al., CVPR 2015",
+    "dpn": "Fan et al., IJCAI 2020",
+    "orthohash": "Hoe et al., NeurIPS 2021",
+    "bihalf": "Li, van Gemert, AAAI 2021",
+}
+
+
+def method_paper(name: str, cls) -> str:
+    """The method's paper: its class's ``paper``, else the built-in table's (a variant: its main method's)."""
+    return cls.paper or BUILTIN_PAPERS.get(name) or BUILTIN_PAPERS.get(cls.variant_of or "", "")
+
+
+def _config_fields(cls) -> list[tuple[str, str, str]]:
+    """(key, default, type) of every config field but n_bits and seed (set with --bits and --seeds)."""
+    import dataclasses
+    import json
+
+    from zshbench.config import _type_name, config_to_dict, field_types
+
+    types_ = field_types(cls.Config)
+    defaults = config_to_dict(cls.Config())
+    out = []
+    for f in dataclasses.fields(cls.Config):
+        if f.name in ("n_bits", "seed"):
+            continue
+        out.append((f.name, json.dumps(defaults.get(f.name)), _type_name(types_[f.name])))
+    return out
+
+
+def _list_methods_verbose(con, names, no_variants: bool) -> None:
+    import sys
+
+    from zshbench.registry import get_method
+
+    for name in names:
+        cls = get_method(name)
+        if no_variants and cls.variant_of:
+            continue
+        doc = (sys.modules[cls.__module__].__doc__ or "").strip().split("\n\n")[0]
+        con.print(f"[bold]{name}[/bold]  " + " ".join(doc.split()), soft_wrap=True)
+        facts = [
+            f"paper: {method_paper(name, cls) or '-'}",
+            f"inputs: {cls.requires.inputs}",
+            f"version: {cls.version}",
+        ]
+        if cls.variant_of:
+            facts.append(f"variant of: {cls.variant_of}")
+        con.print("  " + "; ".join(facts), soft_wrap=True)
+        fields = _config_fields(cls)
+        width = max((len(k) for k, _, _ in fields), default=0)
+        for key, default, tp in fields:
+            con.print(f"    {key:<{width}} = {default}  ({tp})", soft_wrap=True, markup=False)
+        if not fields:
+            con.print("    (no config keys besides --bits and --seeds)")
+        con.print("")
+
+
 def cmd_list(args) -> int:
     from rich.table import Table
 
@@ -74,7 +151,12 @@ def cmd_list(args) -> int:
             found = [n for n in found if get_method(n).requires.inputs == args.inputs]
         print("\n".join(found))
         return 0
-    if args.what == "methods":
+    if args.what == "methods" and getattr(args, "verbose", False):
+        names = [
+            n for n in METHODS.names(args.pattern) if not args.inputs or get_method(n).requires.inputs == args.inputs
+        ]
+        _list_methods_verbose(con, names, args.no_variants)
+    elif args.what == "methods":
         t = Table(title="methods")
         for col in ("name", "variant of", "inputs", "attributes", "gpu", "version", "config keys", "source"):
             t.add_column(col)
