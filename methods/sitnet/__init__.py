@@ -2,11 +2,12 @@
 
 Guo, Ding, Han and Gao, "SitNet: Discrete Similarity Transfer Network for Zero-shot Hashing", IJCAI 2017,
 pp. 1767-1773 (RAZH [60], COMAE [13]). No public code exists (COMAE Sec. 4.2: its rows are copied from ASZH).
-The method as its abstract states it: a CNN with a DISCRETE hashing layer (codes are signs during training, not
-a real-valued relaxation) and a multi-task head that uses the seen-class labels and the semantic (word) vectors
-of the class names together, so that the similarity structure of the classes' vectors transfers to unseen
-classes. The equations are in ``model.py``; ``README.md`` gives one verdict per equation and states what could
-not be checked against the paper's text.
+The method as its abstract and Fig. 1 state it: a CNN with a DISCRETE hashing layer (codes are signs during
+training, not a real-valued relaxation) trained by two losses on the codes, a regularized center loss (the
+seen-class labels) and a semantic embedding loss (the word vectors of the seen class names), so that the
+similarity structure of the classes' vectors transfers to unseen classes. The equations (a reconstruction) are
+in ``model.py``; ``README.md`` gives one verdict per equation and states what could not be checked against the
+paper's text.
 
 * shared backbone (`zshbench.train.backbones`): ``tiny`` resnet10t at 32 px from scratch, ``paper`` ResNet-101
   at 224 with ImageNet weights (COMAE Sec. 4.1.4 for every baseline);

@@ -233,7 +233,7 @@ def test_profiles_share_the_backbone_profiles():
 
 def test_sitnet_learns_short():
     """Fast learning check (tiny profile, seed 0, 32 bits): 20 steps lift map@all on the unseen classes from the
-    initial network's 0.361 to 0.736 (measured)."""
+    initial network's 0.361 to 0.682 (measured)."""
     from zshbench.testing import learning_check
 
     before, after, info = learning_check("sitnet", 20)
@@ -243,11 +243,9 @@ def test_sitnet_learns_short():
 
 @pytest.mark.slow
 def test_sitnet_beats_lsh_on_shapes_at_64_bits(tmp_path):
-    """The default budget, seed 0, 64 bits on shapes-zsh: measured values in methods/sitnet/README.md."""
+    """The default budget, seed 0, 64 bits on shapes-zsh (measured: sitnet 0.7247 map@5000, 2 minutes; LSH 0.1338,
+    methods/sitnet/README.md), compared with LSH's measured value instead of rerunning LSH."""
     from zshbench.runner import run
 
-    res = {}
-    for m in ("lsh", "sitnet"):
-        (rec,) = run(m, "shapes", bits=[64], seeds=[0], results_dir=tmp_path, progress=False, device="cpu")
-        res[m] = rec.metrics["map@5000"]
-    assert res["sitnet"] > res["lsh"] + 0.2, res
+    (rec,) = run("sitnet", "shapes", bits=[64], seeds=[0], results_dir=tmp_path, progress=False, device="cpu")
+    assert rec.metrics["map@5000"] > 0.1338 + 0.2, rec.metrics
