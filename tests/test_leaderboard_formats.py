@@ -76,3 +76,19 @@ def test_report_writes_tidy_csv_and_latex(results, tmp_path):
     assert {r["setting"] for r in rows} == {"U->A", "S->A", "U->U", "S->S", "H"}
     assert {"map@5000", "map@all"} <= {r["metric"] for r in rows}
     assert "\\begin{tabular}" in (tmp_path / "rep" / "latex" / "retrieval.tex").read_text()
+
+
+def test_report_removes_its_own_stale_files_and_nothing_else(results, tmp_path):
+    out = tmp_path / "rep"
+    (out / "csv").mkdir(parents=True)
+    (out / "latex").mkdir()
+    stale_csv, stale_tex = out / "csv" / "old_method_table.csv", out / "latex" / "old.tex"
+    stale_csv.write_text("x\n")
+    stale_tex.write_text("x\n")
+    keep = [out / "notes.txt", out / "csv" / "my-notes.md"]
+    for f in keep:
+        f.write_text("mine\n")
+    assert main(["report", "--results", str(results), "--out", str(out), "--no-figures"]) == 0
+    assert not stale_csv.exists() and not stale_tex.exists()
+    assert all(f.read_text() == "mine\n" for f in keep)
+    assert (out / "csv" / "tidy.csv").exists()

@@ -218,7 +218,12 @@ def write_report(
     figures: bool = True,
     reported: list[dict] | None = None,
 ) -> list[Path]:
-    """Write README.md, CSVs (and figures) under ``out``; return the written paths."""
+    """Write README.md, index.html, CSVs, LaTeX (and figures) under ``out``; return the written paths.
+
+    Files a previous report left in the generated folders (``csv/``, ``latex/``, and ``figures/`` when figures are
+    drawn) that this report does not write, e.g. the figures of a method no longer in the records, are removed
+    (only ``.csv``, ``.tex``, ``.png``, ``.pdf`` and ``.svg`` files there), so the folder never shows stale
+    results. Nothing else under ``out`` is touched."""
     from zshbench.fileio import atomic_write_bytes
     from zshbench.paths import check_writable_dir, inside
 
@@ -228,8 +233,16 @@ def write_report(
         p = inside(out, rel)
         atomic_write_bytes(p, text.encode())
         written.append(p)
+    generated = {"csv": (".csv",), "latex": (".tex",)}
     if figures:
         from zshbench.leaderboard.figures import write_figures
 
         written += write_figures(split_records(list(records))[0], out / "figures")
+        generated["figures"] = (".png", ".pdf", ".svg")
+    keep = {p.resolve() for p in written}
+    for folder, suffixes in generated.items():
+        d = out / folder
+        for f in sorted(d.rglob("*")) if d.is_dir() else ():
+            if f.is_file() and f.suffix in suffixes and f.resolve() not in keep:
+                f.unlink()
     return written
