@@ -9,7 +9,7 @@ DEMO_SEEDS ?= 0
 export HF_HUB_OFFLINE ?= 1
 export GOMP_SPINCOUNT ?= 10000
 
-.PHONY: install demo test test-slow bench leaderboard leaderboard-check leaderboard-reference clean
+.PHONY: install demo test test-slow bench gpu-check leaderboard leaderboard-check leaderboard-reference clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,12 @@ leaderboard-reference: $(STAMP)
 	rm -rf leaderboard/reference
 	for m in $(REFERENCE_RUNS); do OMP_NUM_THREADS=1 $(BIN)/zshbench run --method $$m --dataset digits --bits 16 \
 	  --seeds 0 --set max_steps=3 --results leaderboard/reference --no-progress || exit 1; done
+
+## the prepared GPU check (benchmarks/gpu_check.py, docs/scaling.md): on a CUDA machine, under 6 minutes; writes
+## gpu-check/gpu_check.json and gpu_check.md. GPU_CHECK_ARGS=--cpu runs it on tiny sizes on the CPU
+GPU_CHECK_ARGS ?=
+gpu-check: $(STAMP)
+	$(BIN)/python benchmarks/gpu_check.py --out gpu-check $(GPU_CHECK_ARGS)
 
 ## performance benchmarks (see docs/performance.md)
 bench: $(STAMP)

@@ -15,4 +15,5 @@ from zshbench.methods import (
     razh,  # noqa: F401  (registration: razh, razh-t)
     sdh,  # noqa: F401  (registration)
     sh,  # noqa: F401  (registration)
+    sitnet,  # noqa: F401  (registration)
 )

@@ -76,3 +76,39 @@ def test_report_writes_tidy_csv_and_latex(results, tmp_path):
     assert {r["setting"] for r in rows} == {"U->A", "S->A", "U->U", "S->S", "H"}
     assert {"map@5000", "map@all"} <= {r["metric"] for r in rows}
     assert "\\begin{tabular}" in (tmp_path / "rep" / "latex" / "retrieval.tex").read_text()
+
+
+def test_report_removes_its_own_stale_files_and_nothing_else(results, tmp_path):
+    out = tmp_path / "rep"
+    (out / "csv").mkdir(parents=True)
+    (out / "latex").mkdir()
+    stale_csv, stale_tex = out / "csv" / "old_method_table.csv", out / "latex" / "old.tex"
+    stale_csv.write_text("x\n")
+    stale_tex.write_text("x\n")
+    keep = [out / "notes.txt", out / "csv" / "my-notes.md"]
+    for f in keep:
+        f.write_text("mine\n")
+    assert main(["report", "--results", str(results), "--out", str(out), "--no-figures"]) == 0
+    assert not stale_csv.exists() and not stale_tex.exists()
+    assert all(f.read_text() == "mine\n" for f in keep)
+    assert (out / "csv" / "tidy.csv").exists()
+
+
+def test_headline_leads_with_fashion_and_shapes_and_leaves_out_leaky_records():
+    from factories import make_record
+
+    from zshbench.leaderboard.report import headline_markdown
+    from zshbench.leaderboard.tables import aggregate
+
+    recs = [
+        make_record("lsh", ds, f"{ds}-zsh", 32, s, {"map@5000": 0.5 + s / 100, "map@all": 0.4})
+        for ds in ("digits", "fashion", "shapes")
+        for s in (0, 1)
+    ]
+    leaky = make_record("lsh", "fashion", "fashion-zsh", 32, 0, {"map@5000": 0.99, "map@all": 0.9}, variant="leaky")
+    text = headline_markdown([*recs, leaky])
+    assert text.index("fashion /") < text.index("shapes /") and "digits" not in text
+    assert "0.99" not in text and "0.5050 ± 0.0071 (n=2)" in text
+    assert [t.dataset for t in aggregate(recs)] == ["fashion", "shapes", "digits"]
+    only_digits = [r for r in recs if r.dataset == "digits"]
+    assert "digits /" in headline_markdown(only_digits)  # no lead dataset: every dataset

@@ -3,9 +3,9 @@
 Two rows (method configs) of one cell (dataset, protocol, code length, evaluation) are compared query by query:
 every record keeps, per retrieval setting, the AP of each query (`zshbench.records.load_per_query`), keyed by
 the queries' dataset indices. The protocol fixes the queries, so every seed of every method answers the *same*
-queries; a query is the unit of observation and the seeds are strata (never resampled). This module is longer
-than 450 lines because the per-query loading with its validation, the two procedures (bootstrap, sign flip), Holm
-and the column marks share one set of checks and documented conventions; split apart, they would repeat them.
+queries; a query is the unit of observation and the seeds are strata (never resampled).
+This module is longer than 450 lines because the per-query loading with its validation, the two procedures
+(bootstrap, sign flip), Holm and the column marks share one set of checks and documented conventions.
 
 For rows A and B with seeds s = 1..S and queries q = 1..Q:
 

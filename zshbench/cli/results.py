@@ -52,9 +52,13 @@ def add_parsers(sub) -> None:
         help="published numbers (source: paper records); default: leaderboard/reported when it exists",
     )
 
-    rp = sub.add_parser("report", help="write README.md, CSVs and figures of the leaderboard")
-    rp.add_argument("--results", default="leaderboard/results")
-    rp.add_argument("--out", default="leaderboard")
+    rp = sub.add_parser("report", help="write README.md, CSVs, LaTeX, figures and index.html of the leaderboard")
+    rp.add_argument("--results", default="results", help="the records' folder (default: ./results)")
+    rp.add_argument(
+        "--out",
+        default="report",
+        help="output folder (default: ./report; the committed leaderboard is made with --out leaderboard)",
+    )
     rp.add_argument("--no-figures", action="store_true")
     rp.add_argument(
         "--readme",

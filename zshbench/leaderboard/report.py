@@ -66,9 +66,19 @@ HEADLINE_START = "<!-- zshbench:leaderboard-headline:start -->"
 HEADLINE_END = "<!-- zshbench:leaderboard-headline:end -->"
 
 
+HEADLINE_DATASETS = ("fashion", "shapes")
+
+
 def headline_markdown(records: Sequence[Record], metric: str = HEADLINE_METRIC) -> str:
-    """The block a project README shows between `HEADLINE_START` and `HEADLINE_END`: ``metric`` per dataset."""
-    return render_markdown(aggregate(records, metric), heading="####").rstrip() + "\n"
+    """The block a project README shows between `HEADLINE_START` and `HEADLINE_END`: ``metric`` on the
+    leaderboard's records (leaky and resampled ones left out) of `HEADLINE_DATASETS` (every dataset when none of
+    them has records), with the report's best and ≈ marks."""
+    records = split_records(list(records))[0]
+    entries = long_table(records)
+    tables = aggregate(entries, metric) if entries else []
+    lead = [t for t in tables if t.dataset.split("@", 1)[0] in HEADLINE_DATASETS]
+    tables = mark_ties(lead or tables, entries)
+    return render_markdown(tables, heading="####").rstrip() + "\n"
 
 
 def sync_headline(readme: str | Path, records: Sequence[Record], *, write: bool) -> str | None:
@@ -218,7 +228,12 @@ def write_report(
     figures: bool = True,
     reported: list[dict] | None = None,
 ) -> list[Path]:
-    """Write README.md, CSVs (and figures) under ``out``; return the written paths."""
+    """Write README.md, index.html, CSVs, LaTeX (and figures) under ``out``; return the written paths.
+
+    Files a previous report left in the generated folders (``csv/``, ``latex/``, and ``figures/`` when figures are
+    drawn) that this report does not write, e.g. the figures of a method no longer in the records, are removed
+    (only ``.csv``, ``.tex``, ``.png``, ``.pdf`` and ``.svg`` files there), so the folder never shows stale
+    results. Nothing else under ``out`` is touched."""
     from zshbench.fileio import atomic_write_bytes
     from zshbench.paths import check_writable_dir, inside
 
@@ -228,8 +243,16 @@ def write_report(
         p = inside(out, rel)
         atomic_write_bytes(p, text.encode())
         written.append(p)
+    generated = {"csv": (".csv",), "latex": (".tex",)}
     if figures:
         from zshbench.leaderboard.figures import write_figures
 
         written += write_figures(split_records(list(records))[0], out / "figures")
+        generated["figures"] = (".png", ".pdf", ".svg")
+    keep = {p.resolve() for p in written}
+    for folder, suffixes in generated.items():
+        d = out / folder
+        for f in sorted(d.rglob("*")) if d.is_dir() else ():
+            if f.is_file() and f.suffix in suffixes and f.resolve() not in keep:
+                f.unlink()
     return written

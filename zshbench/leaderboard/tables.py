@@ -197,6 +197,17 @@ def long_table(records: Sequence[Record]) -> list[Entry]:
     return out
 
 
+# The order in which datasets lead the tables: real image benchmarks first (fashion is the committed leaderboard's
+# real-image dataset), then the built-in synthetic and toy data; any other dataset after these, alphabetically.
+DATASET_ORDER = ("fashion", "cifar10", "awa2", "cub", "sun", "shapes", "digits")
+
+
+def dataset_rank(name: str) -> tuple[int, str]:
+    """Sort key of a table's dataset label (`DATASET_ORDER`, then alphabetical)."""
+    base = name.split("@", 1)[0]
+    return (DATASET_ORDER.index(base) if base in DATASET_ORDER else len(DATASET_ORDER), name)
+
+
 def pivot(
     entries: Iterable[Entry],
     quantity: str,
@@ -212,7 +223,7 @@ def pivot(
         if e.quantity == quantity and e.setting == setting:
             groups[(e.dataset, e.protocol)][e.label][e.n_bits].append(e.value)
     tables = []
-    for (ds, proto), rows in sorted(groups.items()):
+    for (ds, proto), rows in sorted(groups.items(), key=lambda kv: (dataset_rank(kv[0][0]), kv[0][1])):
         t = Table(
             ds,
             proto,
@@ -299,7 +310,7 @@ def cost_tables(records: Sequence[Record] | list[Entry]) -> list[Table]:
     fmts = {name: fmt for _, _, name, fmt in COST_COLUMNS}
     out = [t for name in _COST_BY_BITS for t in pivot(entries, name, higher_is_better=False, fmt=fmts[name])]
     order = {name: i for i, name in enumerate(_COST_BY_BITS)}
-    return sorted(out, key=lambda t: (t.dataset, t.protocol, order[t.metric]))
+    return sorted(out, key=lambda t: (dataset_rank(t.dataset), t.protocol, order[t.metric]))
 
 
 def cost_summary(records: Sequence[Record] | list[Entry], bits: int = SUMMARY_BITS) -> list[dict]:
@@ -316,7 +327,7 @@ def cost_summary(records: Sequence[Record] | list[Entry], bits: int = SUMMARY_BI
         by_table[(e.dataset, e.protocol)].append(e)
     cols = [(name, fmt) for _, _, name, fmt in COST_COLUMNS]
     out = []
-    for (ds, proto), es in sorted(by_table.items()):
+    for (ds, proto), es in sorted(by_table.items(), key=lambda kv: (dataset_rank(kv[0][0]), kv[0][1])):
         avail = sorted({e.n_bits for e in es})
         b = min(avail, key=lambda v: (abs(v - bits), v))
         rows = []
