@@ -77,6 +77,7 @@ BUILTIN_PAPERS = {
     "dpn": "Fan et al., IJCAI 2020",
     "orthohash": "Hoe et al., NeurIPS 2021",
     "bihalf": "Li, van Gemert, AAAI 2021",
+    "sitnet": "Guo et al., IJCAI 2017",
 }
 
 
