@@ -60,6 +60,11 @@ class ShuffledBatches:
         self.generator = generator
         self.min_size = int(min_size)
 
+    def __len__(self) -> int:
+        """Batches per epoch (the last, partial batch counts when it holds at least ``min_size`` items)."""
+        full, rest = divmod(self.n, self.batch_size)
+        return full + (1 if rest and rest >= self.min_size else 0)
+
     def indices(self, generator=None) -> list:
         """Draw one epoch's permutation NOW (from ``generator``, default ``self.generator``) and return the
         index tensors of its batches."""

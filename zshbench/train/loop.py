@@ -249,7 +249,10 @@ def fit_loop(
                 order_start = order_gen.get_state() if order_gen is not None else None
                 it = _epoch_batches(batches, epoch, 0, shard, order_gen, None)
                 sums, n, pos = {}, 0, 0
-            task = bar.add_task(f"{description} epoch {epoch + 1}/{epochs}", total=None) if bar else None
+            per_epoch = len(batches) if hasattr(batches, "__len__") else None
+            if per_epoch is not None and max_steps is not None:
+                per_epoch = max(0, min(per_epoch, int(max_steps) - stats.steps))
+            task = bar.add_task(f"{description} epoch {epoch + 1}/{epochs}", total=per_epoch, terms="") if bar else None
             for batch in it:
                 if max_steps is not None and stats.steps >= max_steps:
                     break
@@ -278,8 +281,9 @@ def fit_loop(
                 n += 1
                 if on_step is not None:
                     on_step(stats.steps, fparts)
-                if bar:
-                    bar.advance(task, 1)
+                if bar:  # the running mean of each loss term over this epoch
+                    terms = "  ".join(f"{k} {sums[k] / n:.4g}" for k in fparts)
+                    bar.update(task, advance=1, terms=terms)
                 if every and spec is not None and stats.steps % every == 0:
                     save(epoch, pos, sums, n, False)
             means = {k: round(v / max(n, 1), 6) for k, v in sums.items()}
@@ -332,8 +336,21 @@ def _loss_module(model, loss_fn):
 def _progress(enabled: bool):
     if not enabled:
         return contextlib.nullcontext(None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[terms]}"),
+        transient=True,
     )
