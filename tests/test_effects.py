@@ -119,3 +119,9 @@ def test_per_class_is_validated():
     bad = {"unseen": ["x", "y"], "map@5000": [0.1], "attribute_distance": [0.1, 0.2], "distance": "d"}
     with pytest.raises(RecordError, match="per_class.map@5000"):
         make_record("lsh", per_class=bad)
+
+
+def test_distance_correlation_is_undefined_with_two_unseen_classes():
+    pc = {"unseen": ["x", "y"], "map@5000": [0.9, 0.1], "attribute_distance": [0.1, 0.3], "distance": "d"}
+    (d,) = distance_correlation([make_record("lsh", per_class=pc)])
+    assert d["spearman"] is None  # two classes would always give -1 or +1

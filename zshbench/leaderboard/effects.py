@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 EFFECT_BITS = 64
+MIN_CLASSES_FOR_RHO = 3  # two classes always give a rank correlation of +-1: no information
 SETTING_COLUMNS = ("U->A", "S->A", "U->U", "S->S", "H")
 
 
@@ -159,8 +160,8 @@ def distance_correlation(
         classes = sorted(aps)
         x = [dist[c] for c in classes]
         y = [mean_std(aps[c])[0] for c in classes]
-        rho = None
-        if len(set(x)) > 1 and len(set(y)) > 1:
+        rho = None  # undefined with fewer than MIN_CLASSES_FOR_RHO classes (two classes always give +-1) or ties
+        if len(classes) >= MIN_CLASSES_FOR_RHO and len(set(x)) > 1 and len(set(y)) > 1:
             rho = float(spearmanr(x, y).statistic)
         out.append(
             {
@@ -253,14 +254,15 @@ def render_effects(
             "Spearman rank correlation, per method, between an unseen class's map@5000 (mean over its queries "
             "and the seeds) and its attribute-space distance to the nearest seen class (Euclidean between "
             "L2-normalised class attribute vectors). Negative: classes far from everything seen are "
-            "retrieved worse. Datasets whose attributes are the labels give no ranking and are left out.",
+            "retrieved worse. Datasets whose attributes are the labels give no ranking and are left out; with "
+            f"fewer than {MIN_CLASSES_FOR_RHO} unseen classes (fashion has 2) the correlation is undefined (-).",
             "",
             "| dataset / protocol | method | bits | unseen classes | Spearman rho |",
             "|---|---|---:|---:|---:|",
         ]
         parts += [
             f"| {d['dataset']} / {d['protocol']} | {d['label']} | {d['bits']} | {len(d['classes'])} | "
-            f"{d['spearman']:+.3f} |"
+            f"{'-' if d['spearman'] is None else format(d['spearman'], '+.3f')} |"
             for d in dc
         ]
         parts.append("")

@@ -359,7 +359,9 @@ def settings_figure(rows: Mapping[str, list], bits: int, title: str):
 def _spearman(x, y) -> float:
     from scipy.stats import spearmanr
 
-    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+    from zshbench.leaderboard.effects import MIN_CLASSES_FOR_RHO
+
+    if len(x) < MIN_CLASSES_FOR_RHO or np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")
     return float(spearmanr(x, y).statistic)
 
