@@ -29,7 +29,7 @@ demo: $(STAMP)
 	| xargs -P 2 -I{} sh -c 'OMP_NUM_THREADS=1 $(BIN)/zshbench run --method {} --dataset shapes \
 	  --bits $(DEMO_BITS) --seeds $(DEMO_SEEDS) --results $(RESULTS) --no-progress > /dev/null && echo "done: {}"'
 	$(BIN)/zshbench leaderboard --results $(RESULTS)
-	$(BIN)/zshbench leaderboard --results $(RESULTS) --setting sa --format md
+	$(BIN)/zshbench leaderboard --results $(RESULTS) --setting sa
 
 ## the default test suite (slow tests deselected)
 test: $(STAMP)
