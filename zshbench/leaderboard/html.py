@@ -576,7 +576,9 @@ def html_report(
     )
     figures = dict(figures or {})
     entries = long_table(std)
-    keys = sorted(set(table_keys(std)))
+    from zshbench.leaderboard.tables import dataset_rank
+
+    keys = sorted(set(table_keys(std)), key=lambda k: (dataset_rank(k[0]), k[1]))  # fashion leads, as in the README
     labels = dict(zip(map(id, std), row_labels(std)))
     by_key: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for k, r in zip(table_keys(std), std):
