@@ -112,32 +112,6 @@ def test_bad_config_values_are_user_errors(key, value):
         create_hasher("dch", **{key: value}).validate_config()
 
 
-def test_loss_falls_on_a_fixed_batch():
-    from zshbench.protocols import load_protocol, resolve
-    from zshbench.runner import build_trainset, load_dataset
-    from zshbench.train import make_generator
-
-    ds = load_dataset("shapes")
-    train = build_trainset(ds, resolve(load_protocol("shapes-zsh"), ds))
-    h = create_hasher("dch", n_bits=64, seed=0)
-    p = h.resolved_profile()
-    net = h.initial_network(p, h.prepare(train, p))
-    opt = h.make_optimizer(net, p)
-    idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:32].numpy()
-    batch = (torch.from_numpy(train.images.take(idx)), torch.as_tensor(train.labels[idx]))
-    gen = make_generator(0)
-    net.train()
-    losses = []
-    for _ in range(8):
-        opt.zero_grad()
-        loss, _ = h.loss(net, batch, p, gen)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    # measured (seed 0, one thread): 1.248 -> 0.528 after 8 steps
-    assert losses[-1] < 0.6 * losses[0], losses
-
-
 def test_losses_stay_float32_under_bf16_autocast():
     g = torch.Generator().manual_seed(1)
     u = torch.tanh(torch.randn(6, 16, generator=g))
