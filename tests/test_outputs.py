@@ -40,7 +40,9 @@ def test_run_saves_codes_and_model_beside_the_record(saved):
     assert rec.identity_hash == plain.identity_hash and rec.identity == plain.identity
     assert set(rec.to_dict()) == set(plain.to_dict())  # the record schema is untouched
     cp, mp = codes_path(rec.path), model_path(rec.path)
-    assert cp.name == rec.path.rsplit("/", 1)[1].replace(".json", ".codes.npz") and mp.name.endswith(".model.pt")
+    assert cp.name == rec.path.rsplit("/", 1)[1].replace(".json", ".codes.npz") and mp.name.endswith(
+        ".model.safetensors"
+    )
     data = read_codes_file(cp, need=("query", "database"))
     assert data["n_bits"] == 16 and data["method"] == "lsh" and data["dataset"] == "digits"
     assert data["query_codes"].shape == (rec.split_counts["query"], 2) and data["query_codes"].dtype == np.uint8
@@ -55,7 +57,11 @@ def test_run_saves_codes_and_model_beside_the_record(saved):
     assert h.name == "lsh" and h.n_bits == 16
     # nothing else beside the record, no temporary files left
     names = sorted(p.name.split(".", 1)[1] for p in cp.parent.iterdir())
-    assert names == ["codes.npz", "json", "model.pt", "perquery.npz"]
+    assert names == ["codes.npz", "json", "model.safetensors", "perquery.npz"]
+    from safetensors import safe_open
+
+    with safe_open(str(mp), framework="pt") as f:  # a plain safetensors file: any reader lists its tensors
+        assert f.metadata()["zshbench"].startswith("{") and len(list(f.keys())) >= 1
 
 
 def test_rerun_with_save_codes_reruns_a_record_without_them(capsys, saved, tmp_path):
@@ -92,7 +98,7 @@ def test_encode_refuses_bad_input_before_work(capsys, saved, tmp_path):
     model = model_path(rec.path)
     base = ["encode", "--dataset", "digits"]
     cases = [
-        ([*base, "--model", tmp_path / "missing.model.pt", "--out", tmp_path / "a.npz"], "no such file"),
+        ([*base, "--model", tmp_path / "missing.model.safetensors", "--out", tmp_path / "a.npz"], "no such file"),
         ([*base, "--model", rec.path, "--out", tmp_path / "a.npz"], "not a hasher saved by zshbench"),
         ([*base, "--model", model, "--out", tmp_path / "a.npz", "--bits", "32"], "not 32"),
         ([*base, "--model", model, "--out", tmp_path / "a.npz", "--method", "itq"], "not 'itq'"),
@@ -111,17 +117,40 @@ def test_encode_refuses_bad_input_before_work(capsys, saved, tmp_path):
     code, _, err = cli(capsys, *base, "--model", renamed, "--out", tmp_path / "a.npz")
     one_paragraph_error(code, err)
     assert "32 bits" in err
-    # a state edited to make other codes than its config says
-    import torch
+    # a state edited to make other codes than its config says, in every format
+    from zshbench.statefile import read_state_file, write_state_file
 
-    sd = torch.load(model, weights_only=True)
-    sd["config"]["n_bits"] = 24
-    edited = tmp_path / "edited.model.pt"
-    torch.save(sd, edited)
-    code, _, err = cli(capsys, *base, "--model", edited, "--out", tmp_path / "a.npz")
-    one_paragraph_error(code, err)
-    assert "learned state" in err
-    assert not any(p.suffix == ".npz" for p in tmp_path.rglob("*"))
+    for suffix in (".safetensors", ".npz", ".pt"):
+        sd = read_state_file(model)
+        sd["config"]["n_bits"] = 24
+        edited = write_state_file(tmp_path / f"edited.model{suffix}", sd)
+        code, _, err = cli(capsys, *base, "--model", edited, "--out", tmp_path / "a.npz")
+        one_paragraph_error(code, err)
+        assert "learned state" in err
+    # safetensors and npz files that are not saved hashers (plain weights, a codes file)
+    import torch
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "weights.safetensors"))
+    for other in (tmp_path / "weights.safetensors", codes_path(rec.path)):
+        code, _, err = cli(capsys, *base, "--model", other, "--out", tmp_path / "a.npz")
+        one_paragraph_error(code, err)
+        assert "not a hasher saved by zshbench" in " ".join(err.split()), err
+    assert not any(p.name == "a.npz" for p in tmp_path.rglob("*"))
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".pt"])
+def test_encode_from_every_model_format(capsys, saved, tmp_path, suffix):
+    """A model re-saved as .npz or .pt encodes exactly what the run's .safetensors model encoded."""
+    import zshbench
+
+    root, rec, _ = saved
+    other = tmp_path / f"m{suffix}"
+    zshbench.load_hasher(model_path(rec.path)).save(other)
+    out = tmp_path / "enc.npz"
+    code, _, err = cli(capsys, "encode", "--model", other, "--dataset", "digits", "--part", "query", "--out", out)
+    assert code == 0, err
+    assert np.array_equal(read_codes_file(out)["query_codes"], read_codes_file(codes_path(rec.path))["query_codes"])
 
 
 def test_retrieve_writes_a_montage(capsys, saved, tmp_path):
@@ -140,8 +169,49 @@ def test_retrieve_writes_a_montage(capsys, saved, tmp_path):
     assert code == 0 and out.read_bytes() == first  # deterministic bytes
 
 
-def test_retrieve_refuses_bad_input(capsys, saved, tmp_path):
+def test_retrieve_from_a_record_and_chosen_queries(capsys, saved, tmp_path, monkeypatch):
+    """--record finds the run's codes beside it and notes each query's AP; --query picks queries by index."""
+    from zshbench.records.sidecar import load_per_query
+
     root, rec, _ = saved
+    pq = load_per_query(rec)
+    q = [int(i) for i in pq["ua.query_index"][[3, 0]]]
+    by_record, by_codes = tmp_path / "r.png", tmp_path / "c.png"
+    common = ["--query", *q, "--top", "4"]
+    code, _, err = cli(capsys, "retrieve", "--record", rec.path, *common, "--out", by_record)
+    assert code == 0, err
+    code, _, err = cli(capsys, "retrieve", "--codes", codes_path(rec.path), *common, "--out", by_codes)
+    assert code == 0, err
+    assert by_record.read_bytes() != by_codes.read_bytes()  # the record's montage also shows the queries' AP
+    from PIL import Image
+
+    with Image.open(by_record) as im:
+        assert im.size == (500, 365)  # two rows
+    # the montage's rows are the queries asked for, in that order, each with its AP from the per-query results
+    import zshbench.retrieval
+
+    seen = {}
+    real = zshbench.retrieval.montage_png
+
+    def spy(qimgs, qlabels, results, names, **kw):
+        seen.update(labels=list(qlabels), notes=kw["row_notes"], dists=[list(r[2]) for r in results])
+        return real(qimgs, qlabels, results, names, **kw)
+
+    monkeypatch.setattr(zshbench.retrieval, "montage_png", spy)
+    code, _, err = cli(capsys, "retrieve", "--record", rec.path, *common, "--out", tmp_path / "s.png")
+    assert code == 0, err
+    from zshbench.runner import load_dataset
+
+    labels = load_dataset("digits").labels
+    assert seen["labels"] == [int(labels[i]) for i in q]
+    k = rec.evaluation["k"]
+    where = {int(i): j for j, i in enumerate(pq["ua.query_index"])}
+    assert seen["notes"] == [f"#{i}, AP@{k} {float(pq[f'ua.map@{k}'][where[i]]):.2f}" for i in q]
+    assert all(d == sorted(d) for d in seen["dists"])  # nearest first
+
+
+def test_retrieve_refuses_bad_input(capsys, saved, tmp_path):
+    root, rec, plain = saved
     codes = codes_path(rec.path)
     cases = [
         (["--codes", codes, "--queries", "0", "--out", tmp_path / "m.png"], "--queries 0 is out of range"),
@@ -150,6 +220,10 @@ def test_retrieve_refuses_bad_input(capsys, saved, tmp_path):
         (["--codes", tmp_path / "none.npz", "--out", tmp_path / "m.png"], "No codes file"),
         (["--codes", rec.path, "--out", tmp_path / "m.png"], "is not a codes file"),
         (["--codes", codes, "--dataset", "shapes", "--out", tmp_path / "m.png"], "not 'shapes'"),
+        (["--codes", codes, "--query", "-1", "--out", tmp_path / "m.png"], "not a query of"),
+        (["--record", plain.path, "--out", tmp_path / "m.png"], "was run without --save-codes"),
+        (["--record", tmp_path / "none.json", "--out", tmp_path / "m.png"], "none.json"),
+        (["--codes", codes, "--query", *range(51), "--out", tmp_path / "m.png"], "at most 50"),
     ]
     for argv, words in cases:
         code, _, err = cli(capsys, "retrieve", *argv)
@@ -177,6 +251,15 @@ def test_run_config_file_with_flags_overriding(capsys, tmp_path):
     assert code == 0, err
     (rec,), _ = load_records(results)
     assert rec.n_bits == 8 and rec.seed == 0 and rec.params["center"] is True  # the command line wins
+    import hashlib
+
+    kept = rec.extras["run_config_file"]  # the file's text is in the record (not in its identity)
+    assert kept == {
+        "name": "run.toml",
+        "sha256": hashlib.sha256(cfg.read_bytes()).hexdigest(),
+        "content": cfg.read_text(),
+    }
+    assert "run_config_file" not in str(rec.identity)
     code, out, err = cli(capsys, "run", "--config", cfg, "--bits", "8")
     assert code == 0 and "1 new record(s)" in out  # center = false from the file: another config
     recs, _ = load_records(results)

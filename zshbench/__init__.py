@@ -12,7 +12,7 @@ The public Python API (the names below are imported on first use, so ``import zs
     res = zshbench.evaluate(query_codes, db_codes, query_labels, db_labels, n_bits=64)  # metrics of any codes
     records, problems = zshbench.load_records("results")     # typed, validated result records
     df = zshbench.to_dataframe(records)                       # one row per (run, metric): pandas, optional
-    fitted = zshbench.load_hasher("model.pt")                # a saved hasher, whatever its method
+    fitted = zshbench.load_hasher("model.safetensors")                # a saved hasher, whatever its method
 
 See ``examples/python_api.py`` for a complete session.
 """

@@ -1,7 +1,8 @@
 """A run's optional artifacts beside its record, and the codes file format they share with ``zshbench encode``.
 
 ``zshbench run --save-codes`` writes ``<record stem>.codes.npz`` and ``--save-model`` writes
-``<record stem>.model.pt`` (`Hasher.save`; load with `zshbench.load_hasher`), both atomically and before the
+``<record stem>.model.safetensors`` (`Hasher.save`, weights only: `zshbench.statefile`; load with
+`zshbench.load_hasher`; runs saved before safetensors have ``.model.pt``), both atomically and before the
 record, so a record written with them never lacks them. They are not part of the run's identity (the record and
 its identity hash are the same with or without them) and the record does not name them: their names follow from
 the record's.
@@ -34,10 +35,13 @@ __all__ = [
     "write_codes_file",
     "read_codes_file",
     "check_out_file",
+    "artifact_names",
+    "artifact_paths",
+    "write_artifacts",
 ]
 
 CODES_SUFFIX = ".codes.npz"
-MODEL_SUFFIX = ".model.pt"
+MODEL_SUFFIX = ".model.safetensors"
 PARTS = ("query", "database", "train")
 
 
@@ -53,7 +57,7 @@ def codes_path(record_path: str | Path) -> Path:
 
 
 def model_path(record_path: str | Path) -> Path:
-    """``<record stem>.model.pt`` beside the record at ``record_path``."""
+    """``<record stem>.model.safetensors`` beside the record at ``record_path``."""
     return _beside(record_path, MODEL_SUFFIX)
 
 
@@ -175,3 +179,35 @@ def check_out_file(out: str | Path, flag: str, suffixes: tuple[str, ...]) -> Pat
         raise UserError(f"{flag} {p}: the file name must end in {' or '.join(suffixes)}, e.g. {flag} out{suffixes[0]}.")
     check_writable_dir(p.parent if str(p.parent) else ".", flag)
     return p
+
+
+def artifact_names(save_codes: bool, save_model: bool) -> tuple[str, ...]:
+    """The artifacts a run asked for: ``("codes", "model")`` or a part of it."""
+    return tuple(name for name, on in (("codes", save_codes), ("model", save_model)) if on)
+
+
+def artifact_paths(record_path: Path, wanted: tuple[str, ...] | list[str]) -> list[Path]:
+    """Where the ``wanted`` artifacts of the record at ``record_path`` are (or will be) written."""
+    return [{"codes": codes_path, "model": model_path}[name](record_path) for name in wanted]
+
+
+def write_artifacts(slot: Any, prep: Any, wanted: tuple[str, ...] | list[str], cq, cdb) -> None:
+    """A run's codes (``cq``, ``cdb``) and fitted hasher beside its record, each atomically (``slot`` and ``prep``:
+    the runner's `Slot` and `Prepared`)."""
+    ds, split, hasher = prep.dataset, prep.split, slot.hasher
+    if "codes" in wanted:
+        parts = {
+            "query": (cq, split.query, ds.labels[split.query]),
+            "database": (cdb, split.database, ds.labels[split.database]),
+        }
+        write_codes_file(
+            codes_path(slot.path),
+            parts,
+            n_bits=hasher.n_bits,
+            method=hasher.name,
+            dataset=ds.name,
+            protocol=prep.protocol.name,
+            class_names=ds.class_names,
+        )
+    if "model" in wanted:
+        hasher.save(model_path(slot.path))

@@ -26,7 +26,6 @@ signs into ``uint8`` codes, the not-fitted check, and saving/loading state.
 from __future__ import annotations
 
 import dataclasses
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -305,21 +304,12 @@ class Hasher:
         return self
 
     def save(self, path: str | Path) -> None:
-        """Save the state with ``torch.save`` (numpy arrays stored as tensors); load with `Hasher.load`."""
-        import torch
+        """Save the fitted state; the file's suffix picks the format: ``.safetensors`` or ``.npz`` (weights only,
+        no pickles) or ``.pt`` (``torch.save``); see `zshbench.statefile`. Load with `Hasher.load` or
+        `zshbench.load_hasher`."""
+        from zshbench.statefile import write_state_file
 
-        sd = self.state_dict()
-        state, kinds = {}, {}
-        for k, v in sd["state"].items():
-            if isinstance(v, np.ndarray):
-                state[k], kinds[k] = torch.from_numpy(np.ascontiguousarray(v)), "numpy"
-            else:
-                state[k], kinds[k] = v, "raw"
-        buf = io.BytesIO()
-        torch.save({**sd, "state": state, "kinds": kinds}, buf)
-        tmp = Path(str(path) + ".tmp")
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(path)
+        write_state_file(path, self.state_dict())
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> Hasher:
@@ -344,25 +334,12 @@ class Hasher:
 
 
 def read_saved_state(path: str | Path) -> dict[str, Any]:
-    """The state dict of a file written by `Hasher.save` (numpy arrays restored), read with
-    ``torch.load(weights_only=True)``.
+    """The state dict of a file written by `Hasher.save` (any of its formats; `zshbench.statefile`), read
+    without executing code (safetensors, ``np.load(allow_pickle=False)``, ``torch.load(weights_only=True)``).
 
     Raises:
         UserError: the file is missing or is not a saved hasher.
     """
-    import torch
+    from zshbench.statefile import read_state_file
 
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise UserError(f"No saved hasher at {path}.") from None
-    except Exception as exc:  # noqa: BLE001 - a bad file raises many types
-        raise UserError(
-            f"{path} is not a hasher saved by zshbench ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''})."
-        ) from None
-    if not isinstance(sd, dict) or not {"method", "state"} <= set(sd):
-        raise UserError(f"{path} is not a hasher saved by zshbench (no method and state entries).")
-    kinds = sd.pop("kinds", {})
-    sd["state"] = {k: (v.numpy() if kinds.get(k) == "numpy" else v) for k, v in sd["state"].items()}
-    return sd
+    return read_state_file(path)

@@ -67,6 +67,7 @@ def montage_png(
     class_names: Sequence[str],
     *,
     title: str = "",
+    row_notes: Sequence[str] | None = None,
     cell: float = 1.0,
     dpi: int = 100,
 ) -> bytes:
@@ -78,6 +79,7 @@ def montage_png(
         results: per query, (uint8 images (k, H, W, C), class indices, Hamming distances) of its top-k items.
         class_names: class index -> name.
         title: figure title.
+        row_notes: per query, a short note under its image (e.g. its dataset index and average precision).
         cell: inches per image; ``dpi``: pixels per inch (a cell is ``cell * dpi`` pixels).
     """
     import matplotlib.style
@@ -93,7 +95,8 @@ def montage_png(
         for row in range(n):
             q = int(query_labels[row])
             ax = fig.add_subplot(grid[row, 0])
-            _show(ax, query_images[row], QUERY, f"query\n{_name(class_names[q])}", 2.5)
+            note = f"\n{row_notes[row]}" if row_notes else ""
+            _show(ax, query_images[row], QUERY, f"query{note}\n{_name(class_names[q])}", 2.5)
             images, labels, dists = results[row]
             for col in range(len(labels)):
                 rel = int(labels[col]) == q

@@ -176,10 +176,11 @@ def check_save_load(fx: _Fixture) -> None:
     h2 = fx.cls().load_state_dict(copy.deepcopy(h.state_dict()))
     assert np.array_equal(ref, _codes(h2, fx.probe)), "load_state_dict does not reproduce the codes"
     with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "state.pt"
-        h.save(p)
-        h3 = fx.cls.load(p)
-        assert np.array_equal(ref, _codes(h3, fx.probe)), "save/load does not reproduce the codes"
+        for suffix in (".safetensors", ".npz", ".pt"):  # every format of zshbench.statefile
+            p = Path(d) / f"state{suffix}"
+            h.save(p)
+            h3 = fx.cls.load(p)
+            assert np.array_equal(ref, _codes(h3, fx.probe)), f"save/load ({suffix}) does not reproduce the codes"
     h4 = pickle.loads(pickle.dumps(h))
     assert np.array_equal(ref, _codes(h4, fx.probe)), "pickling does not reproduce the codes"
 

@@ -17,20 +17,23 @@ __all__ = ["add_parsers", "cmd_encode", "cmd_retrieve"]
 ENCODE_EPILOG = """\
 examples:
   zshbench run --method itq --dataset shapes --bits 64 --results results --save-model
-  zshbench encode --model results/shapes/shapes-zsh/itq/b64-s0-<id>.model.pt --dataset shapes --part all \\
-      --out codes/itq-shapes.npz
+  zshbench encode --model results/shapes/shapes-zsh/itq/b64-s0-<id>.model.safetensors --dataset shapes \\
+      --part all --out codes/itq-shapes.npz
 """
 
 RETRIEVE_EPILOG = """\
 examples:
   zshbench run --method itq --dataset shapes --bits 64 --results results --save-codes
-  zshbench retrieve --codes results/shapes/shapes-zsh/itq/b64-s0-<id>.codes.npz --dataset shapes \\
-      --queries 5 --top 10 --out figures/retrieval.png
+  zshbench retrieve --record results/shapes/shapes-zsh/itq/b64-s0-<id>.json --queries 5 --top 10 \\
+      --out figures/retrieval.png
+  zshbench retrieve --record results/shapes/shapes-zsh/itq/b64-s0-<id>.json --query 4021 --top 10 \\
+      --out figures/query-4021.png          # one query, by its dataset index (as in the per-query results)
+  zshbench retrieve --codes codes/itq-shapes.npz --queries 5 --out figures/retrieval.png   # from 'encode'
 """
 
 MAX_QUERIES, MAX_TOP = 50, 50
 # the name `zshbench run --save-model` gives a model: <results>/<dataset>/<protocol>/<method>/b<bits>-s<seed>-<id>
-_RUN_MODEL = re.compile(r"b(\d+)-s(\d+)-[0-9a-f]{16}\.model\.pt")
+_RUN_MODEL = re.compile(r"b(\d+)-s(\d+)-[0-9a-f]{16}\.model\.(safetensors|npz|pt)")
 
 
 def add_parsers(sub) -> None:
@@ -40,7 +43,9 @@ def add_parsers(sub) -> None:
         epilog=ENCODE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    e.add_argument("--model", required=True, help="a hasher saved by 'zshbench run --save-model' (.model.pt)")
+    e.add_argument(
+        "--model", required=True, help="a hasher saved by 'zshbench run --save-model' (.safetensors, .npz or .pt)"
+    )
     e.add_argument("--dataset", required=True)
     e.add_argument("--protocol", default=None, help="default: the dataset's default protocol")
     e.add_argument("--part", default="all", choices=["query", "database", "train", "all"])
@@ -58,9 +63,22 @@ def add_parsers(sub) -> None:
         epilog=RETRIEVE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    r.add_argument("--codes", required=True, help="a codes file with query and database codes (.npz)")
+    src = r.add_mutually_exclusive_group(required=True)
+    src.add_argument("--record", default=None, help="a run's record (.json) saved with --save-codes")
+    src.add_argument("--codes", default=None, help="a codes file with query and database codes (.npz)")
     r.add_argument("--dataset", default=None, help="the dataset the codes were made on (default: the file's)")
-    r.add_argument("--queries", type=int, default=5, help=f"number of queries, one row each (1..{MAX_QUERIES})")
+    which = r.add_mutually_exclusive_group()
+    which.add_argument(
+        "--queries", type=int, default=5, help=f"number of queries drawn, one row each (1..{MAX_QUERIES})"
+    )
+    which.add_argument(
+        "--query",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="these queries, by dataset index (the per-query results' query_index), one row each",
+    )
     r.add_argument("--top", type=int, default=10, help=f"retrieved items per query (1..{MAX_TOP})")
     r.add_argument("--seed", type=int, default=0, help="seed of the query draw (one query per class first)")
     r.add_argument("--out", required=True, help="the PNG to write")
@@ -98,7 +116,7 @@ def load_model(path: str, device: str = "cpu", method: str | None = None, bits: 
     if not p.is_file():
         raise UserError(
             f"--model {p}: no such file. Save a model with 'zshbench run ... --save-model'; it is written beside "
-            "the run's record as <record stem>.model.pt."
+            "the run's record as <record stem>.model.safetensors."
         )
     sd = read_saved_state(p)
     saved_method, saved_bits = sd.get("method"), sd.get("config", {}).get("n_bits")
@@ -194,23 +212,74 @@ def cmd_encode(args) -> int:
     return 0
 
 
+def _record_codes(path: str) -> tuple[str, dict[str, float]]:
+    """(codes file, {query dataset index: AP}) of the record at ``path``, checked against each other."""
+    from zshbench.artifacts import codes_path, read_codes_file
+    from zshbench.records import load_record
+    from zshbench.records.sidecar import load_per_query
+
+    rec = load_record(path)
+    cpath = codes_path(path)
+    if not cpath.is_file():
+        raise UserError(
+            f"--record {path} was run without --save-codes: there is no {cpath.name} beside it. Run it again with "
+            f"'zshbench run --method {rec.method} --dataset {rec.dataset} --bits {rec.n_bits} --seeds {rec.seed} "
+            "... --save-codes' (the run is made again; its record keeps its identity)."
+        )
+    data = read_codes_file(cpath, need=("query", "database"))
+    said = (rec.method, rec.n_bits, rec.dataset, rec.protocol.get("name"))
+    held = (data["method"], data["n_bits"], data["dataset"], data["protocol"])
+    if said != held:
+        raise UserError(
+            f"{cpath} holds codes of {held[0]}, {held[1]} bits, {held[2]}/{held[3]}, but its record {path} is "
+            f"{said[0]}, {said[1]} bits, {said[2]}/{said[3]}: the file was copied over another run's. Run the "
+            "record's run again with --save-codes."
+        )
+    ap: dict[str, float] = {}
+    if rec.per_query:
+        k = (rec.evaluation or {}).get("k")
+        pq = load_per_query(rec)
+        key = next((c for c in (f"ua.map@{k}", "ua.map@all") if c in pq), None)
+        if key is not None and "ua.query_index" in pq:
+            name = key.split(".", 1)[1].replace("map@", "AP@")
+            ap = {int(i): f"{name} {float(v):.2f}" for i, v in zip(pq["ua.query_index"], pq[key])}
+    return str(cpath), ap
+
+
 def cmd_retrieve(args) -> int:
     from zshbench.artifacts import check_out_file, read_codes_file
     from zshbench.fileio import atomic_write_bytes
     from zshbench.retrieval import montage_png, pick_queries, top_k
     from zshbench.runner import load_dataset
 
-    for flag, value, most in (("--queries", args.queries, MAX_QUERIES), ("--top", args.top, MAX_TOP)):
+    checks = [("--top", args.top, MAX_TOP)]
+    checks += [("--queries", args.queries, MAX_QUERIES)] if args.query is None else []
+    for flag, value, most in checks:
         if not 1 <= value <= most:
             raise UserError(f"{flag} {value} is out of range: give 1 to {most} (a montage row per query).")
+    if args.query is not None and len(args.query) > MAX_QUERIES:
+        raise UserError(f"--query names {len(args.query)} queries; give at most {MAX_QUERIES} (a row each).")
     out = check_out_file(args.out, "--out", (".png",))
-    data = read_codes_file(args.codes, need=("query", "database"))
+    codes_file, notes = _record_codes(args.record) if args.record else (args.codes, {})
+    flag = "--record" if args.record else "--codes"
+    data = read_codes_file(codes_file, need=("query", "database"))
     name = args.dataset or data["dataset"]
     if name != data["dataset"]:
         raise UserError(
-            f"--codes {args.codes} holds codes of dataset '{data['dataset']}', not '{name}' (--dataset): the "
-            f"indices would point at other images. Use --dataset {data['dataset']}, or encode '{name}'."
+            f"{flag} {args.record or args.codes} holds codes of dataset '{data['dataset']}', not '{name}' "
+            f"(--dataset): the indices would point at other images. Use --dataset {data['dataset']}, or encode "
+            f"'{name}'."
         )
+    if args.query is not None:
+        where = {int(i): p for p, i in enumerate(data["query_index"])}
+        missing = [q for q in args.query if q not in where]
+        if missing:
+            shown = ", ".join(str(int(i)) for i in data["query_index"][:5])
+            raise UserError(
+                f"--query {' '.join(map(str, missing))}: not a query of {codes_file} (--query takes dataset "
+                f"indices of the query part, as in the per-query results' query_index; this file's queries "
+                f"start {shown}, ...). Use one of its queries, or --queries N to draw N."
+            )
     ds = load_dataset(name, data_root=args.data_root)
     if not ds.has_images:
         raise UserError(f"Dataset '{ds.name}' ships features only; a retrieval montage needs its images.")
@@ -218,12 +287,15 @@ def cmd_retrieve(args) -> int:
         idx, lab = data[f"{part}_index"], data[f"{part}_labels"]
         if len(idx) and (idx.min() < 0 or idx.max() >= len(ds.labels) or not np.array_equal(ds.labels[idx], lab)):
             raise UserError(
-                f"--codes {args.codes}: its {part} indices and labels do not match dataset '{ds.name}' as loaded "
+                f"{flag} {codes_file}: its {part} indices and labels do not match dataset '{ds.name}' as loaded "
                 "here (another version or data root?). Encode the dataset again with 'zshbench encode'."
             )
     if not len(data["query_index"]) or not len(data["database_index"]):
-        raise UserError(f"--codes {args.codes} has no query or no database codes; there is nothing to retrieve.")
-    qpos = pick_queries(data["query_labels"], args.queries, args.seed)
+        raise UserError(f"{codes_file} has no query or no database codes; there is nothing to retrieve.")
+    if args.query is not None:
+        qpos = np.asarray([where[q] for q in args.query], dtype=np.int64)
+    else:
+        qpos = pick_queries(data["query_labels"], args.queries, args.seed)
     qimgs = ds.image_view(data["query_index"][qpos]).take(np.arange(len(qpos)))
     results = []
     top = min(args.top, len(data["database_index"]))
@@ -232,7 +304,10 @@ def cmd_retrieve(args) -> int:
         imgs = ds.image_view(data["database_index"][pos]).take(np.arange(len(pos)))
         results.append((imgs, data["database_labels"][pos], dist))
     title = f"{data['method']}, {data['n_bits']} bits, {ds.name} / {data['protocol']}: top {top} by Hamming distance"
-    png = montage_png(qimgs, data["query_labels"][qpos], results, ds.class_names, title=title)
+    row_notes = [
+        f"#{int(data['query_index'][i])}" + (f", {notes[int(data['query_index'][i])]}" if notes else "") for i in qpos
+    ]
+    png = montage_png(qimgs, data["query_labels"][qpos], results, ds.class_names, title=title, row_notes=row_notes)
     atomic_write_bytes(out, png)
     console().print(f"wrote {out} ({len(qpos)} queries x top {top})", highlight=False)
     return 0

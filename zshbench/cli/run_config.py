@@ -7,7 +7,7 @@ import argparse
 from zshbench.cli.common import int_list
 from zshbench.errors import UserError
 
-__all__ = ["load_run_config", "resolve_run_args", "mark_defaults"]
+__all__ = ["load_run_config", "resolve_run_args", "mark_defaults", "config_provenance"]
 
 
 class _Default:
@@ -136,3 +136,22 @@ def resolve_run_args(args) -> argparse.Namespace:
 
 
 mark_defaults = _mark_defaults
+
+
+def config_provenance(path: str | None) -> dict | None:
+    """What a run's record keeps of its ``--config`` file (in ``extras["run_config_file"]``): the file's name,
+    sha256 and full text. Not part of the run's identity: the resolved configuration is (the same experiment
+    made from flags or from a file is one record); the text says how the run was asked for."""
+    if not path:
+        return None
+    import hashlib
+    from pathlib import Path
+
+    data = Path(path).read_bytes()
+    return {
+        "run_config_file": {
+            "name": Path(path).name,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "content": data.decode("utf-8"),
+        }
+    }

@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from zshbench.cli.common import console, int_list
-from zshbench.cli.run_config import _mark_defaults, resolve_run_args
+from zshbench.cli.run_config import _mark_defaults, config_provenance, resolve_run_args
+from zshbench.cli.summary import summary_table
 from zshbench.errors import UserError
 from zshbench.evaluate import HEADLINE_K
 
@@ -135,7 +136,7 @@ def add_parsers(sub) -> None:
     r.add_argument(
         "--save-model",
         action="store_true",
-        help="also write the fitted hasher beside each record (<record stem>.model.pt; input of "
+        help="also write the fitted hasher beside each record (<record stem>.model.safetensors; input of "
         "'zshbench encode'); not part of the run's identity",
     )
     _mark_defaults(r)
@@ -195,60 +196,6 @@ def add_parsers(sub) -> None:
     sw.add_argument("--gpus-per-job", type=int, default=0, help="submitit: GPUs per job")
     sw.add_argument("--cpus-per-task", type=int, default=None, help="submitit: CPUs per task")
     sw.add_argument("--timeout-min", type=int, default=240, help="submitit: time limit of a job in minutes")
-
-
-def _summary_table(records: list, statuses: dict[str, str]):
-    """The run summary, under 80 columns: the method, dataset and protocol in the title (one ``run`` has one of
-    each; columns only when they vary), then per run its code length, seed, the metrics actually computed (map@k
-    with the run's k, its tie-aware form, map@all, and S->A's map@k when the protocol has seen queries), fit
-    seconds and status."""
-    from rich.table import Table
-
-    ks = sorted({r.k for r in records}) or [HEADLINE_K]
-    key = f"map@{ks[0]}" if len(ks) == 1 else "map@k"
-    varying = [
-        c
-        for c, f in (
-            ("method", lambda r: r.method),
-            ("dataset", lambda r: r.dataset),
-            ("protocol", lambda r: r.protocol["name"]),
-        )
-        if len({f(r) for r in records}) > 1
-    ]
-    title = "zshbench run"
-    if records and not varying:
-        r0 = records[0]
-        title += f": {r0.method} on {r0.dataset} / {r0.protocol['name']} v{r0.protocol['version']}"
-    seen = any((r.settings or {}).get("S->A") for r in records)
-    cols = [
-        *varying,
-        "bits",
-        "seed",
-        key,
-        "tie-aware",
-        "map@all",
-        *(["S->A " + key] if seen else []),
-        "fit s",
-        "status",
-    ]
-    t = Table(title=title)
-    for col in cols:
-        t.add_column(col, justify="left" if col in ("method", "dataset", "protocol", "status") else "right")
-
-    def fmt(x):
-        return "-" if x is None else f"{x:.4f}"
-
-    for r in records:
-        m = r.metrics
-        kk = f"map@{r.k}"
-        vals = {"method": r.method, "dataset": r.dataset, "protocol": r.protocol["name"]}
-        row = [vals[c] for c in varying]
-        row += [str(r.n_bits), str(r.seed), fmt(m.get(kk)), fmt(m.get("tie_aware_" + kk)), fmt(m.get("map@all"))]
-        if seen:
-            row.append(fmt(((r.settings or {}).get("S->A") or {}).get(kk)))
-        row += [f"{r.timings.get('fit_s', 0):.2f}", statuses.get(r.path or "", "")]
-        t.add_row(*row)
-    return t
 
 
 def cmd_run(args) -> int:
@@ -311,12 +258,13 @@ def cmd_run(args) -> int:
         eval_variant=args.eval_variant,
         save_codes=args.save_codes,
         save_model=args.save_model,
+        provenance=config_provenance(args.config),
     )
     from zshbench.train.distributed import is_main
 
     if not is_main():  # torchrun: rank 0 reports
         return 0
-    con.print(_summary_table(records, statuses))
+    con.print(summary_table(records, statuses))
     n_new = sum(1 for s in statuses.values() if s == "new")
     n_skip = sum(1 for s in statuses.values() if s == "skipped")
     con.print(

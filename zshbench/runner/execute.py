@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from zshbench import __version__
+from zshbench.artifacts import artifact_names, artifact_paths, write_artifacts
 from zshbench.environment import environment
 from zshbench.errors import UserError
 from zshbench.hasher import RUN_KEYS, Hasher
@@ -79,6 +80,7 @@ def run(
     eval_variant: str = "standard",
     save_codes: bool = False,
     save_model: bool = False,
+    provenance: dict | None = None,
 ) -> list[Record]:
     """Run ``method`` on ``dataset`` for every (bits, seed) and return the records (loaded or new).
 
@@ -106,9 +108,11 @@ def run(
         eval_variant: "standard", or "leaky" to measure the published COMAE/PIXEL code's mistake (the unseen
             queries also in the database; a separate record, never in the leaderboard's tables).
         save_codes, save_model: also write the query and database codes (``<record stem>.codes.npz``) and the
-            fitted hasher (``<record stem>.model.pt``) beside each record (`zshbench.artifacts`); not part of the
-            run's identity. A run whose record exists but lacks a requested artifact is run again (its record is
-            replaced by one with the same identity).
+            fitted hasher (``<record stem>.model.safetensors``) beside each record (`zshbench.artifacts`); not
+            part of the run's identity. A run whose record exists but lacks a requested artifact is run again
+            (its record is replaced by one with the same identity).
+        provenance: entries added to each new record's ``extras`` saying how the run was asked for (e.g. the
+            ``--config`` file's text); not part of the run's identity.
 
     Under ``torchrun``, deep methods train data-parallel on every rank and rank 0 alone evaluates and writes
     records; other methods run on rank 0 alone (`zshbench.train.distributed`).
@@ -140,6 +144,7 @@ def run(
     from zshbench.codes import memmap_threshold as _check_threshold  # memmap-encode: validate early
 
     memmap_threshold = _check_threshold(memmap_threshold)
+    prep.provenance = dict(provenance or {}) or None
     ds, split = prep.dataset, prep.split
     if len(split.database) >= memmap_threshold:  # the codes folder is checked before any work
         from zshbench.codes import codes_dir
@@ -168,9 +173,9 @@ def run(
         )
     records: list[Record] = []
     todo = []
-    wanted = _artifacts(save_codes, save_model)
+    wanted = artifact_names(save_codes, save_model)
     for lk in looks:
-        have = all(path.is_file() for path in _artifact_paths(lk.slot.path, wanted))
+        have = all(path.is_file() for path in artifact_paths(lk.slot.path, wanted))
         if session.agree(lk.status == "done" and not force and have):
             records.append(lk.record)
             if on_record:
@@ -215,39 +220,6 @@ def run(
     order = {str(lk.slot.path): i for i, lk in enumerate(looks)}
     records.sort(key=lambda r: order.get(r.path or "", 0))
     return records
-
-
-def _artifacts(save_codes: bool, save_model: bool) -> tuple[str, ...]:
-    return tuple(name for name, on in (("codes", save_codes), ("model", save_model)) if on)
-
-
-def _artifact_paths(record_path: Path, wanted: Sequence[str]) -> list[Path]:
-    from zshbench.artifacts import codes_path, model_path
-
-    return [{"codes": codes_path, "model": model_path}[name](record_path) for name in wanted]
-
-
-def _write_artifacts(slot: Slot, prep: Prepared, wanted: Sequence[str], cq, cdb) -> None:
-    """The run's codes and fitted hasher beside its record (`zshbench.artifacts`), each atomically."""
-    from zshbench.artifacts import codes_path, model_path, write_codes_file
-
-    ds, split, hasher = prep.dataset, prep.split, slot.hasher
-    if "codes" in wanted:
-        parts = {
-            "query": (cq, split.query, ds.labels[split.query]),
-            "database": (cdb, split.database, ds.labels[split.database]),
-        }
-        write_codes_file(
-            codes_path(slot.path),
-            parts,
-            n_bits=hasher.n_bits,
-            method=hasher.name,
-            dataset=ds.name,
-            protocol=prep.protocol.name,
-            class_names=ds.class_names,
-        )
-    if "model" in wanted:
-        hasher.save(model_path(slot.path))
 
 
 def _inputs(prep: Prepared, feats: dict | None):
@@ -383,7 +355,7 @@ def run_one(
         data = encode_sidecar(ev.per_query)
         per_query_ref = {**write_sidecar(slot.path, data), "keys": sorted(ev.per_query)}
         if artifacts:
-            _write_artifacts(slot, prep, artifacts, cq, cdb)
+            write_artifacts(slot, prep, artifacts, cq, cdb)
     if bar:
         bar.remove_task(t)
     # cost (parameters, FLOPs per item) and the unseen x seen class distances of RAZH Fig. 5
@@ -400,7 +372,7 @@ def run_one(
         from zshbench.features import describe
 
         feat_info = describe(prep.feature_spec, weights)
-    extras = dict(hasher.run_info())
+    extras = {**hasher.run_info(), **(prep.provenance or {})}
     params = hasher.get_params()
     defaults = type(hasher)(n_bits=hasher.n_bits, seed=int(hasher.config.seed)).get_params()
     non_default = {k: v for k, v in params.items() if k not in RUN_KEYS and defaults.get(k, object()) != v}

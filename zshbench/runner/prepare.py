@@ -156,6 +156,7 @@ class Prepared:
     k: int = DEFAULT_K
     world_size: int = 1
     variant: str = "standard"  # "leaky": the published COMAE/PIXEL code's evaluation mistake, for measurement
+    provenance: dict[str, Any] | None = None  # how the run was asked for (record extras; not in the identity)
 
     def evaluation(self) -> dict[str, Any]:
         from zshbench.evaluate import METRIC_VERSION
