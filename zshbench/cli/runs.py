@@ -139,6 +139,12 @@ def add_parsers(sub) -> None:
         help="also write the fitted hasher beside each record (<record stem>.model.safetensors; input of "
         "'zshbench encode'); not part of the run's identity",
     )
+    r.add_argument(
+        "--log-dir",
+        default=None,
+        help="write TensorBoard logs of deep training (loss terms per step and epoch, learning rates) under "
+        "DIR/<dataset>/<protocol>/<method>/<record stem>; needs the tensorboard extra",
+    )
     _mark_defaults(r)
 
     sw = sub.add_parser(
@@ -259,6 +265,7 @@ def cmd_run(args) -> int:
         save_codes=args.save_codes,
         save_model=args.save_model,
         provenance=config_provenance(args.config),
+        log_dir=args.log_dir,
     )
     from zshbench.train.distributed import is_main
 

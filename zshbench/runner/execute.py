@@ -19,6 +19,7 @@ from zshbench.hasher import RUN_KEYS, Hasher
 from zshbench.records import Record, write_record
 from zshbench.runner.facts import _per_class, _pretraining
 from zshbench.runner.prepare import DEFAULT_K, Prepared, Slot, _unique, build_trainset, prepare
+from zshbench.train import tblog
 from zshbench.train.session import TrainingSession
 from zshbench.trainset import TrainSet
 
@@ -81,6 +82,7 @@ def run(
     save_codes: bool = False,
     save_model: bool = False,
     provenance: dict | None = None,
+    log_dir: str | Path | None = None,
 ) -> list[Record]:
     """Run ``method`` on ``dataset`` for every (bits, seed) and return the records (loaded or new).
 
@@ -113,6 +115,8 @@ def run(
             (its record is replaced by one with the same identity).
         provenance: entries added to each new record's ``extras`` saying how the run was asked for (e.g. the
             ``--config`` file's text); not part of the run's identity.
+        log_dir: write TensorBoard logs of deep training under this folder, one folder per run named like its
+            record (`zshbench.train.tblog`); changes nothing else.
 
     Under ``torchrun``, deep methods train data-parallel on every rank and rank 0 alone evaluates and writes
     records; other methods run on rank 0 alone (`zshbench.train.distributed`).
@@ -144,6 +148,11 @@ def run(
     from zshbench.codes import memmap_threshold as _check_threshold  # memmap-encode: validate early
 
     memmap_threshold = _check_threshold(memmap_threshold)
+    if log_dir is not None:  # the tensorboard package and a writable folder, before any work
+        from zshbench.paths import check_writable_dir
+
+        tblog.check_available()
+        check_writable_dir(log_dir, "--log-dir")
     prep.provenance = dict(provenance or {}) or None
     ds, split = prep.dataset, prep.split
     if len(split.database) >= memmap_threshold:  # the codes folder is checked before any work
@@ -190,13 +199,16 @@ def run(
         train = build_trainset(ds, split, feats["train"] if feats else None)
         q_in, db_in, sq_in = _inputs(prep, feats)
         for slot in todo:
-            with session.checkpointing(
-                slot.path,
-                slot.hasher,
-                dataset=ds.name,
-                protocol=prep.protocol.name,
-                protocol_sha256=prep.protocol.sha256,
-                split_fingerprint=split.fingerprint,
+            with (
+                session.checkpointing(
+                    slot.path,
+                    slot.hasher,
+                    dataset=ds.name,
+                    protocol=prep.protocol.name,
+                    protocol_sha256=prep.protocol.sha256,
+                    split_fingerprint=split.fingerprint,
+                ),
+                tblog.logging_to(tblog.run_log_dir(log_dir, slot.path) if log_dir is not None else None),
             ):
                 rec = run_one(
                     slot,

@@ -115,9 +115,10 @@ def fit_loop(
 ) -> FitStats:
     """Train ``model`` for ``epochs`` passes over ``batches(epoch)`` (or until ``max_steps`` optimizer steps).
 
-    Checkpointing and resuming (`zshbench.train.checkpoint`) and data-parallel training under torchrun
-    (`zshbench.train.distributed`) are switched on by the caller's context (the runner), not by arguments: a
-    plain call trains in this process, exactly as before those existed.
+    Checkpointing and resuming (`zshbench.train.checkpoint`), data-parallel training under torchrun
+    (`zshbench.train.distributed`) and TensorBoard logging (`zshbench.train.tblog`) are switched on by the
+    caller's context (the runner), not by arguments: a plain call trains in this process, exactly as before
+    those existed.
 
     Args:
         model: a ``torch.nn.Module`` already on ``device``; set to train mode here and to eval mode at the end.
@@ -153,10 +154,12 @@ def fit_loop(
 
     from zshbench.train import checkpoint as ckpt
     from zshbench.train import distributed as dd
+    from zshbench.train import tblog
     from zshbench.train.batches import ShuffledBatches
 
     dist = dd.current()
     spec = ckpt.current()
+    tb = tblog.current() if dist.is_main else None  # zshbench run --log-dir: TensorBoard scalars
     if generator is None:
         generator = getattr(batches, "generator", None)
     stats = FitStats(world_size=dist.world_size)
@@ -281,6 +284,8 @@ def fit_loop(
                 n += 1
                 if on_step is not None:
                     on_step(stats.steps, fparts)
+                if tb is not None:
+                    tb.step(stats.steps, fparts, optimizer)
                 if bar:  # the running mean of each loss term over this epoch
                     terms = "  ".join(f"{k} {sums[k] / n:.4g}" for k in fparts)
                     bar.update(task, advance=1, terms=terms)
@@ -293,6 +298,8 @@ def fit_loop(
                 bar.remove_task(task)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, means)
+            if tb is not None:
+                tb.epoch(epoch + 1, means)
             if max_steps is not None and stats.steps >= max_steps:
                 break
     if spec is not None and not done:
