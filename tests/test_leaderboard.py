@@ -40,6 +40,15 @@ def test_report_deterministic_and_check(results, tmp_path, capsys):
     assert main(["report", "--results", str(results), "--out", str(out), "--no-figures"]) == 0
     assert first == {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix != ".png"}
     # the figures' names, formats, sizes and contents: tests/test_figures.py
+    assert (out / "index.html").is_file()  # --html is on by default; --no-html leaves the page out (and removes
+    mine = tmp_path / "mine" / "index.html"  # one an earlier report wrote, never a page it did not write)
+    mine.parent.mkdir()
+    mine.write_text("<html>my own page</html>")
+    for folder in (out, mine.parent):
+        assert main(["report", "--results", str(results), "--out", str(folder), "--no-figures", "--no-html"]) == 0
+    assert not (out / "index.html").exists() and mine.read_text() == "<html>my own page</html>"
+    assert main(["report", "--results", str(results), "--out", str(out), "--no-figures", "--html"]) == 0
+    assert (out / "index.html").read_bytes() == first[out / "index.html"]
     capsys.readouterr()
     assert main(["leaderboard", "--results", str(results), "--check", "--out", str(out)]) == 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from zshbench.cli.common import console
@@ -60,6 +61,12 @@ def add_parsers(sub) -> None:
         help="output folder (default: ./report; the committed leaderboard is made with --out leaderboard)",
     )
     rp.add_argument("--no-figures", action="store_true")
+    rp.add_argument(
+        "--html",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the static, self-contained HTML page index.html (default: on; --no-html leaves it out)",
+    )
     rp.add_argument(
         "--readme",
         default=None,
@@ -133,7 +140,7 @@ def cmd_report(args) -> int:
     _warn_excluded(rep_errors, "reported record")
     for c in conflicts(records):
         sys.stderr.write(f"warning: {c}\n")
-    paths = write_report(records, args.out, figures=not args.no_figures, reported=reported)
+    paths = write_report(records, args.out, figures=not args.no_figures, reported=reported, html=args.html)
     print(f"wrote {len(paths)} file(s) under {args.out} from {len(records)} record(s)")
     if args.readme:
         from zshbench.leaderboard import sync_headline

@@ -227,8 +227,10 @@ def write_report(
     metrics=DEFAULT_METRICS,
     figures: bool = True,
     reported: list[dict] | None = None,
+    html: bool = True,
 ) -> list[Path]:
-    """Write README.md, index.html, CSVs, LaTeX (and figures) under ``out``; return the written paths.
+    """Write README.md, index.html (unless ``html`` is false), CSVs, LaTeX (and figures) under ``out``; return
+    the written paths.
 
     Files a previous report left in the generated folders (``csv/``, ``latex/``, and ``figures/`` when figures are
     drawn) that this report does not write, e.g. the figures of a method no longer in the records, are removed
@@ -239,7 +241,7 @@ def write_report(
 
     out = check_writable_dir(out, "--out")
     written = []
-    for rel, text in report_files(records, metrics, reported=reported).items():
+    for rel, text in report_files(records, metrics, reported=reported, html=html).items():
         p = inside(out, rel)
         atomic_write_bytes(p, text.encode())
         written.append(p)
@@ -250,6 +252,13 @@ def write_report(
         written += write_figures(split_records(list(records))[0], out / "figures")
         generated["figures"] = (".png", ".pdf", ".svg")
     keep = {p.resolve() for p in written}
+    page = out / "index.html"
+    if (
+        not html
+        and page.is_file()
+        and '<meta name="generator" content="zshbench">' in page.read_text("utf-8", "replace")
+    ):
+        page.unlink()  # a page of an earlier report would show stale results
     for folder, suffixes in generated.items():
         d = out / folder
         for f in sorted(d.rglob("*")) if d.is_dir() else ():
