@@ -38,8 +38,8 @@ res = zshbench.evaluate(cq, cdb, ds.labels[split.query], ds.labels[split.databas
 print("evaluate:", {k: round(v, 4) for k, v in res.metrics.items() if k in ("map@5000", "map@all")})
 
 # 5. Save the fitted hasher and load it back, whatever its method
-hasher.save(results / "itq.pt")
-again = zshbench.load_hasher(results / "itq.pt")
+hasher.save(results / "itq.safetensors")  # weights only; .npz and .pt work too
+again = zshbench.load_hasher(results / "itq.safetensors")
 assert np.array_equal(again.encode(feats["query"]), cq)
 
 # 6. Records as data: a long table, one row per (run, setting, metric)

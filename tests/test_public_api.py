@@ -56,4 +56,4 @@ def test_python_api_example_runs(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "itq 32 bits seed 0: map@5000" in out.stdout and "evaluate: {'map@5000'" in out.stdout
-    assert len(list(tmp_path.rglob("*.json"))) == 2 and (tmp_path / "itq.pt").is_file()
+    assert len(list(tmp_path.rglob("*.json"))) == 2 and (tmp_path / "itq.safetensors").is_file()
