@@ -56,3 +56,18 @@ def test_bench_comae_pair_loss(benchmark):
         L.pair_loss(a_hat, pos, L.sample_negatives(neg, 16, gen), 1.0).backward()
 
     benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("batch", [32, 64, 128, 256])
+def test_bench_comae_encode_1024(benchmark, batch):
+    """Encoding 1,024 images (eval mode, no gradients) in batches of ``batch`` (the database pass of a run; codes
+    do not depend on the batch)."""
+    net, _, _, _ = _setup("full")
+    imgs = torch.randint(0, 256, (1024, 32, 32, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    net.eval()
+
+    def encode():
+        with torch.no_grad():
+            return [net.encode(imgs[i : i + batch]) for i in range(0, len(imgs), batch)]
+
+    benchmark.pedantic(encode, rounds=3, warmup_rounds=1)

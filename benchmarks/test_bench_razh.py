@@ -62,3 +62,19 @@ def test_bench_razh_kmeans(benchmark):
     torch.set_num_threads(1)
     x = torch.randn(64, 64, 192)
     benchmark.pedantic(lambda: batched_kmeans(x, 9, 10, generator=make_generator(0)), rounds=10, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("batch", [32, 64, 128, 256])
+def test_bench_razh_encode_1024(benchmark, setup, batch):
+    """Encoding 1,024 images (eval mode, no gradients) in batches of ``batch``: the database pass that dominates a
+    RAZH run on fashion (63,520 images). The codes do not depend on the batch (the conformance kit checks it)."""
+    net, _, _, _ = setup
+    imgs = torch.randint(0, 256, (1024, 32, 32, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    net.eval()
+
+    def encode():
+        with torch.no_grad():
+            return [net.encode(imgs[i : i + batch]) for i in range(0, len(imgs), batch)]
+
+    benchmark.pedantic(encode, rounds=3, warmup_rounds=1)
+    net.train()
