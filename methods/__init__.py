@@ -14,6 +14,7 @@ from zshbench.methods import (
     pairwise,  # noqa: F401  (registration: dpsh, dsh, hashnet)
     pcah,  # noqa: F401  (registration)
     razh,  # noqa: F401  (registration: razh, razh-t)
+    scdh,  # noqa: F401  (registration)
     sdh,  # noqa: F401  (registration)
     sh,  # noqa: F401  (registration)
     sitnet,  # noqa: F401  (registration)
