@@ -19,4 +19,5 @@ from zshbench.methods import (
     sdh,  # noqa: F401  (registration)
     sh,  # noqa: F401  (registration)
     sitnet,  # noqa: F401  (registration)
+    tsk,  # noqa: F401  (registration)
 )
