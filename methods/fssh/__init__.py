@@ -133,6 +133,7 @@ class FSSHHasher(FeatureHasher):
 
     Config = FSSHConfig
     version = "1"
+    paper = "Luo et al., SIGIR 2018"
     requires = Requirements(inputs="features", supervised=True)
 
     def validate_config(self) -> None:

@@ -106,6 +106,7 @@ class IMHHasher(FeatureHasher):
 
     Config = IMHConfig
     version = "1"
+    paper = "Shen et al., IEEE TIP 2015"
     requires = Requirements(inputs="features")
 
     def validate_config(self) -> None:

@@ -122,6 +122,7 @@ class SCDHHasher(FeatureHasher):
 
     Config = SCDHConfig
     version = "1"
+    paper = "Chen et al., IEEE TIP 2020"
     requires = Requirements(inputs="features", supervised=True)
 
     def validate_config(self) -> None:

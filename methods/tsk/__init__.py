@@ -127,6 +127,7 @@ class TSKHasher(FeatureHasher):
 
     Config = TSKConfig
     version = "1"
+    paper = "Yang et al., ACM MM 2016"
     requires = Requirements(inputs="features", supervised=True, attributes=True)
     file_params = ("word_vectors",)
 
