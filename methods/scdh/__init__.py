@@ -1,25 +1,28 @@
-"""SCDH: strongly constrained discrete hashing (balanced, decorrelated codes from the label similarity; kernel hash
+"""SCDH: strongly constrained discrete hashing (balanced, decorrelated auxiliary codes, jointly learned kernel hash
 function).
 
 Chen, Tian, Zhang, Wang and Zhang, "Strongly Constrained Discrete Hashing", IEEE TIP 29 (2020) 3596-3611 (RAZH
-Table II [53], row SCDH). The paper's text and code could not be read from any reachable source; the formulation
-below follows a restatement of its model in public notes and the paper's abstract (see the fidelity table,
-``methods/scdh/README.md``, for what each step rests on). Summary, rows as items:
+Table II [53], row SCDH), following the MATLAB implementation of the paper in the public SSHBIR toolkit (GitHub
+``Eddie-Wang1120/single-modal-supervised-hashing-baseline-for-image-retrieval``, folder ``SCDH``: ``demo_SCDH.m``,
+``solve.m``, ``Loss.m``, ``initialize.m``, ``hash_func.m``; its README names the paper). The paper's text could not
+be read; see the fidelity table, ``methods/scdh/README.md``. Summary, rows as items:
 
+* features: the training and query vectors are scaled to unit length, then X = phi(x) = [exp(-||x - a_j|| /
+  (2 sigma^2))_j, 1] over m = min(2000, n) random training anchors, sigma = 0.4 (the code's kernel, on the
+  Euclidean distance, not its square);
 * similarity S = 2 Y Y^T - 1 1^T in {-1, +1}^{n x n} from the one-hot labels Y of the SEEN classes, never formed;
-* problem: min_{B, Z} ||B Z^T - r S||^2 + alpha ||B - Z||^2 over B in {-1, +1}^{n x r} and real Z (n x r) under
-  the "strong" constraints 1^T Z = 0 (balance) and Z^T Z = n I (decorrelation), r = n_bits. With B binary and Z
-  so constrained, ||B Z^T||^2 = n^2 r and ||B - Z||^2 = 2 n r - 2 tr(B^T Z) are constants up to the cross terms,
-  so the problem is max tr(B^T (r S + alpha I) Z);
-* B-step: B = sgn(r S Z + alpha Z), with S Z = 2 Y (Y^T Z) because 1^T Z = 0 (linear in n);
-* Z-step: max tr(Z^T M), M = r S B + alpha B, under the constraints: with J M = U Sigma V^T (J = I - 1 1^T / n,
-  thin SVD), Z = sqrt(n) U V^T (the closed form of Liu et al.'s discrete graph hashing), the rank-deficient case
-  completed with orthonormal directions orthogonal to 1 and U (`constrained_z`);
-* loop: B random (``seed``), then ``n_iter`` times (Z-step, B-step);
-* hash function (the kernelised SCDH_K): b(x) = sgn(P^T (phi(x) - mean phi)), phi the RBF anchor features of
-  zshbench's SDH, P = (Kc^T Kc + ridge I)^{-1} Kc^T B the ridge regression of the codes on the centred features.
+* problem: min_{B, Z, P} ||B Z^T - r S||^2 + lam ||X P - B||^2 + alpha ||B - Z||^2 + beta ||P||^2 over
+  B in {-1, +1}^{n x r} and real Z (n x r) under the "strong" constraints 1^T Z = 0 (balance) and Z^T Z = n I
+  (decorrelation), r = n_bits; with them ||B Z^T||^2 = n^2 r is a constant;
+* P-step: P = (lam X^T X + beta I)^{-1} lam X^T B;
+* Z-step: max tr(Z^T M), M = r S B + alpha B: with J M = U Sigma V^T (J = I - 1 1^T / n), Z = sqrt(n) U V^T, a
+  rank-deficient J M completed with orthonormal directions orthogonal to 1 and U (`constrained_z`);
+* B-step: B = sgn(r S Z + lam X P + alpha Z), with S Z = 2 Y (Y^T Z) - 1 (1^T Z) (linear in n);
+* loop: P uniform random, Z Gaussian, B = sgn(Z) (``seed``), then ``n_iter`` times (P-, Z-, B-step);
+* hash function: b(x) = sgn(P^T phi(x)) with the last P.
 
-``loss_history_`` holds the objective (computed in O(n)); each step is an exact block maximiser, so it never rises.
+``loss_history_`` holds the objective after each iteration (computed in O(n)); every step is an exact block
+minimiser, so it never rises.
 """
 
 from __future__ import annotations
@@ -30,14 +33,21 @@ from typing import Any
 import numpy as np
 
 from zshbench.config import NON_NEG, POS_INT, POSITIVE, check_ranges
-from zshbench.errors import UserError
 from zshbench.hasher import HasherConfig, Requirements
 from zshbench.methods._linear import FeatureHasher, check_trainable
-from zshbench.methods.sdh import nearest_anchor_width, rbf_features
 from zshbench.registry import register_method
 from zshbench.trainset import TrainSet, as_feature_array
 
-__all__ = ["SCDHConfig", "SCDHHasher", "similarity_times", "b_step", "constrained_z", "scdh_objective"]
+__all__ = [
+    "SCDHConfig",
+    "SCDHHasher",
+    "similarity_times",
+    "b_step",
+    "constrained_z",
+    "scdh_objective",
+    "scdh_features",
+    "unit_rows",
+]
 
 _BLOCK_BYTES = 128 * 2**20
 # the Z-step's seeded completion of a rank-deficient J M uses this fixed seed (Z does not depend on ``seed``)
@@ -46,19 +56,35 @@ _FILL_SEED = 0
 
 @dataclass
 class SCDHConfig(HasherConfig):
-    """Attributes (the paper's values could not be read; see the README):
-    alpha: weight of ||B - Z||^2 (our choice 1: B and Z weigh alike).
-    n_iter: alternating (Z, B) iterations (our choice 10; the objective is flat after a few on shapes).
-    n_anchors: m, RBF anchors of the kernel hash function (SDH's and KSH's 1000; all items when fewer).
-    sigma: RBF kernel width; None = the mean nearest-anchor distance (zshbench's SDH rule).
-    ridge: ridge of the hash function's regression (SDH's code value 1e-2).
+    """Attributes (defaults: the implementation's values, see the README):
+    alpha: weight of ||B - Z||^2 (code: 0.1).
+    beta: weight of ||P||^2 (code: 1).
+    lam: weight of the hash-function fit ||X P - B||^2 (code: 10).
+    n_iter: alternating (P, Z, B) iterations (code: 10).
+    n_anchors: m, RBF anchors (code: min(2000, n)).
+    sigma: RBF width on unit-length features (code: 0.4).
     """
 
-    alpha: float = 1.0
+    alpha: float = 0.1
+    beta: float = 1.0
+    lam: float = 10.0
     n_iter: int = 10
-    n_anchors: int = 1000
-    sigma: float | None = None
-    ridge: float = 1e-2
+    n_anchors: int = 2000
+    sigma: float = 0.4
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit Euclidean length (a zero row stays zero): the code's ``normalize``."""
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(n > 0, n, 1.0)
+
+
+def scdh_features(x: np.ndarray, anchors: np.ndarray, sigma: float) -> np.ndarray:
+    """[exp(-||x - a_j|| / (2 sigma^2))_j, 1] (n, m + 1) on unit-length rows (the distance, not its square)."""
+    xu = unit_rows(np.asarray(x, np.float64))
+    d2 = (xu * xu).sum(1)[:, None] - 2.0 * (xu @ anchors.T) + (anchors * anchors).sum(1)[None, :]
+    k = np.exp(-np.sqrt(np.maximum(d2, 0.0)) / (2.0 * sigma * sigma))
+    return np.hstack([k, np.ones((len(k), 1))])
 
 
 def similarity_times(y: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -66,9 +92,9 @@ def similarity_times(y: np.ndarray, z: np.ndarray) -> np.ndarray:
     return 2.0 * y @ (y.T @ z) - np.outer(np.ones(len(z)), z.sum(axis=0))
 
 
-def b_step(y: np.ndarray, z: np.ndarray, r: float, alpha: float) -> np.ndarray:
-    """B = sgn(r S Z + alpha Z) (sgn(0) = +1): the maximiser of tr(B^T (r S + alpha I) Z) over binary B."""
-    return np.where(r * similarity_times(y, z) + alpha * z >= 0, 1.0, -1.0)
+def b_step(y: np.ndarray, z: np.ndarray, xp: np.ndarray, r: float, lam: float, alpha: float) -> np.ndarray:
+    """B = sgn(r S Z + lam X P + alpha Z) (sgn(0) = +1): the objective's minimiser over binary B (``xp`` = X P)."""
+    return np.where(r * similarity_times(y, z) + lam * xp + alpha * z >= 0, 1.0, -1.0)
 
 
 def constrained_z(m: np.ndarray) -> np.ndarray:
@@ -97,18 +123,30 @@ def constrained_z(m: np.ndarray) -> np.ndarray:
     return np.sqrt(n) * (u @ v.T + ubar @ vbar.T)
 
 
-def scdh_objective(y: np.ndarray, b: np.ndarray, z: np.ndarray, r: float, alpha: float) -> float:
-    """||B Z^T - r S||^2 + alpha ||B - Z||^2 in O(n): ||B Z^T||^2 = tr(B^T B Z^T Z), the cross term
-    -2 r tr(B^T S Z), ||r S||^2 = r^2 n^2."""
+def scdh_objective(
+    y: np.ndarray,
+    b: np.ndarray,
+    z: np.ndarray,
+    x: np.ndarray,
+    p: np.ndarray,
+    r: float,
+    lam: float,
+    alpha: float,
+    beta: float,
+) -> float:
+    """||B Z^T - r S||^2 + lam ||X P - B||^2 + alpha ||B - Z||^2 + beta ||P||^2 in O(n): ||B Z^T||^2 =
+    tr(B^T B Z^T Z), the cross term -2 r tr(B^T S Z), ||r S||^2 = r^2 n^2 (the code's ``Loss.m``)."""
     n = len(b)
     pair = float(np.sum((b.T @ b) * (z.T @ z)) - 2.0 * r * np.sum(b * similarity_times(y, z)) + (r * n) ** 2)
-    return pair + alpha * float(np.sum((b - z) ** 2))
+    return (
+        pair + lam * float(np.sum((x @ p - b) ** 2)) + alpha * float(np.sum((b - z) ** 2)) + beta * float(np.sum(p * p))
+    )
 
 
 @register_method("scdh")
 class SCDHHasher(FeatureHasher):
-    """Strongly constrained discrete hashing (kernel hash function) on the shared feature stage. Reads the
-    SEEN-class labels.
+    """Strongly constrained discrete hashing (jointly learned kernel hash function) on the shared feature stage.
+    Reads the SEEN-class labels.
 
     Example:
         >>> import numpy as np
@@ -117,7 +155,7 @@ class SCDHHasher(FeatureHasher):
         >>> x, y = rng.standard_normal((300, 16)), rng.integers(0, 5, 300)
         >>> h = SCDHHasher(n_bits=16, n_anchors=100).fit(TrainSet.from_arrays(y, features=x))
         >>> h.encode(x).shape, h.projection_.shape
-        ((300, 2), (100, 16))
+        ((300, 2), (101, 16))
     """
 
     Config = SCDHConfig
@@ -132,21 +170,22 @@ class SCDHHasher(FeatureHasher):
             self.name or "scdh",
             {
                 "alpha": NON_NEG,
-                "n_iter": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 10_000, "0..10000"),
+                "beta": POSITIVE,
+                "lam": POSITIVE,
+                "n_iter": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 10_000, "1..10000"),
                 "n_anchors": POS_INT,
                 "sigma": POSITIVE,
-                "ridge": POSITIVE,
             },
         )
 
     def fit_memory(self, n: int, d: int) -> list[tuple[str, float]]:
-        m = min(self.config.n_anchors, n)
+        m = min(self.config.n_anchors, n) + 1
         ll = self.n_bits
         return [
-            (f"the float64 copy of the {n} x {d} training features", 8.0 * n * d),
+            (f"the float64 copy of the {n} x {d} training features and its unit-length rows", 2 * 8.0 * n * d),
             (f"the {n} x {m} float64 RBF features and their distance matrix", 2 * 8.0 * n * m),
-            (f"the {m} x {m} float64 regression system", 2 * 8.0 * m * m),
-            (f"6 float64 {n} x {ll} arrays (B, Z, S Z, M and the SVD's factors)", 6 * 8.0 * n * ll),
+            (f"the {m} x {m} float64 P-step system", 2 * 8.0 * m * m),
+            (f"6 float64 {n} x {ll} arrays (B, Z, S Z, X P, M and the SVD's factors)", 6 * 8.0 * n * ll),
         ]
 
     def _fit(self, train: TrainSet) -> None:
@@ -160,39 +199,28 @@ class SCDHHasher(FeatureHasher):
         r = float(self.n_bits)
 
         rng = np.random.default_rng(cfg.seed)
-        b = np.where(rng.standard_normal((n, self.n_bits)) >= 0, 1.0, -1.0)
-        z = constrained_z(b)  # a feasible Z to report the starting objective
-        history = [scdh_objective(y, b, z, r, cfg.alpha)]
+        m = min(int(cfg.n_anchors), n)
+        self.mean_ = np.zeros(x.shape[1])  # FeatureHasher's field; phi uses distances of unit-length rows only
+        self.anchors_ = unit_rows(x[np.sort(rng.choice(n, m, replace=False))])
+        self.sigma_ = float(cfg.sigma)
+        phi = scdh_features(x, self.anchors_, self.sigma_)
+
+        # the code's initialisation: P = rand, Z = randn, B = sgn(Z)
+        p = rng.random((m + 1, self.n_bits))
+        z = rng.standard_normal((n, self.n_bits))
+        b = np.where(z >= 0, 1.0, -1.0)
+        gram = cfg.lam * (phi.T @ phi) + cfg.beta * np.eye(m + 1)
+        history = []
         for _ in range(cfg.n_iter):
+            p = np.linalg.solve(gram, cfg.lam * (phi.T @ b))
             z = constrained_z(r * similarity_times(y, b) + cfg.alpha * b)
-            b = b_step(y, z, r, cfg.alpha)
-            history.append(scdh_objective(y, b, z, r, cfg.alpha))
+            b = b_step(y, z, phi @ p, r, cfg.lam, cfg.alpha)
+            history.append(scdh_objective(y, b, z, phi, p, r, cfg.lam, cfg.alpha, cfg.beta))
+        self.projection_ = p
         self.codes_ = b
         self.loss_history_ = history
         self.bit_balance_ = float(np.abs(b.mean(axis=0)).mean())
-
-        # kernel hash function (SCDH_K): ridge regression of B on the centred RBF anchor features
-        m = min(int(cfg.n_anchors), n)
-        self.mean_ = np.zeros(x.shape[1])  # FeatureHasher's field; phi uses distances only
-        anchor_index = np.sort(rng.choice(n, m, replace=False))
-        self.anchors_ = x[anchor_index]
-        if cfg.sigma is None:
-            sigma = nearest_anchor_width(x, anchor_index)
-            if not sigma > 0:
-                raise UserError(
-                    "scdh: the training items coincide with their nearest anchors (mean distance 0), so the RBF "
-                    "kernel width cannot be set from the data. Set it with --set sigma=VALUE."
-                )
-            self.sigma_source_ = "mean nearest-anchor distance of the training items"
-        else:
-            sigma = float(cfg.sigma)
-            self.sigma_source_ = "config"
-        self.sigma_ = sigma
-        phi = rbf_features(x, self.anchors_, sigma)[:, :-1]
-        self.feature_mean_ = phi.mean(axis=0)
-        kc = phi - self.feature_mean_
-        self.projection_ = np.linalg.solve(kc.T @ kc + cfg.ridge * np.eye(m), kc.T @ b)
-        self.train_code_fit_ = float(np.mean(np.where(kc @ self.projection_ >= 0, 1.0, -1.0) == b))
+        self.train_code_fit_ = float(np.mean(np.where(phi @ p >= 0, 1.0, -1.0) == b))
 
     def run_info(self) -> dict[str, Any]:
         if not hasattr(self, "loss_history_"):
@@ -201,8 +229,6 @@ class SCDHHasher(FeatureHasher):
             "objective": [round(v, 6) for v in self.loss_history_],
             "mean_abs_bit_mean": round(self.bit_balance_, 6),
             "n_anchors": int(len(self.anchors_)),
-            "sigma": self.sigma_,
-            "sigma_source": self.sigma_source_,
             "train_bits_reproduced": round(self.train_code_fit_, 6),
         }
 
@@ -212,18 +238,17 @@ class SCDHHasher(FeatureHasher):
         rows = max(1, _BLOCK_BYTES // (8 * max(len(self.anchors_), 1)))
         out = np.empty((len(x), self.n_bits))
         for s in range(0, len(x), rows):
-            phi = rbf_features(x[s : s + rows], self.anchors_, self.sigma_)[:, :-1]
-            out[s : s + rows] = (phi - self.feature_mean_) @ self.projection_
+            out[s : s + rows] = scdh_features(x[s : s + rows], self.anchors_, self.sigma_) @ self.projection_
         return out
 
     def complexity(self, sample: Any) -> dict[str, Any]:
         m, d = self.anchors_.shape
         return {
-            "params": int(self.anchors_.size + self.projection_.size + m + 1),
-            "flops_per_image": int(2 * d * m + 2 * m * self.n_bits),
+            "params": int(self.anchors_.size + self.projection_.size + 1),
+            "flops_per_image": int(2 * d * m + 2 * (m + 1) * self.n_bits),
             "counter": "analytic",
-            "note": "distances to the m anchors (x . a_j: 2 D m) and the projection of the m centred RBF features; "
-            "norms and exponentials are element-wise and not counted",
+            "note": "distances to the m anchors (x . a_j: 2 D m) and the projection of the m + 1 RBF features; "
+            "the normalisation, norms, square roots and exponentials are element-wise and not counted",
         }
 
     def _get_state(self) -> dict[str, Any]:
@@ -231,7 +256,6 @@ class SCDHHasher(FeatureHasher):
             "mean_": self.mean_,
             "anchors_": self.anchors_,
             "projection_": self.projection_,
-            "feature_mean_": self.feature_mean_,
             "sigma_": np.asarray([self.sigma_]),
         }
 
@@ -239,5 +263,4 @@ class SCDHHasher(FeatureHasher):
         self.mean_ = np.asarray(state["mean_"], dtype=np.float64)
         self.anchors_ = np.asarray(state["anchors_"], dtype=np.float64)
         self.projection_ = np.asarray(state["projection_"], dtype=np.float64)
-        self.feature_mean_ = np.asarray(state["feature_mean_"], dtype=np.float64)
         self.sigma_ = float(np.asarray(state["sigma_"]).reshape(-1)[0])
