@@ -2,6 +2,7 @@
 
 from zshbench.methods import (
     bihalf,  # noqa: F401  (registration)
+    cibhash,  # noqa: F401  (registration)
     comae,  # noqa: F401  (registration: comae, comae-v1, comae-v2, comae-v3)
     csq,  # noqa: F401  (registration)
     dch,  # noqa: F401  (registration)
