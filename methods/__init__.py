@@ -17,4 +17,5 @@ from zshbench.methods import (
     sdh,  # noqa: F401  (registration)
     sh,  # noqa: F401  (registration)
     sitnet,  # noqa: F401  (registration)
+    tbh,  # noqa: F401  (registration)
 )
