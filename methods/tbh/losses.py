@@ -19,9 +19,10 @@ the encoder -lambda dL_adv.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 __all__ = ["reconstruction_loss", "adversarial_loss"]
+
+LOG_FLOOR = -100.0  # the clamp of F.binary_cross_entropy
 
 
 def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
@@ -31,7 +32,9 @@ def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor, reduction: str = "
 
 
 def adversarial_loss(d_encoder: torch.Tensor, d_prior: torch.Tensor) -> torch.Tensor:
-    """BCE(d_encoder, 1) + BCE(d_prior, 0), each a mean over the batch (discriminator outputs in (0, 1))."""
-    return F.binary_cross_entropy(d_encoder, torch.ones_like(d_encoder)) + F.binary_cross_entropy(
-        d_prior, torch.zeros_like(d_prior)
-    )
+    """BCE(d_encoder, 1) + BCE(d_prior, 0), each a mean over the batch (discriminator outputs in (0, 1)), in
+    float32 with the logarithms clamped at -100 as `F.binary_cross_entropy` does (written out because that function
+    refuses to run under CUDA autocast)."""
+    real = torch.log(d_encoder.float()).clamp(min=LOG_FLOOR)
+    fake = torch.log1p(-d_prior.float()).clamp(min=LOG_FLOOR)
+    return -real.mean() - fake.mean()

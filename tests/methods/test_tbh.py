@@ -84,6 +84,12 @@ def test_losses_by_hand():
     d_enc, d_prior = torch.tensor([[0.5], [0.8]]), torch.tensor([[0.25], [0.5]])
     want = -(math.log(0.5) + math.log(0.8)) / 2 - (math.log(0.75) + math.log(0.5)) / 2
     assert adversarial_loss(d_enc, d_prior).item() == pytest.approx(want, rel=1e-6)
+    # the same as PyTorch's binary cross-entropy, including its clamp of the logarithm at -100
+    bce = torch.nn.functional.binary_cross_entropy
+    sat_enc, sat_prior = torch.tensor([[0.0], [0.8]]), torch.tensor([[1.0], [0.5]])
+    for e, q in ((d_enc, d_prior), (sat_enc, sat_prior)):
+        ref = bce(e, torch.ones_like(e)) + bce(q, torch.zeros_like(q))
+        assert adversarial_loss(e, q).item() == pytest.approx(ref.item(), rel=1e-6)
 
 
 def test_one_objective_plays_both_sides_of_the_adversarial_game():
@@ -188,6 +194,9 @@ def test_paper_profile_and_its_iteration_budget():
         512,
         1.4,
     )
+    assert p["adv_weight"] == 1.0 and p["sampling"] == "stochastic" and p["rec_reduction"] == "sum"
+    tiny = TBHHasher().resolved_profile()
+    assert tiny["adv_weight"] == 0.0 and tiny["epochs"] == 8 and tiny["backbone_lr_scale"] == 0.0
     # 100,000 steps of 256 over 10,000 items (40 steps an epoch) = 2,500 epochs
     h.prepare(TrainSet.from_arrays(np.arange(10_000) % 4, images=np.zeros((10_000, 1, 1, 3), np.uint8)), p)
     assert p["epochs"] == 2500
@@ -197,7 +206,7 @@ def test_tbh_learns_codes_of_structured_features():
     """The fast learning check: the whole TBH head (encoder, twin bottlenecks, graph convolution, decoder and both
     discriminators, one Adam) on features with cluster structure (six Gaussian clusters in R^32): the reconstruction
     error on a fixed batch falls and the codes are closer within a cluster than across clusters."""
-    h = TBHHasher(n_bits=16)
+    h = TBHHasher(n_bits=16, adv_weight=1.0)  # the paper's objective, the adversarial terms included
     p = dict(h.resolved_profile(), img_size=32)
     net = h.initial_network(p, {})
     g = torch.Generator().manual_seed(0)
