@@ -95,6 +95,7 @@ class CIBHashHasher(TorchHasher):
 
     Config = CIBHashConfig
     version = "1"
+    paper = "Qiu et al., IJCAI 2021"
     requires = Requirements(inputs="images", gpu_capable=True, supervised=False, attributes=False)
     profiles = PROFILES
     conformance_params = {"max_steps": 2, "batch_size": 16, "epochs": 1}

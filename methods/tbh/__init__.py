@@ -119,6 +119,7 @@ class TBHHasher(TorchHasher):
 
     Config = TBHConfig
     version = "1"
+    paper = "Shen et al., CVPR 2020"
     requires = Requirements(inputs="images", gpu_capable=True, supervised=False, attributes=False)
     profiles = PROFILES
     conformance_params = {"max_steps": 2, "batch_size": 16, "epochs": 1}

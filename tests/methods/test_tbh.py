@@ -142,7 +142,7 @@ def test_trains_without_labels_frozen_backbone_and_encodes_sign_of_the_logits():
     train = _unlabelled()
     with pytest.raises(UserError, match="supervised=False"):
         _ = train.visible_to(TBHHasher.requires).labels
-    h = TBHHasher(n_bits=16, max_steps=2, batch_size=8)
+    h = TBHHasher(n_bits=16, max_steps=2, batch_size=8, adv_weight=1.0)  # the discriminators train too
     p = h.resolved_profile()
     start = h.initial_network(p, {}).state_dict()
     h.fit(train)
