@@ -2,6 +2,7 @@
 
 from zshbench.methods import (
     bihalf,  # noqa: F401  (registration)
+    cibhash,  # noqa: F401  (registration)
     comae,  # noqa: F401  (registration: comae, comae-v1, comae-v2, comae-v3)
     csq,  # noqa: F401  (registration)
     dch,  # noqa: F401  (registration)
@@ -19,5 +20,6 @@ from zshbench.methods import (
     sdh,  # noqa: F401  (registration)
     sh,  # noqa: F401  (registration)
     sitnet,  # noqa: F401  (registration)
+    tbh,  # noqa: F401  (registration)
     tsk,  # noqa: F401  (registration)
 )
