@@ -6,6 +6,7 @@ from zshbench.methods import (
     csq,  # noqa: F401  (registration)
     dch,  # noqa: F401  (registration)
     dpn,  # noqa: F401  (registration)
+    dsdh,  # noqa: F401  (registration)
     greedyhash,  # noqa: F401  (registration)
     itq,  # noqa: F401  (registration)
     lsh,  # noqa: F401  (registration)
