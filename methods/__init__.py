@@ -5,6 +5,7 @@ from zshbench.methods import (
     comae,  # noqa: F401  (registration: comae, comae-v1, comae-v2, comae-v3)
     csq,  # noqa: F401  (registration)
     dch,  # noqa: F401  (registration)
+    ddsh,  # noqa: F401  (registration)
     dpn,  # noqa: F401  (registration)
     dsdh,  # noqa: F401  (registration)
     greedyhash,  # noqa: F401  (registration)
