@@ -175,12 +175,14 @@ class DDSHHasher(TorchHasher):
 
     def loss(self, net, batch, p: dict[str, Any], generator):
         images, labels, idx, omega, first = batch
+        exact = torch.autocast(device_type=labels.device.type, enabled=False)  # float32 / float64 under AMP
         if first:
-            with torch.no_grad():
+            with torch.no_grad(), exact:
                 self._last_objective = self.discrete_step(net, omega)
         u = net(images)
-        s_all, _ = weighted_similarity(net.train_labels, omega)  # r over the n x m pairs, as the discrete step
-        total, parts = network_loss(u, s_all[idx], net.codes[omega], self.n_bits, len(net.train_labels))
+        with exact:
+            s_all, _ = weighted_similarity(net.train_labels, omega)  # r over the n x m pairs, as the discrete step
+            total, parts = network_loss(u.float(), s_all[idx], net.codes[omega], self.n_bits, len(net.train_labels))
         with torch.no_grad():
             net.codes[idx] = signs(u.detach().float())  # B_Gamma rows of the batch: sgn(u)
         return total, parts

@@ -162,14 +162,15 @@ class DSDHHasher(TorchHasher):
         u = net(images)
         net.update_bank(idx, u)  # U: the batch's rows hold the current outputs
         mu, nu, eta = float(p["mu"]), float(p["nu"]), float(p["eta"])
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast(device_type=u.device.type, enabled=False):  # exact steps under AMP
             y = one_hot(net.train_labels, p["n_classes"])
             b, sweeps, changed = dcc_b_step(net.codes, net.bank, y, net.classifier, mu, eta, int(p["dcc_iter"]))
             net.codes.copy_(b)  # B-step (all training items)
             net.classifier.copy_(w_step(b, y, mu, nu))  # W-step
             cls = (y - b @ net.classifier).pow(2).sum(dim=1).mean()
         s = same_label(labels, net.train_labels)
-        total, parts = network_loss(u, net.bank, s, net.codes[idx], eta)  # network step, B fixed
+        with torch.autocast(device_type=u.device.type, enabled=False):  # the loss in float32 under AMP
+            total, parts = network_loss(u.float(), net.bank, s, net.codes[idx], eta)  # network step, B fixed
         parts["classification"] = cls
         parts["dcc_sweeps"] = float(sweeps)
         parts["bits_changed"] = changed / float(b.numel())
