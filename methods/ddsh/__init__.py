@@ -121,6 +121,7 @@ class DDSHHasher(TorchHasher):
 
     Config = DDSHConfig
     version = "1"
+    paper = "Jiang, Cui, Li, IEEE TIP 2018"  # shown by `zshbench list methods --verbose`
     requires = Requirements(inputs="images", gpu_capable=True, supervised=True)  # labels, no attributes
     profiles = PROFILES
     distributed_training = False  # the passes over Gamma are not ShuffledBatches (see the module docstring)

@@ -109,6 +109,7 @@ class DSDHHasher(TorchHasher):
 
     Config = DSDHConfig
     version = "1"
+    paper = "Li et al., NeurIPS 2017"  # shown by `zshbench list methods --verbose`
     requires = Requirements(inputs="images", gpu_capable=True, supervised=True)  # labels, no attributes
     profiles = PROFILES
     conformance_params = {"max_steps": 2, "batch_size": 16, "epochs": 1}
