@@ -249,6 +249,16 @@ REGISTERED_OR_COMING = {
     "sitnet",
     "pixel",
     "sdh",
+    "dsdh",
+    "ddsh",
+    "adsh",
+    "jmlh",
+    "cibhash",
+    "tbh",
+    "fssh",
+    "scdh",
+    "imh",
+    "tsk",
 }
 
 
