@@ -8,6 +8,7 @@ from zshbench.methods import (
     dpn,  # noqa: F401  (registration)
     greedyhash,  # noqa: F401  (registration)
     itq,  # noqa: F401  (registration)
+    jmlh,  # noqa: F401  (registration)
     lsh,  # noqa: F401  (registration)
     orthohash,  # noqa: F401  (registration)
     pairwise,  # noqa: F401  (registration: dpsh, dsh, hashnet)
