@@ -1,6 +1,7 @@
 """Built-in methods. Importing this package registers them (``zshbench.list_methods()``)."""
 
 from zshbench.methods import (
+    adsh,  # noqa: F401  (registration)
     bihalf,  # noqa: F401  (registration)
     comae,  # noqa: F401  (registration: comae, comae-v1, comae-v2, comae-v3)
     csq,  # noqa: F401  (registration)
