@@ -147,6 +147,7 @@ class ADSHHasher(TorchHasher):
 
     Config = ADSHConfig
     version = "1"
+    paper = "Jiang and Li, AAAI 2018"
     requires = Requirements(inputs="images", gpu_capable=True, supervised=True)  # labels, no attributes
     profiles = PROFILES
     distributed_training = False  # V is one matrix updated from every query's u: trained by one process

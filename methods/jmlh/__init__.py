@@ -87,6 +87,7 @@ class JMLHHasher(TorchHasher):
 
     Config = JMLHConfig
     version = "1"
+    paper = "Shen et al., ICCV Workshops 2019"
     requires = Requirements(inputs="images", gpu_capable=True, supervised=True)  # labels, no attributes
     profiles = PROFILES
     conformance_params = {"max_steps": 2, "batch_size": 16, "epochs": 1}
