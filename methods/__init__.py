@@ -1,6 +1,7 @@
 """Built-in methods. Importing this package registers them (``zshbench.list_methods()``)."""
 
 from zshbench.methods import (
+    adsh,  # noqa: F401  (registration)
     bihalf,  # noqa: F401  (registration)
     cibhash,  # noqa: F401  (registration)
     comae,  # noqa: F401  (registration: comae, comae-v1, comae-v2, comae-v3)
@@ -13,6 +14,7 @@ from zshbench.methods import (
     greedyhash,  # noqa: F401  (registration)
     imh,  # noqa: F401  (registration)
     itq,  # noqa: F401  (registration)
+    jmlh,  # noqa: F401  (registration)
     lsh,  # noqa: F401  (registration)
     orthohash,  # noqa: F401  (registration)
     pairwise,  # noqa: F401  (registration: dpsh, dsh, hashnet)
