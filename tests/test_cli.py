@@ -79,7 +79,7 @@ def test_run_and_rerun_and_leaderboard(capsys, tmp_path):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["run", "--method", "lhs", "--dataset", "digits"], "Did you mean: lsh?"),
+        (["run", "--method", "lhs", "--dataset", "digits"], "Did you mean: lsh"),
         (["run", "--method", "lsh", "--dataset", "digitz"], "Did you mean: digits?"),
         (["run", "--method", "lsh", "--dataset", "digits", "--protocol", "nope"], "Unknown protocol 'nope'"),
         (["run", "--method", "lsh", "--dataset", "digits", "--set", "centre=1"], "Valid keys: n_bits, seed, center"),
