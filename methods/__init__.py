@@ -12,6 +12,7 @@ from zshbench.methods import (
     orthohash,  # noqa: F401  (registration)
     pairwise,  # noqa: F401  (registration: dpsh, dsh, hashnet)
     pcah,  # noqa: F401  (registration)
+    pixel,  # noqa: F401  (registration)
     razh,  # noqa: F401  (registration: razh, razh-t)
     sdh,  # noqa: F401  (registration)
     sh,  # noqa: F401  (registration)
