@@ -88,6 +88,7 @@ class PixelHasher(TorchHasher):
 
     Config = PixelConfig
     version = "1"
+    paper = "Dong et al., CIKM 2024"  # `zshbench list methods --verbose`
     requires = Requirements(inputs="images", attributes=True, gpu_capable=True, supervised=True)
     profiles = PROFILES
     file_params = ("weights",)  # the run identity holds a weights file by sha256
