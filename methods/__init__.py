@@ -19,6 +19,7 @@ from zshbench.methods import (
     orthohash,  # noqa: F401  (registration)
     pairwise,  # noqa: F401  (registration: dpsh, dsh, hashnet)
     pcah,  # noqa: F401  (registration)
+    pixel,  # noqa: F401  (registration)
     razh,  # noqa: F401  (registration: razh, razh-t)
     scdh,  # noqa: F401  (registration)
     sdh,  # noqa: F401  (registration)
