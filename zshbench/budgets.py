@@ -177,7 +177,7 @@ def write_curve(curve: dict, out: str | Path) -> list[Path]:
             color="#D55E00",
             linestyle="--",
             linewidth=1,
-            label=f"chosen: {curve['chosen_epochs']} epochs",
+            label=f"chosen: {curve['chosen_epochs']} epoch{'' if curve['chosen_epochs'] == 1 else 's'}",
         )
         ax.legend(fontsize=7, loc="lower right")
     ax.set_xscale("log", base=2)
