@@ -32,7 +32,8 @@ import numpy as np
 from zshbench.config import NON_NEG, POS_INT, POSITIVE, check_ranges
 from zshbench.errors import UserError
 from zshbench.hasher import HasherConfig, Requirements
-from zshbench.methods._linear import FeatureHasher, check_trainable
+from zshbench.methods._kernel import AnchorKernelHasher
+from zshbench.methods._linear import check_trainable
 from zshbench.methods.sdh import nearest_anchor_width, rbf_features
 from zshbench.registry import register_method
 from zshbench.trainset import TrainSet, as_feature_array
@@ -47,9 +48,6 @@ __all__ = [
     "fssh_objective",
     "standardise_columns",
 ]
-
-# encode distances to the anchors in blocks of at most this many float64 bytes
-_BLOCK_BYTES = 128 * 2**20
 
 
 @dataclass
@@ -118,7 +116,7 @@ def fssh_objective(
 
 
 @register_method("fssh")
-class FSSHHasher(FeatureHasher):
+class FSSHHasher(AnchorKernelHasher):
     """Fast scalable supervised hashing (FSSH_ts) on RBF anchor features. Reads the SEEN-class labels.
 
     Example:
@@ -135,6 +133,7 @@ class FSSHHasher(FeatureHasher):
     version = "1"
     paper = "Luo et al., SIGIR 2018"
     requires = Requirements(inputs="features", supervised=True)
+    extra_state = ("feature_mean_", "feature_scale_")
 
     def validate_config(self) -> None:
         super().validate_config()
@@ -228,15 +227,6 @@ class FSSHHasher(FeatureHasher):
         phi = rbf_features(x, self.anchors_, self.sigma_)[:, :-1]
         return (phi - self.feature_mean_) / self.feature_scale_
 
-    def _encode_batch(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        self._check_dim(x)
-        rows = max(1, _BLOCK_BYTES // (8 * max(len(self.anchors_), 1)))
-        out = np.empty((len(x), self.n_bits))
-        for s in range(0, len(x), rows):
-            out[s : s + rows] = self._features(x[s : s + rows]) @ self.projection_
-        return out
-
     def complexity(self, sample: Any) -> dict[str, Any]:
         m, d = self.anchors_.shape
         n = int(self.anchors_.size + self.projection_.size + 2 * m + 1)
@@ -247,22 +237,3 @@ class FSSHHasher(FeatureHasher):
             "note": "distances to the m anchors (x . a_j: 2 D m) and the projection of the m standardised RBF "
             "features; norms, exponentials and the standardisation are element-wise and not counted",
         }
-
-    # -- state -----------------------------------------------------------------------------------------------
-    def _get_state(self) -> dict[str, Any]:
-        return {
-            "mean_": self.mean_,
-            "anchors_": self.anchors_,
-            "projection_": self.projection_,
-            "feature_mean_": self.feature_mean_,
-            "feature_scale_": self.feature_scale_,
-            "sigma_": np.asarray([self.sigma_]),
-        }
-
-    def _set_state(self, state: dict[str, Any]) -> None:
-        self.mean_ = np.asarray(state["mean_"], dtype=np.float64)
-        self.anchors_ = np.asarray(state["anchors_"], dtype=np.float64)
-        self.projection_ = np.asarray(state["projection_"], dtype=np.float64)
-        self.feature_mean_ = np.asarray(state["feature_mean_"], dtype=np.float64)
-        self.feature_scale_ = np.asarray(state["feature_scale_"], dtype=np.float64)
-        self.sigma_ = float(np.asarray(state["sigma_"]).reshape(-1)[0])

@@ -34,7 +34,8 @@ import numpy as np
 
 from zshbench.config import NON_NEG, POS_INT, POSITIVE, check_ranges
 from zshbench.hasher import HasherConfig, Requirements
-from zshbench.methods._linear import FeatureHasher, check_trainable
+from zshbench.methods._kernel import AnchorKernelHasher
+from zshbench.methods._linear import check_trainable
 from zshbench.registry import register_method
 from zshbench.trainset import TrainSet, as_feature_array
 
@@ -49,7 +50,6 @@ __all__ = [
     "unit_rows",
 ]
 
-_BLOCK_BYTES = 128 * 2**20
 # the Z-step's seeded completion of a rank-deficient J M uses this fixed seed (Z does not depend on ``seed``)
 _FILL_SEED = 0
 
@@ -144,7 +144,7 @@ def scdh_objective(
 
 
 @register_method("scdh")
-class SCDHHasher(FeatureHasher):
+class SCDHHasher(AnchorKernelHasher):
     """Strongly constrained discrete hashing (jointly learned kernel hash function) on the shared feature stage.
     Reads the SEEN-class labels.
 
@@ -232,14 +232,8 @@ class SCDHHasher(FeatureHasher):
             "train_bits_reproduced": round(self.train_code_fit_, 6),
         }
 
-    def _encode_batch(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        self._check_dim(x)
-        rows = max(1, _BLOCK_BYTES // (8 * max(len(self.anchors_), 1)))
-        out = np.empty((len(x), self.n_bits))
-        for s in range(0, len(x), rows):
-            out[s : s + rows] = scdh_features(x[s : s + rows], self.anchors_, self.sigma_) @ self.projection_
-        return out
+    def _features(self, x: np.ndarray) -> np.ndarray:
+        return scdh_features(x, self.anchors_, self.sigma_)
 
     def complexity(self, sample: Any) -> dict[str, Any]:
         m, d = self.anchors_.shape
@@ -250,17 +244,3 @@ class SCDHHasher(FeatureHasher):
             "note": "distances to the m anchors (x . a_j: 2 D m) and the projection of the m + 1 RBF features; "
             "the normalisation, norms, square roots and exponentials are element-wise and not counted",
         }
-
-    def _get_state(self) -> dict[str, Any]:
-        return {
-            "mean_": self.mean_,
-            "anchors_": self.anchors_,
-            "projection_": self.projection_,
-            "sigma_": np.asarray([self.sigma_]),
-        }
-
-    def _set_state(self, state: dict[str, Any]) -> None:
-        self.mean_ = np.asarray(state["mean_"], dtype=np.float64)
-        self.anchors_ = np.asarray(state["anchors_"], dtype=np.float64)
-        self.projection_ = np.asarray(state["projection_"], dtype=np.float64)
-        self.sigma_ = float(np.asarray(state["sigma_"]).reshape(-1)[0])

