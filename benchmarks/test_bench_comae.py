@@ -3,7 +3,10 @@
 * ``full``: the whole step (backbone, prototypes + max pooling, L_point, L_pair with D x N x N masks and negative
   sampling, L_class, AM-softmax hash loss; forward, backward, Adam);
 * ``v2``: COMAE-V2 (no pair-wise term) - the difference to ``full`` is the cost of eq. 3-4;
-* ``pair_loss``: the pair-wise term alone on a CUB-sized problem (312 attributes x 64 x 64, k = 16).
+* ``pair_loss``: the pair-wise term alone on a CUB-sized problem (312 attributes x 64 x 64, k = 16);
+* ``test_bench_comae_step_theta``: the full step with 17 attributes (shapes) and 384 side-information dimensions
+  (fashion's class-name embeddings), Theta computed as version 3 does (``factorised``) and as version 2 did
+  (``direct``: the (B, A, HW, hidden) tensor), before/after in one run.
 
 Results are reported in docs/performance.md (section COMAE).
 """
@@ -20,11 +23,11 @@ from zshbench.methods.comae.profiles import resolve_profile
 from zshbench.train import make_generator
 
 
-def _setup(variant):
+def _setup(variant, n_attr=17):
     torch.set_num_threads(1)
     p = resolve_profile("tiny", {})
     torch.manual_seed(0)
-    n_cls, n_attr = 40, 17
+    n_cls = 40
     net = COMAENet(p, 64, (torch.rand(n_cls, n_attr) > 0.7).float(), variant=variant)
     opt = build_optimizer(net, p)
     imgs = torch.randint(0, 256, (64, 32, 32, 3), dtype=torch.uint8)
@@ -71,3 +74,21 @@ def test_bench_comae_encode_1024(benchmark, batch):
             return [net.encode(imgs[i : i + batch]) for i in range(0, len(imgs), batch)]
 
     benchmark.pedantic(encode, rounds=3, warmup_rounds=1)
+
+
+def _direct_theta(u, v, out, slope):
+    """Version 2's Theta: the (B, A, HW, hidden) tensor written out."""
+    import torch.nn.functional as F
+
+    return out(F.leaky_relu(u.unsqueeze(1) * v[None, :, None, :], slope)).squeeze(-1)
+
+
+@pytest.mark.parametrize("theta", ["factorised", "direct"])
+@pytest.mark.parametrize("n_attr", [17, 384])
+def test_bench_comae_step_theta(benchmark, monkeypatch, theta, n_attr):
+    from zshbench.methods.comae import model
+
+    if theta == "direct":
+        monkeypatch.setattr(model, "_hadamard_theta", _direct_theta)
+    net, opt, imgs, labels = _setup("full", n_attr)
+    benchmark.pedantic(_step, args=(net, opt, imgs, labels, make_generator(0)), rounds=5, warmup_rounds=1)

@@ -4,7 +4,9 @@
 * ``no_attr``: RAZH-A (reconstruction branch only: no clustering, no attribute module, no mixing branch);
 * ``mixing_identity``: the full step with the mixing branch fed the unmixed patches (Z = P) - the same network
   work as ``full`` without K-means and the Attribute Embedding Module, isolating their cost;
-* ``kmeans``: the batched K-means alone (64 images x 64 patches x 192 dims, k = 9, 10 iterations).
+* ``kmeans``: the batched K-means alone (64 images x 64 patches x 192 dims, k = 9, 10 iterations);
+* ``test_bench_razh_step_network``: the full step and encoding with the version-3 tiny network (dim 96, one 64-d
+  decoder block, the default) and with version 2's (dim 192, two 128-d decoder blocks), before/after in one run.
 
 Results are reported in docs/performance.md (section RAZH).
 """
@@ -19,11 +21,13 @@ from zshbench.methods.razh.model import RAZHNet
 from zshbench.methods.razh.profiles import resolve_profile
 from zshbench.train import make_generator
 
+# the tiny network of RAZH version 2 (version 3 made it cheaper: docs/performance.md, "Version 3")
+V2_NETWORK = {"dim": 192, "decoder_dim": 128, "decoder_depth": 2}
 
-@pytest.fixture(scope="module")
-def setup():
+
+def _make(overrides):
     torch.set_num_threads(1)
-    p = resolve_profile("tiny", {})
+    p = resolve_profile("tiny", overrides)
     torch.manual_seed(0)
     n_cls, n_attr = 40, 17
     allowed = torch.rand(n_cls, n_attr) > 0.75
@@ -33,6 +37,11 @@ def setup():
     imgs = torch.randint(0, 256, (64, 32, 32, 3), dtype=torch.uint8)
     labels = torch.randint(0, n_cls, (64,))
     return net, opt, imgs, labels
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return _make({})
 
 
 def _step(net, opt, imgs, labels, variant, identity=False):
@@ -78,3 +87,21 @@ def test_bench_razh_encode_1024(benchmark, setup, batch):
 
     benchmark.pedantic(encode, rounds=3, warmup_rounds=1)
     net.train()
+
+
+@pytest.mark.parametrize("network", ["v3", "v2"])
+@pytest.mark.parametrize("work", ["step", "encode_1024"])
+def test_bench_razh_step_network(benchmark, network, work):
+    net, opt, imgs, labels = _make(V2_NETWORK if network == "v2" else {})
+    if work == "step":
+        benchmark.pedantic(_step, args=(net, opt, imgs, labels, "full"), rounds=5, warmup_rounds=1)
+        return
+    net.eval()
+    x = torch.randint(0, 256, (1024, 32, 32, 3), dtype=torch.uint8)
+
+    def encode():
+        with torch.no_grad():
+            for i in range(0, 1024, 128):
+                net.encode(x[i : i + 128])
+
+    benchmark.pedantic(encode, rounds=3, warmup_rounds=1)

@@ -147,7 +147,7 @@ class COMAEHasher(TorchHasher):
 
     Config = COMAEConfig
     # 2: eq. 4 as printed, non-linear Theta by default, zscore attribute scale, _restore from the saved settings
-    version = "2"
+    version = "3"
     profiles = PROFILES
     conformance_params = {"max_steps": 1, "batch_size": 8, "epochs": 1}
     config_rules = {
@@ -196,20 +196,20 @@ COMAEV1Hasher = register_variant(
     "comae-v1",
     base=COMAEHasher,
     defaults={"variant": "v1"},
-    version="2",
+    version="3",
     doc="COMAE-V1 (Table 3): without the point-wise loss.",
 )
 COMAEV2Hasher = register_variant(
     "comae-v2",
     base=COMAEHasher,
     defaults={"variant": "v2"},
-    version="2",
+    version="3",
     doc="COMAE-V2 (Table 3): without the pair-wise loss.",
 )
 COMAEV3Hasher = register_variant(
     "comae-v3",
     base=COMAEHasher,
     defaults={"variant": "v3"},
-    version="2",
+    version="3",
     doc="COMAE-V3 (Table 3): without the class-wise loss.",
 )

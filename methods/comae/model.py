@@ -52,6 +52,26 @@ def build_backbone(p: dict[str, Any]) -> nn.Module:
     )
 
 
+def _hadamard_theta(u: torch.Tensor, v: torch.Tensor, out: nn.Linear, slope: float) -> torch.Tensor:
+    """``out(LeakyReLU(u_n * v_k))`` for every position n and attribute k -> (B, A, HW), without the
+    (B, A, HW, hid) tensor of the direct form.
+
+    Per hidden unit, LeakyReLU(x y) = y LeakyReLU(x) when y >= 0 and y g(x) when y < 0, with g(x) = x for x < 0
+    and slope * x otherwise (= (1 + slope) x - LeakyReLU(x)). So sum_h w_h LeakyReLU(u_h v_h) =
+    LeakyReLU(u) . (w v [v >= 0]) + g(u) . (w v [v < 0]): two (B HW, hid) x (hid, A) products. The same
+    function and gradients as the direct form (``tests/methods/test_comae.py`` compares both); version 3 of the
+    method (the direct form cost 60% of a training step with fashion's 384 side-information dimensions).
+    """
+    lu = F.leaky_relu(u, slope)  # (B, HW, hid)
+    gu = (1.0 + slope) * u - lu
+    wv = out.weight[0].to(v.dtype) * v  # (A, hid)
+    nonneg = v >= 0
+    m = lu @ torch.where(nonneg, wv, 0.0).t() + gu @ torch.where(nonneg, 0.0, wv).t()  # (B, HW, A)
+    if out.bias is not None:
+        m = m + out.bias[0]
+    return m.transpose(1, 2)
+
+
 class COMAENet(nn.Module):
     """COMAE's modules. ``p`` is a resolved profile (see profiles.py).
 
@@ -108,8 +128,7 @@ class COMAENet(nn.Module):
             return torch.einsum("kc,bcn->bkn", self.prototypes.to(f.dtype), f)
         u = self.theta_net["U"](f.transpose(1, 2))  # (B, HW, hid)
         v = self.theta_net["V"](self.prototypes.to(u.dtype))  # (A, hid)
-        z = F.leaky_relu(u.unsqueeze(1) * v[None, :, None, :], float(self.p["theta_negative_slope"]))
-        return self.theta_net["v"](z).squeeze(-1)  # (B, A, HW)
+        return _hadamard_theta(u, v, self.theta_net["v"], float(self.p["theta_negative_slope"]))
 
     @staticmethod
     def predict_attributes(maps: torch.Tensor) -> torch.Tensor:

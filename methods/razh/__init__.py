@@ -97,7 +97,7 @@ class RAZHHasher(TorchHasher):
     """RAZH (see the module docstring and README.md)."""
 
     Config = RAZHConfig
-    version = "2"
+    version = "3"
     profiles = PROFILES
     file_params = ("weights", "word_vectors")  # the run identity holds these files by sha256
     conformance_params = {"max_steps": 2, "batch_size": 16, "epochs": 1}
@@ -239,7 +239,7 @@ RAZHTHasher = register_variant(
     "razh-t",
     base=RAZHHasher,
     defaults={"vocabulary": "class-names"},
-    version="2",
+    version="3",
     doc="""RAZH-T: parts are aligned with the class-name vectors instead of attribute vectors (one choice per class,
     so F_m is frozen; see model.py).""",
 )
@@ -249,7 +249,7 @@ RAZHFHasher = register_variant(
     "razh-f",
     base=RAZHHasher,
     attrs={"paper_weights": RAZH_F_WEIGHTS},
-    version="1",
+    version="2",
     doc="""RAZH-F (Table VII): RAZH whose paper-profile backbone is the class-supervised ViT-B/16 ("ViT-finetune [20]":
     ImageNet-21k labels, fine-tuned on ImageNet-1k labels). The paper itself questions whether such a backbone
     fits zero-shot hashing (Sec. V-D-2); its ImageNet-21k label set contains, e.g., every AwA2 class

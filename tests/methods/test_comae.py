@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from zshbench import create_hasher
 from zshbench.errors import UserError
@@ -77,6 +78,33 @@ def test_hadamard_theta_is_a_perceptron_on_the_product_of_the_projections():
         z = torch.where(z > 0, z, slope * z)
         expected = v.weight[0] @ z + v.bias[0]
         torch.testing.assert_close(maps[b, k, i * 4 + j], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_factorised_hadamard_theta_equals_the_direct_form_with_its_gradients():
+    """Version 3 computes Theta without the (B, A, HW, hid) tensor: same values and gradients as
+    v^T LeakyReLU(u * v) + c written out, including hidden units with v = 0 and both signs of u and v."""
+    from zshbench.methods.comae.model import _hadamard_theta
+
+    g = torch.Generator().manual_seed(3)
+    u = torch.randn(3, 16, 8, generator=g, dtype=torch.float64, requires_grad=True)
+    vv = torch.randn(5, 8, generator=g, dtype=torch.float64)
+    vv[0, 2] = 0.0
+    vv.requires_grad_(True)
+    out = torch.nn.Linear(8, 1).double()
+    for slope in (0.2, 0.0, 1.0):
+        direct = out(F.leaky_relu(u.unsqueeze(1) * vv[None, :, None, :], slope)).squeeze(-1)
+        fast = _hadamard_theta(u, vv, out, slope)
+        torch.testing.assert_close(fast, direct, rtol=1e-12, atol=1e-12)
+        w = torch.randn(direct.shape, generator=g, dtype=torch.float64)
+        g_direct = torch.autograd.grad((direct * w).sum(), [u, vv, out.weight, out.bias])
+        g_fast = torch.autograd.grad((fast * w).sum(), [u, vv, out.weight, out.bias])
+        # at exactly v = 0, LeakyReLU(u v) has a kink in v: the two forms take different (valid) subgradients there
+        kink = torch.zeros_like(vv, dtype=torch.bool)
+        kink[0, 2] = True
+        g_fast = (g_fast[0], g_fast[1].masked_fill(kink, 0.0), *g_fast[2:])
+        g_direct = (g_direct[0], g_direct[1].masked_fill(kink, 0.0), *g_direct[2:])
+        for a, b in zip(g_fast, g_direct):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
 
 def test_hadamard_theta_is_not_linear_in_the_features():

@@ -18,11 +18,11 @@ from zshbench.train.variants import variant_class_name
 @pytest.mark.parametrize(
     "name,base,version,cls_name,config_name,defaults",
     [
-        ("razh-t", "razh", "2", "RAZHTHasher", "RAZHTConfig", {"vocabulary": "class-names"}),
-        ("razh-f", "razh", "1", "RAZHFHasher", "RAZHConfig", {}),
-        ("comae-v1", "comae", "2", "COMAEV1Hasher", "COMAEV1Config", {"variant": "v1"}),
-        ("comae-v2", "comae", "2", "COMAEV2Hasher", "COMAEV2Config", {"variant": "v2"}),
-        ("comae-v3", "comae", "2", "COMAEV3Hasher", "COMAEV3Config", {"variant": "v3"}),
+        ("razh-t", "razh", "3", "RAZHTHasher", "RAZHTConfig", {"vocabulary": "class-names"}),
+        ("razh-f", "razh", "2", "RAZHFHasher", "RAZHConfig", {}),
+        ("comae-v1", "comae", "3", "COMAEV1Hasher", "COMAEV1Config", {"variant": "v1"}),
+        ("comae-v2", "comae", "3", "COMAEV2Hasher", "COMAEV2Config", {"variant": "v2"}),
+        ("comae-v3", "comae", "3", "COMAEV3Hasher", "COMAEV3Config", {"variant": "v3"}),
     ],
 )
 def test_builtin_variants_are_as_before(name, base, version, cls_name, config_name, defaults):
