@@ -247,11 +247,13 @@ def test_readme_headline_block_is_written_and_checked(results, tmp_path, capsys)
     readme.write_text(f"# project\n\nintro\n\n{HEADLINE_START}\nold table\n{HEADLINE_END}\n\nmore text\n")
     assert main(["report", "--results", str(results), "--out", str(out), "--no-figures", "--readme", str(readme)]) == 0
     text = readme.read_text()
-    assert "old table" not in text and "| lsh [" in text and text.endswith(f"{HEADLINE_END}\n\nmore text\n")
+    assert "old table" not in text and "| lsh |" in text and text.endswith(f"{HEADLINE_END}\n\nmore text\n")
+    assert "| lsh [" not in text  # the center=false run is an ablation: in the report's own section, not here
+    assert "center=False" in (out / "README.md").read_text().split("## Ablations and variants", 1)[1]
     capsys.readouterr()
     argv = ["leaderboard", "--results", str(results), "--check", "--out", str(out), "--readme", str(readme)]
     assert main(argv) == 0
-    readme.write_text(text.replace("| lsh [", "| lsh* [", 1))  # a hand edit of the headline
+    readme.write_text(text.replace("| lsh |", "| lsh* |", 1))  # a hand edit of the headline
     assert main(argv) == 1
     assert "headline table" in capsys.readouterr().out
     readme.write_text(f"{HEADLINE_END}\nswapped\n{HEADLINE_START}\n")

@@ -28,10 +28,82 @@ def test_committed_grid_covers_the_main_methods_on_every_builtin_dataset_without
     assert jobs[0].method == "razh"  # the longest first
     # every deep method trains to its default budget: no step cap, no epoch override
     assert not g.overrides and not any(j.overrides for j in jobs)
-    # every registered method left out is named in the grid file's comment (with the reason there)
-    for name in set(METHODS.names()) - main - {"razh-f"}:
-        base = name.split("-v")[0] if name.startswith("comae-v") else name
-        assert base in text, f"{name} is neither in the grid nor named among the methods left out"
+    # every other registered method is in the zoo grid or the ablation grid (razh-f: pretrained weights only)
+    zoo = {j.method for j in expand(load_grid(REPO / "leaderboard" / "zoo.toml"), "unused")}
+    ablation_grid = load_grid(REPO / "leaderboard" / "ablations.toml")
+    variants = set(ablation_grid.methods)
+    assert set(METHODS.names()) - main - {"razh-f"} == zoo | variants
+    assert not (zoo | variants) & main and not zoo & variants
+    assert "razh-f" in text  # ... and grid.toml says so
+    for g in (load_grid(REPO / "leaderboard" / "zoo.toml"), ablation_grid):
+        assert not g.overrides and not any(
+            "max_steps" in o or "epochs" in o for j in expand(g, "u") for o in j.overrides
+        )
+
+
+def test_committed_ablation_grid_runs_the_papers_ablations_at_24_and_64_bits():
+    g = load_grid(REPO / "leaderboard" / "ablations.toml")
+    jobs = expand(g, "unused")
+    assert {j.bits[0] for j in jobs} == {24, 64}
+    settings = {o for j in jobs for o in j.overrides}
+    # RAZH Table VI (RAZH-C, -A, -D), Table IV (loss terms), Table V (selection ratios 0.25, 0.75)
+    assert settings == {
+        "variant=no-cluster",
+        "variant=no-attr",
+        "variant=random-branches",
+        "loss_terms=cls",
+        "loss_terms=hash",
+        "loss_terms=cls+hash",
+        "mask_ratio=0.25",
+        "mask_ratio=0.75",
+    }
+    assert {j.method for j in jobs} == {"razh", "razh-t", "comae-v1", "comae-v2", "comae-v3"}
+    assert {j.dataset for j in jobs if j.method != "razh"} == {"shapes", "fashion"}
+
+
+def test_ablation_entries_expand_after_the_grid_with_their_settings_and_own_lists(tmp_path):
+    p = tmp_path / "grid.toml"
+    p.write_text(
+        'methods = ["lsh"]\ndatasets = ["digits", "shapes"]\nbits = [16, 24]\nseeds = [0]\n'
+        '[overrides]\n"i*" = ["n_iter=3"]\n'
+        '[[ablation]]\nmethod = "itq"\nset = ["n_iter=7"]\nlabel = "more iterations"\ndatasets = ["digits"]\n'
+        "bits = [16]\nseeds = [0, 1]\n"
+        '[[ablation]]\nmethod = "lsh"\nset = ["n_bits=16"]\nlabel = "x"\n'
+    )
+    g = load_grid(p)
+    assert g.ablations[0] == {
+        "method": "itq",
+        "set": ["n_iter=7"],
+        "label": "more iterations",
+        "datasets": ["digits"],
+        "bits": [16],
+        "seeds": [0, 1],
+    }
+    jobs = expand(g, "r")
+    runs = [(j.method, j.dataset, j.bits[0], j.seeds[0], j.overrides) for j in jobs]
+    assert runs[:4] == [("lsh", d, b, 0, ()) for d in ("digits", "shapes") for b in (16, 24)]
+    # the grid's overrides for the method first, then the ablation's set (later keys win)
+    assert runs[4:6] == [("itq", "digits", 16, s, ("n_iter=3", "n_iter=7")) for s in (0, 1)]
+    assert runs[6:] == [("lsh", d, b, 0, ("n_bits=16",)) for d in ("digits", "shapes") for b in (16, 24)]
+    # [[exclude]] applies to ablation runs too
+    g.exclude = [{"methods": ["itq"], "seeds": [1], "reason": "t"}]
+    assert [(j.method, j.seeds) for j in expand(g, "r") if j.method == "itq"] == [("itq", (0,))]
+
+
+def test_sweep_methods_flag_narrows_the_ablation_entries(tmp_path, capsys):
+    p = tmp_path / "grid.toml"
+    p.write_text(
+        'methods = ["lsh"]\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\n'
+        '[[ablation]]\nmethod = "itq"\nset = ["n_iter=7"]\nlabel = "x"\n'
+    )
+    r = str(tmp_path / "r")
+    assert main(["sweep", "--grid", str(p), "--results", r, "--dry-run"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "2 run(s) to do" in out and "--method itq" in out and "--set n_iter=7" in out
+    assert main(["sweep", "--grid", str(p), "--methods", "lsh", "--results", r, "--dry-run"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 run(s) to do" in out and "--method itq" not in out
+    assert not (tmp_path / "r").exists() or not list((tmp_path / "r").rglob("*.json"))
 
 
 def test_method_overrides_patterns_and_scoped_set():
@@ -265,6 +337,32 @@ def test_bad_sweep_input_exit_2_before_running_anything(argv, message, tmp_path,
             '[[exclude]]\nbitz = [16]\nreason = "x"\n',
             "unknown key(s) bitz",
         ),
+        (
+            'methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\n'
+            '[[ablation]]\nmethod = "itq"\nset = ["n_iter=3"]\n',
+            "needs method (one registered name) and label",
+        ),
+        (
+            'methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\n'
+            '[[ablation]]\nmethod = "i*"\nset = ["n_iter=3"]\nlabel = "x"\n',
+            "needs method (one registered name) and label",
+        ),
+        (
+            'methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\n'
+            '[[ablation]]\nmethod = "itq"\nset = ["n_iter"]\nlabel = "x"\n',
+            'not "key=value"',
+        ),
+        (
+            'methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\n'
+            '[[ablation]]\nmethod = "itq"\nlabel = "x"\n',
+            "'ablation[1].set' must be a non-empty list",
+        ),
+        (
+            'methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\n'
+            '[[ablation]]\nmethod = "itq"\nset = ["n_iter=3"]\nlabel = "x"\nbitz = [1]\n',
+            "unknown key(s) bitz",
+        ),
+        ('methods = "all"\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\nablation = 3\n', "[[ablation]]"),
     ],
 )
 def test_bad_grid_file(text, message, tmp_path, capsys):

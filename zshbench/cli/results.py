@@ -198,6 +198,16 @@ def cmd_leaderboard(args) -> int:
             f"note: {len(leaky) + len(resampled)} record(s) of the leaky evaluation variant or of resampled class "
             "splits are left out of the tables ('zshbench report' analyses them under 'Protocol effects').\n"
         )
+    from zshbench.leaderboard.ablations import split_ablations
+    from zshbench.leaderboard.report import method_variants
+
+    n_ablations = len(split_ablations(records, method_variants(records))[1])
+    if n_ablations:
+        sys.stderr.write(
+            f"note: {n_ablations} record(s) of registered variants or of non-default settings are shown as rows "
+            "of their own; 'zshbench report' puts them beside their base method under 'Ablations and variants', "
+            "outside the ranking tables.\n"
+        )
     entries = long_table(records)
     if setting != "U->A" and records and not any(e.setting == setting for e in entries):
         raise UserError(

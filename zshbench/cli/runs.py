@@ -288,6 +288,12 @@ def cmd_sweep(args) -> int:
     for key, value in (("methods", args.methods), ("datasets", args.datasets)):
         if value is not None:
             setattr(grid, key, [v.strip() for v in value.split(",") if v.strip()])
+    if args.methods is not None:  # --methods narrows the grid file's [[ablation]] runs to those methods too
+        import fnmatch
+
+        grid.ablations = [
+            a for a in grid.ablations if any(p == "all" or fnmatch.fnmatchcase(a["method"], p) for p in grid.methods)
+        ]
     for key, value in (("bits", args.bits), ("seeds", args.seeds)):
         if value is not None:
             setattr(grid, key, list(value))

@@ -520,6 +520,37 @@ def _provenance_html(records: list[Record], others: list[Record], n_reported: in
     return "\n".join(out)
 
 
+def _ablations_html(tables: Sequence[dict]) -> str:
+    """The "Ablations and variants" section (`zshbench.leaderboard.ablations`); empty without ablations."""
+    if not tables:
+        return ""
+    from zshbench.leaderboard.ablations import _cell
+
+    out = [
+        '<section id="ablations"><h2>Ablations and variants</h2>',
+        '<p class="note">Registered variants and runs at non-default settings, each beside its base method\'s '
+        "default run on the same seeds and code lengths; in parentheses the difference from that base cell. Not in "
+        "the ranking tables; no significance test (one seed per cell in the committed grid).</p>",
+    ]
+    for t in tables:
+        cols = [(st, b) for st in t["settings"] for b in t["bits"]]
+        out.append(f"<h3>{_e(t['dataset'])} / {_e(t['protocol'])}: {_e(t['base'])}, {_e(t['metric'])}</h3>")
+        out.append(
+            '<div class="scroll"><table><thead><tr><th scope="col">configuration</th>'
+            + "".join(f'<th scope="col">{_e(st)} {b} bits</th>' for st, b in cols)
+            + "</tr></thead><tbody>"
+        )
+        for i, (label, cells) in enumerate(t["rows"]):
+            out.append(
+                f'<tr><th scope="row">{_e(label)}</th>'
+                + "".join(f"<td>{_e(_cell(cells.get(c), i == 0))}</td>" for c in cols)
+                + "</tr>"
+            )
+        out.append("</tbody></table></div>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
 def _variants_html(others: list[Record]) -> str:
     if not others:
         return ""
@@ -544,6 +575,7 @@ def html_report(
     *,
     metrics: Sequence[str] = DEFAULT_METRICS,
     regenerate_cmd: str = "",
+    ablations: Sequence[dict] = (),
 ) -> str:
     """The leaderboard as one HTML page; pure and deterministic (the same records, in any order, give the same
     text).
@@ -558,6 +590,8 @@ def html_report(
             is shown with the table whose ``_<dataset>_<protocol>`` ends its name, otherwise under "Other figures".
         metrics: the retrieval metrics to tabulate.
         regenerate_cmd: the command shown under Provenance.
+        ablations: the tables of `zshbench.leaderboard.ablations.ablation_tables` (their records are not in
+            ``records``), shown in their own section.
 
     Returns:
         The page (UTF-8 text ending in a newline).
@@ -608,6 +642,7 @@ def html_report(
         sections.append('<section id="other-figures"><h2>Other figures</h2>\n' + _figures_html(other_figs))
         sections[-1] += "\n</section>"
     sections.append(_reported_html(list(reported), std))
+    sections.append(_ablations_html(ablations))
     sections.append(_variants_html(others))
     cmd = regenerate_cmd or _DEFAULT_CMD
     sections.append(_provenance_html(std, others, len(reported), cmd))
@@ -615,6 +650,7 @@ def html_report(
     nav = [(f"{k[0]} / {k[1]}", _anchor(*k)) for k in keys]
     nav += [("Other figures", "other-figures")] if other_figs else []
     nav += [("Reported in the papers", "reported")] if reported else []
+    nav += [("Ablations and variants", "ablations")] if ablations else []
     nav += [("Other evaluation variants", "variants")] if others else []
     nav += [("Provenance", "provenance")]
     protos = ", ".join(sorted({f"{r.protocol['name']} v{r.protocol['version']}" for r in std})) or "none"

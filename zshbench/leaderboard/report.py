@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from zshbench.evaluate import HEADLINE_METRIC
+from zshbench.leaderboard.ablations import ablation_tables, ablations_csv, render_ablations, split_ablations
 from zshbench.leaderboard.render import render_cost_summary, render_csv, render_markdown
 from zshbench.leaderboard.reported import reported_csvs, reported_markdown
 from zshbench.leaderboard.tables import (
@@ -25,6 +26,7 @@ from zshbench.records import Record
 
 __all__ = [
     "config_notes",
+    "method_variants",
     "HEADLINE_START",
     "HEADLINE_END",
     "headline_markdown",
@@ -62,6 +64,21 @@ def config_notes(records: Sequence[Record]) -> list[tuple[str, str]]:
     return sorted(seen.items())
 
 
+def method_variants(records: Sequence[Record]) -> dict[str, str | None]:
+    """Method -> the method it is a registered variant of (None: not a variant, or not registered here), for the
+    methods of ``records``; read from the registry (``Hasher.variant_of``). The report puts variants' runs in its
+    "Ablations and variants" section (`zshbench.leaderboard.ablations`)."""
+    from zshbench.registry import get_method
+
+    out: dict[str, str | None] = {}
+    for name in sorted({r.method for r in records}):
+        try:
+            out[name] = getattr(get_method(name), "variant_of", None) or None
+        except Exception:  # an unregistered or broken plugin: its runs are ranked as their own method
+            out[name] = None
+    return out
+
+
 HEADLINE_START = "<!-- zshbench:leaderboard-headline:start -->"
 HEADLINE_END = "<!-- zshbench:leaderboard-headline:end -->"
 
@@ -69,11 +86,14 @@ HEADLINE_END = "<!-- zshbench:leaderboard-headline:end -->"
 HEADLINE_DATASETS = ("fashion", "shapes")
 
 
-def headline_markdown(records: Sequence[Record], metric: str = HEADLINE_METRIC) -> str:
+def headline_markdown(
+    records: Sequence[Record], metric: str = HEADLINE_METRIC, variant_of: dict[str, str | None] | None = None
+) -> str:
     """The block a project README shows between `HEADLINE_START` and `HEADLINE_END`: ``metric`` on the
-    leaderboard's records (leaky and resampled ones left out) of `HEADLINE_DATASETS` (every dataset when none of
-    them has records), with the report's best and ≈ marks."""
+    leaderboard's records (leaky, resampled and ablation ones left out) of `HEADLINE_DATASETS` (every dataset when
+    none of them has records), with the report's best and ≈ marks."""
     records = split_records(list(records))[0]
+    records = split_ablations(records, method_variants(records) if variant_of is None else variant_of)[0]
     entries = long_table(records)
     tables = aggregate(entries, metric) if entries else []
     lead = [t for t in tables if t.dataset.split("@", 1)[0] in HEADLINE_DATASETS]
@@ -81,7 +101,9 @@ def headline_markdown(records: Sequence[Record], metric: str = HEADLINE_METRIC) 
     return render_markdown(tables, heading="####").rstrip() + "\n"
 
 
-def sync_headline(readme: str | Path, records: Sequence[Record], *, write: bool) -> str | None:
+def sync_headline(
+    readme: str | Path, records: Sequence[Record], *, write: bool, variant_of: dict[str, str | None] | None = None
+) -> str | None:
     """Compare (``write=False``) or rewrite (``write=True``) the headline block of ``readme``.
 
     Returns a problem message, or None when the block matches (or was rewritten)."""
@@ -94,7 +116,7 @@ def sync_headline(readme: str | Path, records: Sequence[Record], *, write: bool)
         )
     head, rest = text.split(HEADLINE_START, 1)
     block, tail = rest.split(HEADLINE_END, 1)
-    new = "\n" + headline_markdown(records)
+    new = "\n" + headline_markdown(records, variant_of=variant_of)
     if block == new:
         return None
     if write:
@@ -113,6 +135,7 @@ def report_files(
     regenerate_cmd: str = "",
     reported: list[dict] | None = None,
     html: bool = True,
+    variant_of: dict[str, str | None] | None = None,
 ) -> dict[str, str]:
     """Every text file of a report (relative path -> content); deterministic for the same records, and a
     function of the records alone (the zshbench versions shown are the records').
@@ -124,12 +147,17 @@ def report_files(
         reported: published numbers (``source: "paper"`` records), shown in their own section.
         html: also the static HTML page ``index.html`` (`zshbench.leaderboard.html`), which references the
             figures ``write_report`` draws by relative path.
+        variant_of: method -> the method it is a variant of (default: `method_variants`, from the registry);
+            variants' runs and runs at non-default settings go to the "Ablations and variants" section.
     """
     from zshbench.leaderboard.effects import render_effects, render_settings, settings_table
 
     cmd = regenerate_cmd or "zshbench report --results leaderboard/results --out leaderboard"
     all_records = list(records)
+    variant_of = method_variants(all_records) if variant_of is None else variant_of
     records, leaky, resampled = split_records(all_records)
+    records, ablation_records = split_ablations(records, variant_of)
+    ablations = ablation_tables(records, ablation_records, variant_of)
     reported = list(reported or [])
     files: dict[str, str] = {}
     entries = long_table(records)
@@ -152,6 +180,7 @@ def report_files(
             if leaky or resampled
             else ""
         )
+        + (f"; {len(ablation_records)} of ablations and variants (their own section)" if ablation_records else "")
         + (f"; {len(reported)} published (source: paper)" if reported else ""),
         "- protocols: " + ", ".join(f"{n} v{v}" for n, v in protos),
         "- hardware: " + ", ".join(sorted({str(r.environment.get("device_name", "?")) for r in records})),
@@ -196,6 +225,8 @@ def report_files(
         "",
         render_markdown(costs, heading="####"),
     ]
+    if ablations:
+        lines += [render_ablations(ablations)]
     if effects:
         lines += [effects]
     if reported:
@@ -211,12 +242,16 @@ def report_files(
         keys = table_keys(records)
         protos = {label: f"{r.protocol['name']} v{r.protocol['version']}" for (_, label), r in zip(keys, records)}
         files["latex/retrieval.tex"] = render_latex(tables, protos)
+    if ablations:
+        files["csv/ablations.csv"] = ablations_csv(ablations)
     files.update(reported_csvs(reported))
     if html:
         from zshbench.leaderboard.html import figure_links, html_report
 
+        ablation_ids = {id(r) for r in ablation_records}
+        ranked = [r for r in all_records if id(r) not in ablation_ids]
         files["index.html"] = html_report(
-            all_records, reported, figure_links(records), metrics=metrics, regenerate_cmd=cmd
+            ranked, reported, figure_links(records), metrics=metrics, regenerate_cmd=cmd, ablations=ablations
         )
     return files
 
@@ -228,6 +263,7 @@ def write_report(
     figures: bool = True,
     reported: list[dict] | None = None,
     html: bool = True,
+    variant_of: dict[str, str | None] | None = None,
 ) -> list[Path]:
     """Write README.md, index.html (unless ``html`` is false), CSVs, LaTeX (and figures) under ``out``; return
     the written paths.
@@ -241,7 +277,8 @@ def write_report(
 
     out = check_writable_dir(out, "--out")
     written = []
-    for rel, text in report_files(records, metrics, reported=reported, html=html).items():
+    variant_of = method_variants(records) if variant_of is None else variant_of
+    for rel, text in report_files(records, metrics, reported=reported, html=html, variant_of=variant_of).items():
         p = inside(out, rel)
         atomic_write_bytes(p, text.encode())
         written.append(p)
@@ -249,7 +286,7 @@ def write_report(
     if figures:
         from zshbench.leaderboard.figures import write_figures
 
-        written += write_figures(split_records(list(records))[0], out / "figures")
+        written += write_figures(split_ablations(split_records(list(records))[0], variant_of)[0], out / "figures")
         generated["figures"] = (".png", ".pdf", ".svg")
     keep = {p.resolve() for p in written}
     page = out / "index.html"

@@ -22,6 +22,16 @@ file (``zshbench sweep --grid leaderboard/grid.toml``), whose format is::
     bits = [128]
     reason = "64-d features give at most 64 principal directions"
 
+    [[ablation]]                    # optional, repeatable: one method at other settings, beside its defaults
+    method = "razh"                 # one registered name
+    set = ["variant=no-cluster"]    # applied after [overrides]; the record's identity covers them
+    label = "RAZH-C (Table VI)"     # what it ablates (required)
+    bits = [24, 64]                 # optional datasets / bits / seeds; default: the grid's
+
+``--methods`` on the command line keeps only the ``[[ablation]]`` entries of the methods it names. The report
+tabulates records at non-default settings, and registered variants, beside their base method in its
+"Ablations and variants" section, not in the ranking tables (`zshbench.leaderboard.tables.split_ablations`).
+
 Every run is resolved before anything is launched (`zshbench.runner.prepare`): a bad name, key or value fails
 the whole sweep up front with a one-paragraph error instead of failing job 17 of 40 an hour later. Runs whose
 record exists are dropped (the record path is the run's key, see `zshbench.records.record_path`); the rest

@@ -27,6 +27,8 @@ class Grid:
     protocols: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     exclude: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     eval_variant: str = "standard"
+    # [[ablation]] entries: {"method", "set": ["key=value", ...], "label", optional "datasets"/"bits"/"seeds"}
+    ablations: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def dataset_protocols(self, dataset: str) -> list[str | None]:
         """The protocols a dataset runs under (None: its default protocol)."""
@@ -45,8 +47,9 @@ class Grid:
         return False
 
 
-_GRID_KEYS = {"methods", "datasets", "bits", "seeds", "overrides", "protocols", "exclude", "eval_variant"}
+_GRID_KEYS = {"methods", "datasets", "bits", "seeds", "overrides", "protocols", "exclude", "eval_variant", "ablation"}
 _EXCLUDE_KEYS = {"methods", "datasets", "bits", "seeds", "reason"}
+_ABLATION_KEYS = {"method", "set", "label", "datasets", "bits", "seeds"}
 
 
 def _int_list(value: Any, key: str, where: str) -> list[int]:
@@ -143,6 +146,7 @@ def load_grid(path: str | Path) -> Grid:
             if k in e:
                 rule[k] = _int_list(e[k], f"exclude.{k}", where)
         rules.append(rule)
+    ablations = _load_ablations(data.get("ablation", []), where)
     return Grid(
         methods=_str_list(data["methods"], "methods", where),
         datasets=_str_list(data["datasets"], "datasets", where),
@@ -152,7 +156,54 @@ def load_grid(path: str | Path) -> Grid:
         protocols=protocols,
         exclude=rules,
         eval_variant=variant,
+        ablations=ablations,
     )
+
+
+def _load_ablations(entries: Any, where: str) -> list[dict[str, Any]]:
+    """Check the ``[[ablation]]`` entries of a grid file: one method (a registered name, not a pattern), the
+    settings it runs with (``set``, at least one "key=value"), what the setting is (``label``, e.g. "RAZH-C,
+    Table VI"), and optionally its own datasets/bits/seeds (default: the grid's)."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise UserError(
+            f'{where}: ablation must be a list of tables ([[ablation]] with method = "razh", set = '
+            '["variant=no-cluster"], label = "RAZH-C (Table VI)").'
+        )
+    out = []
+    for i, e in enumerate(entries):
+        bad = sorted(set(e) - _ABLATION_KEYS)
+        label = e.get("label")
+        method = e.get("method")
+        if (
+            bad
+            or not isinstance(method, str)
+            or not method
+            or any(ch in method for ch in "*?[")
+            or not isinstance(label, str)
+            or not label.strip()
+        ):
+            raise UserError(
+                f"{where}: [[ablation]] entry {i + 1} "
+                + (f"has unknown key(s) {', '.join(bad)}" if bad else "needs method (one registered name) and label")
+                + f"; its keys are {', '.join(sorted(_ABLATION_KEYS))}: method and set are the run, label says "
+                'what it ablates (e.g. "RAZH-C, Table VI"), datasets/bits/seeds default to the grid\'s.'
+            )
+        sets = _str_list(e.get("set"), f"ablation[{i + 1}].set", where)
+        bad_kv = [v for v in sets if "=" not in v or not v.partition("=")[0].strip()]
+        if bad_kv:
+            raise UserError(
+                f"{where}: [[ablation]] entry {i + 1} has set value(s) {', '.join(map(repr, bad_kv))} that are not "
+                '"key=value" (e.g. set = ["variant=no-cluster"]).'
+            )
+        entry: dict[str, Any] = {"method": method, "set": sets, "label": label.strip()}
+        for k in ("datasets",):
+            if k in e:
+                entry[k] = _str_list(e[k], f"ablation[{i + 1}].{k}", where)
+        for k in ("bits", "seeds"):
+            if k in e:
+                entry[k] = _int_list(e[k], f"ablation[{i + 1}].{k}", where)
+        out.append(entry)
+    return out
 
 
 def _protocol_ref(ref: str, base: Path) -> str:
@@ -238,19 +289,25 @@ def expand(
     resume: bool = False,
 ) -> list[Job]:
     """One single-run `Job` per (method, dataset, bits, seed) of the grid, in a fixed order (runs matched by an
-    ``[[exclude]]`` entry left out; repeated names or numbers count once)."""
+    ``[[exclude]]`` entry left out; repeated names or numbers count once), then the runs of each ``[[ablation]]``
+    entry (its method with the grid's overrides, then its ``set``; over its own datasets/bits/seeds or the
+    grid's)."""
     from zshbench.registry import get_method
 
     jobs = []
     methods = resolve_methods(grid.methods)
     _check_override_patterns(grid, extra_overrides)
-    for m in methods:
+    cells = [(m, method_overrides(grid, m, extra_overrides), grid.datasets, grid.bits, grid.seeds) for m in methods]
+    for a in grid.ablations:
+        m = resolve_methods([a["method"]])[0]
+        ov = method_overrides(grid, m, extra_overrides) + tuple(a["set"])
+        cells.append((m, ov, a.get("datasets", grid.datasets), a.get("bits", grid.bits), a.get("seeds", grid.seeds)))
+    for m, ov, datasets, bits, seeds in cells:
         inputs = get_method(m).requires.inputs
-        ov = method_overrides(grid, m, extra_overrides)
-        for d in dict.fromkeys(grid.datasets):  # each once, in order
+        for d in dict.fromkeys(datasets):  # each once, in order
             for proto in grid.dataset_protocols(d):
-                for b in dict.fromkeys(grid.bits):
-                    for s in dict.fromkeys(grid.seeds):
+                for b in dict.fromkeys(bits):
+                    for s in dict.fromkeys(seeds):
                         if grid.excluded(m, d, int(b), int(s)):
                             continue
                         jobs.append(
