@@ -58,7 +58,8 @@ leaderboard-check: $(STAMP)
 
 ## the deep methods' reference records that leaderboard-check re-runs (3 optimizer steps each, one thread); remake
 ## them after a deep method's version changes
-REFERENCE_RUNS = razh comae
+REFERENCE_RUNS = razh comae dpsh dsh hashnet dch greedyhash csq dpn orthohash dsdh ddsh adsh jmlh bihalf cibhash tbh \
+  sitnet pixel
 leaderboard-reference: $(STAMP)
 	rm -rf leaderboard/reference
 	for m in $(REFERENCE_RUNS); do OMP_NUM_THREADS=1 $(BIN)/zshbench run --method $$m --dataset digits --bits 16 \
