@@ -143,9 +143,9 @@ def test_v1_record_joins_the_leaderboard_through_the_converter(tmp_path, capsys)
     recs, errs = load_records(tmp_path / "results")
     assert not errs and recs[0]["schema_version"] == SCHEMA_VERSION
     files = report_files(recs)
-    assert "| lsh | **0.4416 ± 0.0000 (n=1)** |" in files["README.md"]
+    assert "| lsh | **0.4416 (n=1)** |" in files["README.md"]
     # complexity was not measured at schema 1: "-" in the summary, no per-bits parameter table
-    assert "| lsh | 0.0010 ± 0.0000 (n=1) | 0.0159 ± 0.0000 (n=1) | - | - | - |" in files["README.md"]
+    assert "| lsh | 0.0010 (n=1) | 0.0159 (n=1) | - | - | - |" in files["README.md"]
     assert not any("parameters" in k for k in files)
 
 

@@ -50,6 +50,8 @@ def format_cell(c: tuple[float, float, int] | None, digits: int = 4, fmt: str = 
         return f"{m:,.0f}" + (f" ± {s:,.0f}" if s else "") + f" (n={n})"
     if fmt == "si":
         return _si(m) + (f" ± {_si(s)}" if s else "") + f" (n={n})"
+    if n == 1:  # one seed: no spread to show (a "± 0.0000" would claim one)
+        return f"{m:.{digits}f} (n=1)"
     return f"{m:.{digits}f} ± {s:.{digits}f} (n={n})"
 
 
@@ -220,7 +222,7 @@ def render_latex(tables: list[Table], protocols: dict[str, str] | None = None, d
                     vals.append("--")
                     continue
                 m, sd, n = c
-                txt = f"{m:.{digits}f} $\\pm$ {sd:.{digits}f}" + ("" if same_n else f" ({n})")
+                txt = f"{m:.{digits}f}" + ("" if n == 1 else f" $\\pm$ {sd:.{digits}f}") + ("" if same_n else f" ({n})")
                 if t.best(b) == label:
                     txt = f"\\textbf{{{txt}}}"
                 elif t.is_tied(b, label):
