@@ -139,12 +139,7 @@ def load_grid(path: str | Path) -> Grid:
                 "reason (why the runs are left out) is required."
             )
         rule: dict[str, Any] = {"reason": e["reason"]}
-        for k in ("methods", "datasets"):
-            if k in e:
-                rule[k] = _str_list(e[k], f"exclude.{k}", where)
-        for k in ("bits", "seeds"):
-            if k in e:
-                rule[k] = _int_list(e[k], f"exclude.{k}", where)
+        _copy_lists(e, rule, ("methods", "datasets"), "exclude", where)
         rules.append(rule)
     ablations = _load_ablations(data.get("ablation", []), where)
     return Grid(
@@ -196,14 +191,20 @@ def _load_ablations(entries: Any, where: str) -> list[dict[str, Any]]:
                 '"key=value" (e.g. set = ["variant=no-cluster"]).'
             )
         entry: dict[str, Any] = {"method": method, "set": sets, "label": label.strip()}
-        for k in ("datasets",):
-            if k in e:
-                entry[k] = _str_list(e[k], f"ablation[{i + 1}].{k}", where)
-        for k in ("bits", "seeds"):
-            if k in e:
-                entry[k] = _int_list(e[k], f"ablation[{i + 1}].{k}", where)
+        _copy_lists(e, entry, ("datasets",), f"ablation[{i + 1}]", where)
         out.append(entry)
     return out
+
+
+def _copy_lists(src: dict, dest: dict[str, Any], str_keys: tuple[str, ...], prefix: str, where: str) -> None:
+    """Check and copy the optional list keys of an [[exclude]] or [[ablation]] entry: ``str_keys`` as lists of
+    strings, bits and seeds as lists of integers."""
+    for k in str_keys:
+        if k in src:
+            dest[k] = _str_list(src[k], f"{prefix}.{k}", where)
+    for k in ("bits", "seeds"):
+        if k in src:
+            dest[k] = _int_list(src[k], f"{prefix}.{k}", where)
 
 
 def _protocol_ref(ref: str, base: Path) -> str:
