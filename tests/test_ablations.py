@@ -9,7 +9,8 @@ import pytest
 from tests.factories import make_record
 from zshbench.leaderboard import report_files
 from zshbench.leaderboard.ablations import ablation_tables, ablations_csv, render_ablations, split_ablations
-from zshbench.leaderboard.report import headline_markdown, method_variants
+from zshbench.leaderboard.check import method_variants
+from zshbench.leaderboard.report import headline_markdown
 
 VARIANTS = {"razh": None, "razh-t": "razh", "lsh": None}
 

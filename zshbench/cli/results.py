@@ -140,12 +140,17 @@ def cmd_report(args) -> int:
     _warn_excluded(rep_errors, "reported record")
     for c in conflicts(records):
         sys.stderr.write(f"warning: {c}\n")
-    paths = write_report(records, args.out, figures=not args.no_figures, reported=reported, html=args.html)
+    from zshbench.leaderboard.check import method_variants
+
+    variant_of = method_variants(records)
+    paths = write_report(
+        records, args.out, figures=not args.no_figures, reported=reported, html=args.html, variant_of=variant_of
+    )
     print(f"wrote {len(paths)} file(s) under {args.out} from {len(records)} record(s)")
     if args.readme:
         from zshbench.leaderboard import sync_headline
 
-        msg = sync_headline(args.readme, records, write=True)
+        msg = sync_headline(args.readme, records, write=True, variant_of=variant_of)
         if msg:
             raise UserError(msg)
         print(f"updated the headline table in {args.readme}")
@@ -199,7 +204,7 @@ def cmd_leaderboard(args) -> int:
             "splits are left out of the tables ('zshbench report' analyses them under 'Protocol effects').\n"
         )
     from zshbench.leaderboard.ablations import split_ablations
-    from zshbench.leaderboard.report import method_variants
+    from zshbench.leaderboard.check import method_variants
 
     n_ablations = len(split_ablations(records, method_variants(records))[1])
     if n_ablations:

@@ -4,8 +4,9 @@ base method's default run at the SAME seeds and code lengths, with the differenc
 tables, the headline or the figures (`split_ablations`): a leaderboard ranks each method at its defaults.
 
 Which methods are variants of which comes from the registry (``Hasher.variant_of``), passed in as ``variant_of``
-(`zshbench.leaderboard.report` reads it); everything else comes from the records. Records converted from an
-older schema (``non_default_params`` not recorded) are treated as default runs.
+(`zshbench.leaderboard.check.method_variants` reads it; the report modules never import the registry);
+everything else comes from the records. Records converted from an older schema (``non_default_params`` not
+recorded) are treated as default runs.
 
 Cells are means over the seeds the ablation has at that code length; the base cell is the mean of the base
 method's default records of exactly those seeds (a cell whose base lacks one of them shows no difference).

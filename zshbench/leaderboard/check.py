@@ -2,8 +2,9 @@
 does not match its pin or whose split differs from the others of their protocol version, and generated files
 that no longer match the records (hand edits, stale reports).
 
-This is the one leaderboard module that reads the code (the registry, for method versions): staleness is a
-comparison of records with today's code. The tables themselves never do (`zshbench.leaderboard.tables`).
+This is the one leaderboard module that reads the code (the registry: method versions, and which methods are
+registered variants, `method_variants`, which the report needs for its "Ablations and variants" section):
+staleness is a comparison of records with today's code. The tables themselves never do (`zshbench.leaderboard.tables`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from zshbench.leaderboard.report import DEFAULT_METRICS, report_files, sync_head
 from zshbench.leaderboard.tables import _dataset_fp, features_label
 from zshbench.records import Record
 
-__all__ = ["record_key", "conflicts", "stale", "protocol_problems", "check"]
+__all__ = ["record_key", "conflicts", "stale", "protocol_problems", "check", "method_variants"]
 
 
 def record_key(r: Record) -> tuple:
@@ -35,6 +36,21 @@ def record_key(r: Record) -> tuple:
         r.k,
         r.evaluation.get("variant", "standard"),
     )
+
+
+def method_variants(records: Sequence[Record]) -> dict[str, str | None]:
+    """Method -> the method it is a registered variant of (None: not a variant, or not registered here), for the
+    methods of ``records``; read from the registry (``Hasher.variant_of``). The report puts variants' runs in its
+    "Ablations and variants" section (`zshbench.leaderboard.ablations`)."""
+    from zshbench.registry import get_method
+
+    out: dict[str, str | None] = {}
+    for name in sorted({r.method for r in records}):
+        try:
+            out[name] = getattr(get_method(name), "variant_of", None) or None
+        except Exception:  # an unregistered or broken plugin: its runs are ranked as their own method
+            out[name] = None
+    return out
 
 
 def conflicts(records: Sequence[Record]) -> list[str]:
@@ -119,7 +135,8 @@ def check(
     problems += [f"invalid reported record: {e}" for e in (reported_errors or [])]
     problems += conflicts(records) + stale(records) + protocol_problems(records)
     out = Path(out)
-    for rel, text in report_files(records, metrics, reported=reported).items():
+    variant_of = method_variants(records)
+    for rel, text in report_files(records, metrics, reported=reported, variant_of=variant_of).items():
         p = inside(out, rel)
         if not p.exists():
             problems.append(f"missing: {p} (regenerate with zshbench report)")
@@ -128,7 +145,7 @@ def check(
             diff = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
             problems.append(f"differs: {p} line {diff + 1} does not match the records (edited by hand or stale)")
     if readme is not None:
-        msg = sync_headline(readme, records, write=False)
+        msg = sync_headline(readme, records, write=False, variant_of=variant_of)
         if msg:
             problems.append(msg)
     return problems

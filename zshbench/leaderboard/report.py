@@ -26,7 +26,6 @@ from zshbench.records import Record
 
 __all__ = [
     "config_notes",
-    "method_variants",
     "HEADLINE_START",
     "HEADLINE_END",
     "headline_markdown",
@@ -64,21 +63,6 @@ def config_notes(records: Sequence[Record]) -> list[tuple[str, str]]:
     return sorted(seen.items())
 
 
-def method_variants(records: Sequence[Record]) -> dict[str, str | None]:
-    """Method -> the method it is a registered variant of (None: not a variant, or not registered here), for the
-    methods of ``records``; read from the registry (``Hasher.variant_of``). The report puts variants' runs in its
-    "Ablations and variants" section (`zshbench.leaderboard.ablations`)."""
-    from zshbench.registry import get_method
-
-    out: dict[str, str | None] = {}
-    for name in sorted({r.method for r in records}):
-        try:
-            out[name] = getattr(get_method(name), "variant_of", None) or None
-        except Exception:  # an unregistered or broken plugin: its runs are ranked as their own method
-            out[name] = None
-    return out
-
-
 HEADLINE_START = "<!-- zshbench:leaderboard-headline:start -->"
 HEADLINE_END = "<!-- zshbench:leaderboard-headline:end -->"
 
@@ -93,7 +77,7 @@ def headline_markdown(
     leaderboard's records (leaky, resampled and ablation ones left out) of `HEADLINE_DATASETS` (every dataset when
     none of them has records), with the report's best and ≈ marks."""
     records = split_records(list(records))[0]
-    records = split_ablations(records, method_variants(records) if variant_of is None else variant_of)[0]
+    records = split_ablations(records, variant_of or {})[0]
     entries = long_table(records)
     tables = aggregate(entries, metric) if entries else []
     lead = [t for t in tables if t.dataset.split("@", 1)[0] in HEADLINE_DATASETS]
@@ -147,14 +131,15 @@ def report_files(
         reported: published numbers (``source: "paper"`` records), shown in their own section.
         html: also the static HTML page ``index.html`` (`zshbench.leaderboard.html`), which references the
             figures ``write_report`` draws by relative path.
-        variant_of: method -> the method it is a variant of (default: `method_variants`, from the registry);
-            variants' runs and runs at non-default settings go to the "Ablations and variants" section.
+        variant_of: method -> the method it is a registered variant of (`zshbench.leaderboard.check.method_variants`
+            reads it from the registry; this module never does): those methods' runs, and runs at non-default
+            settings, go to the "Ablations and variants" section. Default: no method is a variant.
     """
     from zshbench.leaderboard.effects import render_effects, render_settings, settings_table
 
     cmd = regenerate_cmd or "zshbench report --results leaderboard/results --out leaderboard"
     all_records = list(records)
-    variant_of = method_variants(all_records) if variant_of is None else variant_of
+    variant_of = variant_of or {}
     records, leaky, resampled = split_records(all_records)
     records, ablation_records = split_ablations(records, variant_of)
     ablations = ablation_tables(records, ablation_records, variant_of)
@@ -277,7 +262,7 @@ def write_report(
 
     out = check_writable_dir(out, "--out")
     written = []
-    variant_of = method_variants(records) if variant_of is None else variant_of
+    variant_of = variant_of or {}
     for rel, text in report_files(records, metrics, reported=reported, html=html, variant_of=variant_of).items():
         p = inside(out, rel)
         atomic_write_bytes(p, text.encode())
