@@ -108,7 +108,7 @@ class DSDHHasher(TorchHasher):
     """DSDH (see the module docstring and README.md)."""
 
     Config = DSDHConfig
-    version = "1"
+    version = "2"  # 2: tiny budget 1 -> 8 epochs (the fashion learning curve, README.md)
     paper = "Li et al., NeurIPS 2017"  # shown by `zshbench list methods --verbose`
     requires = Requirements(inputs="images", gpu_capable=True, supervised=True)  # labels, no attributes
     profiles = PROFILES
