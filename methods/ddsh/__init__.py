@@ -120,7 +120,7 @@ class DDSHHasher(TorchHasher):
     """DDSH (see the module docstring and README.md)."""
 
     Config = DDSHConfig
-    version = "1"
+    version = "2"  # 2: tiny budget 4 -> 8 passes (the fashion learning curve, README.md)
     paper = "Jiang, Cui, Li, IEEE TIP 2018"  # shown by `zshbench list methods --verbose`
     requires = Requirements(inputs="images", gpu_capable=True, supervised=True)  # labels, no attributes
     profiles = PROFILES
