@@ -16,8 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg", force=True)
 import matplotlib.pyplot as plt  # noqa: E402
-
-from zshbench.registry import create_hasher  # noqa: E402
+from curve_table import default_epochs  # noqa: E402  (this folder: the same default the table reports)
 
 COLORS = {"shapes": "#0072B2", "fashion": "#D55E00", "digits": "#009E73"}  # Okabe-Ito, colour-blind safe
 MARKERS = {"shapes": "o", "fashion": "s", "digits": "^"}
@@ -42,8 +41,9 @@ def main(folder: str = "docs/curves") -> None:
             xs = [p["epochs"] for p in c["points"]]
             ys = [p["map@5000"] for p in c["points"]]
             ax.plot(xs, ys, marker=MARKERS.get(ds, "o"), markersize=3, linewidth=1.2, color=COLORS.get(ds), label=ds)
-        default = int(create_hasher(m).resolved_profile()["epochs"])
-        ax.axvline(default, color="0.35", linestyle="--", linewidth=0.8)
+        default = default_epochs(m)
+        if default is not None:
+            ax.axvline(default, color="0.35", linestyle="--", linewidth=0.8)
         ax.set_xscale("log", base=2)
         ticks = sorted({p["epochs"] for c in curves[m].values() for p in c["points"]})
         ax.set_xticks(ticks, [str(t) for t in ticks], fontsize=6)

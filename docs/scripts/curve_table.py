@@ -18,10 +18,9 @@ from zshbench.registry import create_hasher
 
 
 def default_epochs(method: str) -> int | None:
-    try:
-        return int(create_hasher(method).resolved_profile()["epochs"])
-    except Exception:  # a method without an epochs budget
-        return None
+    """The method's current default budget (its default profile's ``epochs``); None for a method without one."""
+    epochs = create_hasher(method).resolved_profile().get("epochs")
+    return None if epochs is None else int(epochs)
 
 
 def row(path: Path) -> str:
