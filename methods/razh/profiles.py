@@ -1,4 +1,5 @@
-"""RAZH's hyper-parameter profiles: every value that is not in the paper is chosen HERE, in one place.
+"""RAZH's hyper-parameter profiles: every value that is not in the paper is chosen HERE, in one place (except the
+transformer blocks' internals, timm's ViT defaults in ``model.py``: MLP ratio 4, qkv bias, init std 0.02).
 
 ``paper``: the paper's setting as far as it is printed (Sec. V-C "Experimental Settings" unless noted):
 d_v = 768 and d_a = 300 (V-C); GloVe word vectors (Sec. III-B-3, eq. 6; 300-d, REQUIRED: the profile stops
