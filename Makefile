@@ -40,13 +40,14 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 ## re-run the committed leaderboard grid (leaderboard/grid.toml), the baseline zoo (zoo.toml), the ablations
-## (ablations.toml) and the protocol-effects grids (effects-leaky.toml, effects-splits.toml); runs whose record
-## exists are skipped, so an interrupted run resumes (LEADERBOARD_GRIDS=zoo runs one part); then regenerate
-## leaderboard/README.md, its CSVs, LaTeX, figures and HTML page from the records
+## (ablations.toml) and the protocol-effects grids (effects-leaky.toml, effects-splits.toml) as ONE sweep (one
+## queue, costliest jobs first, two workers); runs whose record exists are skipped, so an interrupted run resumes
+## (LEADERBOARD_GRIDS=zoo runs one part); then regenerate leaderboard/README.md, its CSVs, LaTeX, figures and
+## HTML page from the records
 LEADERBOARD_GRIDS ?= grid zoo ablations effects-leaky effects-splits
 leaderboard: $(STAMP)
-	for g in $(LEADERBOARD_GRIDS); do OMP_NUM_THREADS=1 $(BIN)/zshbench sweep --grid leaderboard/$$g.toml \
-	  --results leaderboard/results --workers 2 || exit 1; done
+	OMP_NUM_THREADS=1 $(BIN)/zshbench sweep $(foreach g,$(LEADERBOARD_GRIDS),--grid leaderboard/$(g).toml) \
+	  --results leaderboard/results --workers 2
 	$(BIN)/zshbench report --results leaderboard/results --out leaderboard --readme README.md
 
 ## CI: the committed leaderboard matches its records and the code (no hand edits, no invalid/stale/conflicting record,

@@ -425,3 +425,55 @@ def test_local_sweep_on_shapes_feeds_the_leaderboard(tmp_path, capsys):
     (table,) = json.loads(capsys.readouterr().out)
     assert (table["dataset"], table["protocol"]) == ("shapes", "shapes-zsh")
     assert table["rows"][0]["cells"]["16"]["n"] == 2
+
+
+def test_several_grid_files_form_one_queue_and_a_shared_run_runs_once(tmp_path, capsys):
+    """`--grid A --grid B` (what `make leaderboard` does): one plan over both files, costliest jobs first across
+    them, a run listed by both planned once, and each grid's own settings kept."""
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text('methods = ["lsh"]\ndatasets = ["digits"]\nbits = [16, 24]\nseeds = [0]\n')
+    # b repeats lsh/digits/16/0 (the shared run) and brings a deep job and an itq setting of its own
+    b.write_text(
+        'methods = ["lsh", "razh"]\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\n'
+        '[overrides]\n"razh" = ["max_steps=1"]\n'
+        '[[ablation]]\nmethod = "itq"\nset = ["n_iter=3"]\nlabel = "x"\n'
+    )
+    res = tmp_path / "res"
+    assert main(["sweep", "--grid", str(a), "--grid", str(b), "--results", str(res), "--dry-run"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    # lsh 16 + lsh 24 (a), razh 16 and itq 16 (b); lsh 16 of b is a's run: 4 runs, not 5
+    assert "4 run(s) to do in 3 job(s), 0 skipped" in out
+    lines = [ln for ln in out.split("zshbench run ")[1:]]
+    assert lines[0].startswith("--method razh")  # the deep job of the SECOND file first
+    assert "--method lsh --dataset digits --bits 16,24 " in out  # a's lsh runs in one job, the shared one once
+    assert "--set n_iter=3" in out and "--set max_steps=1" in out
+    assert not res.exists() or not list(res.rglob("*.json"))
+
+    # the same plan through the library, then really run (shallow runs only; the deep one is cheap but not needed)
+    from zshbench.sweep import sweep
+
+    grids = [load_grid(a), load_grid(b)]
+    for g in grids:
+        g.methods = [m for m in g.methods if m != "razh"]
+    done = sweep(grids, options=LaunchOptions(results=str(res), workers=2))
+    assert all(r.ok for r in done) and sorted(r.job.n_runs for r in done) == [1, 2]
+    recs, errs = load_records(res)
+    assert not errs and sorted((r["method"], r["n_bits"]) for r in recs) == [("itq", 16), ("lsh", 16), ("lsh", 24)]
+    assert sweep(grids, options=LaunchOptions(results=str(res), workers=2)) == []  # all done: nothing relaunched
+
+
+def test_pending_plans_a_run_listed_twice_once():
+    jobs = expand(Grid(["lsh"], ["digits"], [16], [0]), "r") + expand(Grid(["lsh"], ["digits"], [16, 24], [0]), "r")
+    todo, skipped = pending(jobs, group=False)
+    assert skipped == 0 and sorted((j.bits, j.seeds) for j in todo) == [((16,), (0,)), ((24,), (0,))]
+    todo, _ = pending(jobs)
+    assert [(j.bits, j.seeds) for j in todo] == [((16, 24), (0,))]
+
+
+def test_a_bad_second_grid_file_stops_the_sweep_before_any_run(tmp_path, capsys):
+    a = tmp_path / "a.toml"
+    a.write_text('methods = ["lsh"]\ndatasets = ["digits"]\nbits = [16]\nseeds = [0]\n')
+    res = tmp_path / "res"
+    assert main(["sweep", "--grid", str(a), "--grid", str(tmp_path / "missing.toml"), "--results", str(res)]) == 2
+    assert "missing.toml does not exist" in " ".join(capsys.readouterr().err.split())
+    assert not res.exists()

@@ -154,7 +154,11 @@ def add_parsers(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sw.add_argument(
-        "--grid", default=None, help="a grid .toml file (e.g. leaderboard/grid.toml); flags below override it"
+        "--grid",
+        action="append",
+        default=None,
+        help="a grid .toml file (e.g. leaderboard/grid.toml); flags below override it. Repeatable: the runs of "
+        "several grid files form one queue, costliest jobs first (what `make leaderboard` does)",
     )
     sw.add_argument("--methods", default=None, help="comma-separated names or fnmatch patterns, or 'all'")
     sw.add_argument("--datasets", default=None, help="comma-separated dataset names")
@@ -284,25 +288,28 @@ def cmd_run(args) -> int:
 def cmd_sweep(args) -> int:
     from zshbench.sweep import Grid, LaunchOptions, load_grid, sweep
 
-    grid = load_grid(args.grid) if args.grid else Grid([], [], [], [])
-    for key, value in (("methods", args.methods), ("datasets", args.datasets)):
-        if value is not None:
-            setattr(grid, key, [v.strip() for v in value.split(",") if v.strip()])
-    if args.methods is not None:  # --methods narrows the grid file's [[ablation]] runs to those methods too
-        import fnmatch
+    grids = [load_grid(g) for g in args.grid] if args.grid else [Grid([], [], [], [])]
+    for grid in grids:
+        for key, value in (("methods", args.methods), ("datasets", args.datasets)):
+            if value is not None:
+                setattr(grid, key, [v.strip() for v in value.split(",") if v.strip()])
+        if args.methods is not None:  # --methods narrows the grid file's [[ablation]] runs to those methods too
+            import fnmatch
 
-        grid.ablations = [
-            a for a in grid.ablations if any(p == "all" or fnmatch.fnmatchcase(a["method"], p) for p in grid.methods)
-        ]
-    for key, value in (("bits", args.bits), ("seeds", args.seeds)):
-        if value is not None:
-            setattr(grid, key, list(value))
-    missing = [f"--{k}" for k in ("methods", "datasets", "bits", "seeds") if not getattr(grid, k)]
-    if missing:
-        raise UserError(
-            f"The sweep has no {', '.join(missing)}: give them on the command line (e.g. --methods "
-            "itq,lsh --datasets digits --bits 24,48 --seeds 0,1) or in a grid file with --grid FILE."
-        )
+            grid.ablations = [
+                a
+                for a in grid.ablations
+                if any(p == "all" or fnmatch.fnmatchcase(a["method"], p) for p in grid.methods)
+            ]
+        for key, value in (("bits", args.bits), ("seeds", args.seeds)):
+            if value is not None:
+                setattr(grid, key, list(value))
+        missing = [f"--{k}" for k in ("methods", "datasets", "bits", "seeds") if not getattr(grid, k)]
+        if missing:
+            raise UserError(
+                f"The sweep has no {', '.join(missing)}: give them on the command line (e.g. --methods "
+                "itq,lsh --datasets digits --bits 24,48 --seeds 0,1) or in a grid file with --grid FILE."
+            )
     con = console()
 
     def on_plan(jobs, skipped):
@@ -341,7 +348,7 @@ def cmd_sweep(args) -> int:
         on_done=on_done,
     )
     results = sweep(
-        grid,
+        grids,
         args.launcher,
         opts,
         extra_overrides=args.overrides,

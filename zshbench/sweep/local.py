@@ -144,7 +144,7 @@ def make_launcher(name: str, options: LaunchOptions) -> Launcher:
 
 
 def sweep(
-    grid: Grid,
+    grid: Grid | Sequence[Grid],
     launcher: str = "local",
     options: LaunchOptions | None = None,
     *,
@@ -157,21 +157,31 @@ def sweep(
     resume: bool = False,
     on_plan: Callable[[list[Job], int], None] | None = None,
 ) -> list[JobResult]:
-    """Expand ``grid``, skip existing records, launch the rest; return one `JobResult` per launched job."""
+    """Expand ``grid``, skip existing records, launch the rest; return one `JobResult` per launched job.
+
+    ``grid`` may be several grids (``zshbench sweep --grid A --grid B``): their runs form ONE queue, ordered by
+    cost across all of them, so no worker waits at the end of one grid while the other finishes its last long
+    job (`make leaderboard` runs its five grid files this way). A run listed by more than one grid runs once.
+    """
     options = options or LaunchOptions()
+    grids = [grid] if isinstance(grid, Grid) else list(grid)
     if checkpoint_every < 0:
         raise UserError(
             f"--checkpoint-every must be 0 (no checkpoints) or a positive number of steps, got {checkpoint_every}."
         )
-    jobs = expand(
-        grid,
-        options.results,
-        extra_overrides=extra_overrides,
-        device=device,
-        data_root=data_root,
-        checkpoint_every=checkpoint_every,
-        resume=resume,
-    )
+    jobs = [
+        job
+        for g in grids
+        for job in expand(
+            g,
+            options.results,
+            extra_overrides=extra_overrides,
+            device=device,
+            data_root=data_root,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
+        )
+    ]
     todo, skipped = pending(jobs, group=not per_run)
     todo.sort(key=_cost)
     if on_plan:

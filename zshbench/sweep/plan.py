@@ -104,15 +104,18 @@ def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]
 
     A run is done only when its results folder holds a valid record with exactly its identity
     (`zshbench.runner.Prepared.lookup`); a record that cannot be used (corrupt, edited, another run's) is not done:
-    its job lists it in ``replace`` and reruns it with ``--force``. Every (method, dataset) is validated here
-    through `zshbench.runner.prepare`, so bad input fails before any launch. With ``group`` the remaining runs of
-    one (method, dataset, overrides) become one `Job` over the union of their code lengths and seeds (never a
-    run the grid excludes or one already done)."""
+    its job lists it in ``replace`` and reruns it with ``--force``. A run that several jobs list (the same record
+    path, e.g. one run in two grid files of one sweep) is planned once, in the first of them. Every (method,
+    dataset) is validated here through `zshbench.runner.prepare`, so bad input fails before any launch. Every
+    remaining run becomes a one-run `Job`; with ``group`` the remaining runs of one (method, dataset, overrides)
+    become one `Job` over the union of their code lengths and seeds (never a run the grid excludes or one
+    already done)."""
     from zshbench.runner import prepare
 
     prepared: dict[tuple, Any] = {}
     todo: list[Job] = []
     skipped = 0
+    claimed: set[str] = set()  # record paths of the runs already planned (a run in two grids runs once)
     for j in jobs:
         key = (j.method, j.dataset, j.protocol, j.overrides, j.data_root, j.eval_variant)
         if key not in prepared:
@@ -128,20 +131,17 @@ def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]
                 eval_variant=j.eval_variant,
             )
         prep = prepared[key]
-        missing = False
-        broken: list[str] = []
         for b in j.bits:
             for s in j.seeds:
                 look = prep.lookup(j.results, b, s)
                 look.slot.hasher.validate_config()  # prepare() validated the first job's code length only
+                path = str(look.slot.path)
                 if look.status == "done":
                     skipped += 1
-                else:
-                    missing = True
-                    if look.status == "invalid":
-                        broken.append(look.problem or str(look.slot.path))
-        if missing:
-            todo.append(dataclasses.replace(j, replace=tuple(broken)))
+                elif path not in claimed:
+                    claimed.add(path)
+                    broken = (look.problem or path,) if look.status == "invalid" else ()
+                    todo.append(dataclasses.replace(j, bits=(b,), seeds=(s,), replace=broken))
     if not group:
         return todo, skipped
     groups: dict[tuple, list[Job]] = {}
