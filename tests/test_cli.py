@@ -83,7 +83,7 @@ def test_run_and_rerun_and_leaderboard(capsys, tmp_path):
         (["run", "--method", "lsh", "--dataset", "digitz"], "Did you mean: digits?"),
         (["run", "--method", "lsh", "--dataset", "digits", "--protocol", "nope"], "Unknown protocol 'nope'"),
         (["run", "--method", "lsh", "--dataset", "digits", "--set", "centre=1"], "Valid keys: n_bits, seed, center"),
-        (["run", "--method", "lsh", "--dataset", "digits", "--set", "center=perhaps"], "expected bool"),
+        (["run", "--method", "lsh", "--dataset", "digits", "--set", "center=perhaps"], "expected true or false"),
         (["run", "--method", "lsh", "--dataset", "digits", "--bits", "512"], "out of range"),
         (["run", "--method", "lsh", "--dataset", "digits", "--features", "native"], "ships none"),
         (["run", "--method", "lsh", "--dataset", "digits", "--device", "cuda:7"], "no CUDA device"),
@@ -118,11 +118,23 @@ def test_bad_record_is_reported_not_lost(capsys, tmp_path):
     assert code == 0 and "broken.json" in err and "1 record(s) excluded" in err and "lsh" in out
 
 
-def test_argparse_errors_exit_2(capsys):
+@pytest.mark.parametrize("flag, value", [("--bits", "a,b"), ("--bits", "24,,48"), ("--seeds", "0,"), ("--bits", ",")])
+def test_argparse_errors_exit_2(capsys, tmp_path, flag, value):
+    """Non-integers and empty items (``24,,48``: a typo, not 'the two others') stop before any run."""
     with pytest.raises(SystemExit) as e:
-        main(["run", "--method", "lsh", "--dataset", "digits", "--bits", "a,b"])
+        main(["run", "--method", "lsh", "--dataset", "digits", flag, value, "--results", str(tmp_path)])
     assert e.value.code == 2
     assert "comma-separated integers" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_config_errors_name_types_in_words():
+    from zshbench.config import parse_value
+    from zshbench.errors import UserError
+
+    with pytest.raises(UserError) as e:
+        parse_value("five", int | None, "max_steps")
+    assert "expected an integer or none" in str(e.value) and "NoneType" not in str(e.value)
 
 
 def test_debug_shows_traceback():
@@ -180,3 +192,16 @@ def test_folder_dataset_with_adhoc_protocol_flags(capsys, tmp_path):
         capsys, "run", "--method", "lsh", "--dataset", "digits", "--unseen", "three", "--results", str(tmp_path / "r2")
     )
     assert code == 2 and "folder:PATH datasets only" in err
+
+
+def test_leaderboard_default_metric_follows_the_records_k(capsys, tmp_path):
+    """Records evaluated with --k 100 have map@100, not map@5000: the default metric follows them."""
+    res = str(tmp_path / "r")
+    code, _, err = cli(capsys, "run", "--method", "lsh", "--dataset", "digits", "--bits", "16", "--k", "100",
+                       "--results", res, "--no-progress")  # fmt: skip
+    assert code == 0, err
+    code, out, err = cli(capsys, "leaderboard", "--results", res, "--format", "md")
+    assert code == 0, err
+    assert "map@100" in out and "lsh" in out
+    code, out, err = cli(capsys, "leaderboard", "--results", res, "--metric", "map@5000")
+    assert code == 2 and "map@100" in " ".join(err.split())  # an explicit wrong metric still lists the real ones

@@ -27,7 +27,7 @@ def test_parse_types():
 @pytest.mark.parametrize(
     "pair, fragment",
     [
-        ("n=1.5", "expected int"),
+        ("n=1.5", "expected an integer"),
         ("flag=maybe", "true or false"),
         ("mode=z", "'x' | 'y'"),
         ("lr=abc", "float"),
@@ -103,7 +103,7 @@ def test_floats_that_parse_still_do():
 def test_float_field_refuses_bools_and_ints_beyond_the_float_range():
     with pytest.raises(UserError, match="not true/false"):
         parse_overrides(FloatsCfg, {"lr": True})
-    with pytest.raises(UserError, match="expected float"):  # float(10**400) raises OverflowError
+    with pytest.raises(UserError, match="expected a number"):  # float(10**400) raises OverflowError
         parse_overrides(FloatsCfg, {"lr": 10**400})
 
 
@@ -121,7 +121,7 @@ def test_int_fields_accept_the_64_bit_range_and_refuse_bools():
     assert parse_overrides(Cfg, [f"n={-(2**63)}"]) == {"n": -(2**63)}
     assert parse_overrides(Cfg, {"n": 4.0}) == {"n": 4}
     for raw in (True, "true", 1.5, "1.5", "nan", float("inf")):
-        with pytest.raises(UserError, match="expected int"):
+        with pytest.raises(UserError, match="expected an integer"):
             parse_overrides(Cfg, {"n": raw})
 
 
@@ -145,7 +145,7 @@ def test_check_types_and_ranges_refuse_non_finite_and_huge_values():
         check_types(FloatsCfg(lr=float("inf")), "m")
     with pytest.raises(UserError, match="tau=nan is invalid: expected a finite number"):
         check_types(FloatsCfg(tau=float("nan")), "m")
-    with pytest.raises(UserError, match="n=36893488147419103232 is invalid: expected int that fits in 64 bits"):
+    with pytest.raises(UserError, match="n=36893488147419103232 is invalid: expected an integer that fits in 64 bits"):
         check_types(Cfg(n=2**65), "m")
     for rule in (POSITIVE, NON_NEG, NUMBER):
         for bad in (float("inf"), float("-inf"), float("nan")):

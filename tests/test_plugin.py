@@ -64,11 +64,16 @@ def test_plugin_listed_validated_and_run(plugin_path, tmp_path):
     (rec_path,) = tmp_path.rglob("*.json")
     rec = json.loads(rec_path.read_text())
     assert rec["method"] == "attrproj" and rec["metrics"]["map@all"] > 0.03
+    # the example validates its own key: a negative ridge stops before any work
+    bad = _run(plugin_path, "run", "--method", "attrproj", "--dataset", "shapes", "--set", "ridge=-1",
+               "--results", str(tmp_path / "bad"), "--no-progress")  # fmt: skip
+    assert bad.returncode == 2 and "ridge" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "bad").exists()
 
 
 def test_plugin_hasher_is_short():
     n = len((EXAMPLE / "zshbench_plugin_example" / "hasher.py").read_text().splitlines())
-    assert n <= 40
+    assert n <= 45
 
 
 def test_readme_shows_the_example_verbatim():

@@ -42,12 +42,32 @@ def field_types(config_cls: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(config_cls)}
 
 
+_PHRASES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", type(None): "none"}
+
+
+def _type_phrase(tp: Any) -> str:
+    """What an error message says a key expects: ``int | None`` -> "an integer or none" (not "int | NoneType")."""
+    origin = get_origin(tp)
+    if origin is Literal:
+        choices = ", ".join(repr(a) for a in get_args(tp))
+        return f"one of {choices}" if len(get_args(tp)) > 1 else choices
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_phrase(a) for a in get_args(tp))
+    if origin in (tuple, list):
+        args = [a for a in get_args(tp) if a is not Ellipsis]
+        return f"a comma-separated list of {_type_phrase(args[0]) if args else 'values'}"
+    return _PHRASES.get(tp, getattr(tp, "__name__", str(tp)))
+
+
 def _type_name(tp: Any) -> str:
+    """The short name of an annotation (`list methods --verbose`, placeholders): ``int | None`` -> "int | none"."""
     origin = get_origin(tp)
     if origin is Literal:
         return " | ".join(repr(a) for a in get_args(tp))
     if origin in (Union, types.UnionType):
         return " | ".join(_type_name(a) for a in get_args(tp))
+    if tp is type(None):
+        return "none"
     if origin in (tuple, list):
         args = [a for a in get_args(tp) if a is not Ellipsis]
         return f"comma-separated list of {_type_name(args[0]) if args else 'values'}"
@@ -61,7 +81,7 @@ def parse_value(raw: Any, tp: Any, key: str) -> Any:
     def bad(extra: str = "") -> UserError:
         example = f"{_FLAGS[key]} <{_type_name(tp)}>" if key in _FLAGS else f"--set {key}=<{_type_name(tp)}>"
         return UserError(
-            f"Invalid value {raw!r} for config key '{key}': expected {_type_name(tp)}.{extra} Example: {example}."
+            f"Invalid value {raw!r} for config key '{key}': expected {_type_phrase(tp)}.{extra} Example: {example}."
         )
 
     if origin in (Union, types.UnionType):
@@ -103,7 +123,7 @@ def parse_value(raw: Any, tp: Any, key: str) -> Any:
             return raw
         if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
             return raw.strip().lower() in _TRUE
-        raise bad(" Use true or false.")
+        raise bad(" Also accepted: yes/no, on/off, 1/0.")
     if tp is int:
         if isinstance(raw, bool):
             raise bad(" Use a number, not true/false.")
@@ -230,7 +250,7 @@ def check_types(config: Any, owner: str) -> None:
         except UserError:
             parsed = _MISMATCH
         if parsed is _MISMATCH or (isinstance(val, str) and not isinstance(parsed, str) and parsed is not None):
-            what = _type_name(tp)
+            what = _type_phrase(tp)
             if isinstance(val, float) and not math.isfinite(val):
                 what = "a finite number (inf, -inf and nan are not allowed)"
             elif _is_int(val) and not INT_MIN <= val <= INT_MAX:

@@ -57,7 +57,7 @@ def test_non_finite_config_values_are_refused_up_front(capsys, tmp_path, method,
         str(tmp_path / "r"),
         "--no-progress",
     )
-    expected = "expected int" if key == "n_iter" else "expected a finite number"
+    expected = "expected an integer" if key == "n_iter" else "expected a finite number"
     _one_paragraph_error(code, err, f"config key '{key}'", expected)
     assert _records(tmp_path / "r") == []
 

@@ -9,13 +9,16 @@ __all__ = ["Parser", "console", "int_list"]
 
 
 def int_list(text: str) -> list[int]:
+    """``"24,48"`` -> [24, 48]; an empty item (``"24,,48"``, a trailing comma) is an error, not a silent skip."""
+    items = [t.strip() for t in text.split(",")]
+    if any(not t for t in items):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers without empty items, got {text!r} (e.g. 24,48)"
+        )
     try:
-        vals = [int(t) for t in text.split(",") if t.strip()]
+        return [int(t) for t in items]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not vals:
-        raise argparse.ArgumentTypeError("expected at least one integer")
-    return vals
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r} (e.g. 24,48)") from None
 
 
 class Parser(argparse.ArgumentParser):

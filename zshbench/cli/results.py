@@ -14,8 +14,13 @@ __all__ = ["add_parsers", "cmd_leaderboard", "cmd_report"]
 
 def add_parsers(sub) -> None:
     lb = sub.add_parser("leaderboard", help="tables of mean ± std over seeds from result records")
-    lb.add_argument("--results", default="results")
-    lb.add_argument("--metric", default=HEADLINE_METRIC)
+    lb.add_argument("--results", default="results", help="the records' folder (default: ./results)")
+    lb.add_argument(
+        "--metric",
+        default=None,
+        help=f"the metric tabulated (default: {HEADLINE_METRIC}, or map@K when every record was evaluated with "
+        "--k K), e.g. map@all, tie_aware@5000, p@h2, pr_auc; a wrong name lists the records' metrics",
+    )
     lb.add_argument(
         "--format",
         choices=["rich", "md", "csv", "latex", "json"],
@@ -193,6 +198,9 @@ def cmd_leaderboard(args) -> int:
     _warn_excluded(errors)
     _warn_excluded(rep_errors, "reported record")
     known = iter_metric_names(records)
+    if args.metric is None:  # the headline metric, or map@K of records that all used another --k
+        ks = {r.k for r in records}
+        args.metric = f"map@{ks.pop()}" if len(ks) == 1 and HEADLINE_METRIC not in known else HEADLINE_METRIC
     if records and args.metric not in known:
         from zshbench.registry import did_you_mean
 

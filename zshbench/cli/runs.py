@@ -67,8 +67,8 @@ def add_parsers(sub) -> None:
     r.add_argument("--method", default=None, help="a registered method (required here or in --config)")
     r.add_argument("--dataset", default=None, help="a registered dataset (required here or in --config)")
     r.add_argument("--protocol", default=None, help="default: the dataset's default protocol")
-    r.add_argument("--bits", type=int_list, default=[64], help="comma-separated code lengths (8..256)")
-    r.add_argument("--seeds", type=int_list, default=[0], help="comma-separated seeds")
+    r.add_argument("--bits", type=int_list, default=[64], help="comma-separated code lengths, 8..256 (default: 64)")
+    r.add_argument("--seeds", type=int_list, default=[0], help="comma-separated seeds (default: 0)")
     r.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     r.add_argument(
         "--set",
@@ -278,10 +278,11 @@ def cmd_run(args) -> int:
     con.print(summary_table(records, statuses))
     n_new = sum(1 for s in statuses.values() if s == "new")
     n_skip = sum(1 for s in statuses.values() if s == "skipped")
-    con.print(
-        f"{n_new} new record(s), {n_skip} skipped (a record with the same run identity is already in "
-        f"{args.results}; use --force to rerun)."
-    )
+    if n_skip:
+        why = f" (a record with the same run identity is already in {args.results}; use --force to rerun)"
+    else:
+        why = f" (records in {args.results})"
+    con.print(f"{n_new} new record(s), {n_skip} skipped{why}.")
     return 0
 
 

@@ -2,6 +2,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zshbench.config import POSITIVE, check_ranges
 from zshbench.hasher import Hasher, HasherConfig, Requirements
 
 
@@ -16,6 +17,10 @@ class AttributeProjectionHasher(Hasher):
     Config = AttrProjConfig
     requires = Requirements(inputs="features", attributes=True, supervised=True)
     version = "1"
+
+    def validate_config(self):  # bad values stop the run before any work (exit 2, naming key and range)
+        super().validate_config()
+        check_ranges(self.config, "attrproj", {"ridge": POSITIVE})
 
     def _fit(self, train):
         x = np.asarray(train.features, dtype=np.float64)
