@@ -94,6 +94,28 @@ def test_report_removes_its_own_stale_files_and_nothing_else(results, tmp_path):
     assert (out / "csv" / "tidy.csv").exists()
 
 
+def test_check_flags_files_no_report_of_the_records_writes(results, tmp_path, capsys):
+    """A CSV added by hand, or the figures of a dataset no longer in the records, make --check fail (they would
+    show results the records do not hold); `report` removes them, also with --no-figures."""
+    out = tmp_path / "rep"
+    assert main(["report", "--results", str(results), "--out", str(out), "--no-figures"]) == 0
+    check = ["leaderboard", "--check", "--results", str(results), "--out", str(out)]
+    assert main(check) == 0
+    capsys.readouterr()
+    (out / "figures").mkdir(exist_ok=True)
+    ours = out / "figures" / "pr_shapes_shapes-zsh.png"  # a figure this report draws: kept, not redrawn
+    ours.write_bytes(b"png")
+    extra = [out / "csv" / "fashion__fashion-zsh__mapat5000.csv", out / "figures" / "pr_fashion_fashion-zsh.svg"]
+    for f in extra:
+        f.write_text("old\n")
+    assert main(check) == 1
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(f"stale: {f}" in text for f in extra) and str(ours) not in text and "2 problem(s)" in text
+    assert main(["report", "--results", str(results), "--out", str(out), "--no-figures"]) == 0
+    assert not any(f.exists() for f in extra) and ours.read_bytes() == b"png"
+    assert main(check) == 0
+
+
 def test_headline_leads_with_fashion_and_shapes_and_leaves_out_leaky_records():
     from factories import make_record
 

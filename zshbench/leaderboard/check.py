@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from zshbench.leaderboard.report import DEFAULT_METRICS, report_files, sync_headline
+from zshbench.leaderboard.report import DEFAULT_METRICS, report_files, stale_files, sync_headline
 from zshbench.leaderboard.tables import _dataset_fp, features_label
 from zshbench.records import Record
 
@@ -136,7 +136,13 @@ def check(
     problems += conflicts(records) + stale(records) + protocol_problems(records)
     out = Path(out)
     variant_of = method_variants(records)
-    for rel, text in report_files(records, metrics, reported=reported, variant_of=variant_of).items():
+    texts = report_files(records, metrics, reported=reported, variant_of=variant_of)
+    for f in stale_files(out, records, set(texts), variant_of):
+        problems.append(
+            f"stale: {f} is not generated from these records (a leftover of an earlier report, or added by hand); "
+            "regenerate with zshbench report, which removes it"
+        )
+    for rel, text in texts.items():
         p = inside(out, rel)
         if not p.exists():
             problems.append(f"missing: {p} (regenerate with zshbench report)")

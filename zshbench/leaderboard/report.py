@@ -241,6 +241,36 @@ def report_files(
     return files
 
 
+GENERATED = {"csv": (".csv",), "latex": (".tex",), "figures": (".png", ".pdf", ".svg")}
+"""The generated folders of a report and the kinds of file zshbench writes there (and removes when stale)."""
+
+
+def figure_files(records: Sequence[Record], variant_of: dict[str, str | None] | None = None) -> set[str]:
+    """Relative paths (``figures/NAME.png|pdf|svg``) of every figure `write_report` draws for ``records``, without
+    drawing them (`zshbench.leaderboard.html.figure_links` names them)."""
+    from zshbench.leaderboard.html import figure_links
+
+    drawn = split_ablations(split_records(list(records))[0], variant_of or {})[0]
+    return {f"figures/{Path(n).stem}{ext}" for n in figure_links(drawn) for ext in GENERATED["figures"]}
+
+
+def stale_files(
+    out: str | Path, records: Sequence[Record], expected: set[str], variant_of: dict[str, str | None] | None = None
+) -> list[Path]:
+    """Files in ``out``'s generated folders (`GENERATED`) that a report of ``records`` would not write: leftovers
+    of an earlier report (a dataset or method no longer in the records) or files added by hand. ``expected``:
+    the relative paths of the report's text files (`report_files`); the figures' are added here."""
+    out = Path(out)
+    keep = set(expected) | figure_files(records, variant_of)
+    found = []
+    for folder, suffixes in GENERATED.items():
+        d = out / folder
+        for f in sorted(d.rglob("*")) if d.is_dir() else ():
+            if f.is_file() and f.suffix in suffixes and f.relative_to(out).as_posix() not in keep:
+                found.append(f)
+    return found
+
+
 def write_report(
     records: Sequence[Record],
     out: str | Path,
@@ -253,27 +283,26 @@ def write_report(
     """Write README.md, index.html (unless ``html`` is false), CSVs, LaTeX (and figures) under ``out``; return
     the written paths.
 
-    Files a previous report left in the generated folders (``csv/``, ``latex/``, and ``figures/`` when figures are
-    drawn) that this report does not write, e.g. the figures of a method no longer in the records, are removed
-    (only ``.csv``, ``.tex``, ``.png``, ``.pdf`` and ``.svg`` files there), so the folder never shows stale
-    results. Nothing else under ``out`` is touched."""
+    Files a previous report left in the generated folders (``csv/``, ``latex/``, ``figures/``) that this report
+    would not write, e.g. the figures of a dataset no longer in the records, are removed (only ``.csv``, ``.tex``,
+    ``.png``, ``.pdf`` and ``.svg`` files there; `stale_files`), so the folder never shows stale results; with
+    ``figures=False`` the figures this report would draw are left as they are (not redrawn). Nothing else under
+    ``out`` is touched."""
     from zshbench.fileio import atomic_write_bytes
     from zshbench.paths import check_writable_dir, inside
 
     out = check_writable_dir(out, "--out")
     written = []
     variant_of = variant_of or {}
-    for rel, text in report_files(records, metrics, reported=reported, html=html, variant_of=variant_of).items():
+    texts = report_files(records, metrics, reported=reported, html=html, variant_of=variant_of)
+    for rel, text in texts.items():
         p = inside(out, rel)
         atomic_write_bytes(p, text.encode())
         written.append(p)
-    generated = {"csv": (".csv",), "latex": (".tex",)}
     if figures:
         from zshbench.leaderboard.figures import write_figures
 
         written += write_figures(split_ablations(split_records(list(records))[0], variant_of)[0], out / "figures")
-        generated["figures"] = (".png", ".pdf", ".svg")
-    keep = {p.resolve() for p in written}
     page = out / "index.html"
     if (
         not html
@@ -281,9 +310,6 @@ def write_report(
         and '<meta name="generator" content="zshbench">' in page.read_text("utf-8", "replace")
     ):
         page.unlink()  # a page of an earlier report would show stale results
-    for folder, suffixes in generated.items():
-        d = out / folder
-        for f in sorted(d.rglob("*")) if d.is_dir() else ():
-            if f.is_file() and f.suffix in suffixes and f.resolve() not in keep:
-                f.unlink()
+    for f in stale_files(out, records, set(texts), variant_of):
+        f.unlink()
     return written
