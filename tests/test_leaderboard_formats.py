@@ -134,3 +134,18 @@ def test_headline_leads_with_fashion_and_shapes_and_leaves_out_leaky_records():
     assert [t.dataset for t in aggregate(recs)] == ["fashion", "shapes", "digits"]
     only_digits = [r for r in recs if r.dataset == "digits"]
     assert "digits /" in headline_markdown(only_digits)  # no lead dataset: every dataset
+
+
+def test_report_prints_the_command_that_regenerates_it(results, tmp_path, monkeypatch):
+    """The header names the folders the report was made from, not the committed leaderboard's."""
+    from zshbench.leaderboard.report import regenerate_command
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "my-report"
+    assert main(["report", "--results", str(results), "--out", "./my-report/", "--no-figures"]) == 0
+    cmd = f"zshbench report --results {results} --out my-report"
+    assert regenerate_command(str(results), str(out)) == cmd  # absolute inside the current folder -> relative
+    assert f"Regenerate with: `{cmd}`" in (out / "README.md").read_text()
+    assert cmd in (out / "index.html").read_text()
+    assert "leaderboard/results" not in (out / "README.md").read_text()
+    assert main(["leaderboard", "--check", "--results", str(results), "--out", str(out)]) == 0

@@ -146,10 +146,17 @@ def cmd_report(args) -> int:
     for c in conflicts(records):
         sys.stderr.write(f"warning: {c}\n")
     from zshbench.leaderboard.check import method_variants
+    from zshbench.leaderboard.report import regenerate_command
 
     variant_of = method_variants(records)
     paths = write_report(
-        records, args.out, figures=not args.no_figures, reported=reported, html=args.html, variant_of=variant_of
+        records,
+        args.out,
+        figures=not args.no_figures,
+        reported=reported,
+        html=args.html,
+        variant_of=variant_of,
+        regenerate_cmd=regenerate_command(args.results, args.out),
     )
     print(f"wrote {len(paths)} file(s) under {args.out} from {len(records)} record(s)")
     if args.readme:
@@ -181,7 +188,17 @@ def cmd_leaderboard(args) -> int:
             f"--results {args.results}' first, or point --results at the folder your runs wrote into."
         )
     if args.check:
-        problems = check(records, errors, args.out, reported=reported, reported_errors=rep_errors, readme=args.readme)
+        from zshbench.leaderboard.report import regenerate_command
+
+        problems = check(
+            records,
+            errors,
+            args.out,
+            reported=reported,
+            reported_errors=rep_errors,
+            readme=args.readme,
+            regenerate_cmd=regenerate_command(args.results, args.out),
+        )
         if args.reproduce:
             problems += _reproduce(records, args.out)
         for p in problems:

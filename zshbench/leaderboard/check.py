@@ -126,9 +126,11 @@ def check(
     reported: list[dict] | None = None,
     reported_errors: list | None = None,
     readme: str | Path | None = None,
+    regenerate_cmd: str = "",
 ) -> list[str]:
     """Problems that make ``zshbench leaderboard --check`` fail (empty list = all good); ``readme``: also
-    compare that file's headline block (`sync_headline`)."""
+    compare that file's headline block (`sync_headline`); ``regenerate_cmd``: the command the report was made
+    to print (`zshbench.leaderboard.report.regenerate_command`; default: the committed leaderboard's)."""
     from zshbench.paths import inside
 
     problems = [f"invalid record: {e}" for e in errors]
@@ -136,7 +138,7 @@ def check(
     problems += conflicts(records) + stale(records) + protocol_problems(records)
     out = Path(out)
     variant_of = method_variants(records)
-    texts = report_files(records, metrics, reported=reported, variant_of=variant_of)
+    texts = report_files(records, metrics, regenerate_cmd=regenerate_cmd, reported=reported, variant_of=variant_of)
     for f in stale_files(out, records, set(texts), variant_of):
         problems.append(
             f"stale: {f} is not generated from these records (a leftover of an earlier report, or added by hand); "

@@ -241,6 +241,22 @@ def report_files(
     return files
 
 
+def regenerate_command(results: str | Path, out: str | Path) -> str:
+    """The command a report prints as the way to regenerate it: ``zshbench report --results R --out O`` with the
+    folders as given (normalised: no ``./``, no trailing ``/``; an absolute path inside the current folder made
+    relative), so `zshbench report` and `zshbench leaderboard --check` given the same folders agree on it."""
+    import os
+
+    def shown(p: str | Path) -> str:
+        p = os.path.normpath(str(p))
+        if os.path.isabs(p):
+            rel = os.path.relpath(p)
+            p = rel if not rel.startswith("..") else p
+        return p
+
+    return f"zshbench report --results {shown(results)} --out {shown(out)}"
+
+
 GENERATED = {"csv": (".csv",), "latex": (".tex",), "figures": (".png", ".pdf", ".svg")}
 """The generated folders of a report and the kinds of file zshbench writes there (and removes when stale)."""
 
@@ -279,6 +295,7 @@ def write_report(
     reported: list[dict] | None = None,
     html: bool = True,
     variant_of: dict[str, str | None] | None = None,
+    regenerate_cmd: str = "",
 ) -> list[Path]:
     """Write README.md, index.html (unless ``html`` is false), CSVs, LaTeX (and figures) under ``out``; return
     the written paths.
@@ -287,14 +304,17 @@ def write_report(
     would not write, e.g. the figures of a dataset no longer in the records, are removed (only ``.csv``, ``.tex``,
     ``.png``, ``.pdf`` and ``.svg`` files there; `stale_files`), so the folder never shows stale results; with
     ``figures=False`` the figures this report would draw are left as they are (not redrawn). Nothing else under
-    ``out`` is touched."""
+    ``out`` is touched. ``regenerate_cmd``: the command the report prints (`regenerate_command`; default: the
+    committed leaderboard's)."""
     from zshbench.fileio import atomic_write_bytes
     from zshbench.paths import check_writable_dir, inside
 
     out = check_writable_dir(out, "--out")
     written = []
     variant_of = variant_of or {}
-    texts = report_files(records, metrics, reported=reported, html=html, variant_of=variant_of)
+    texts = report_files(
+        records, metrics, regenerate_cmd=regenerate_cmd, reported=reported, html=html, variant_of=variant_of
+    )
     for rel, text in texts.items():
         p = inside(out, rel)
         atomic_write_bytes(p, text.encode())
