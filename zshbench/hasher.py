@@ -100,6 +100,9 @@ class Hasher:
     variant_of: ClassVar[str | None] = None
     # config keys whose values may name files (weights, word vectors): the run identity holds the files' sha256
     file_params: ClassVar[tuple[str, ...]] = ()
+    #: config keys that only change what is shown (a progress bar), never a number: recorded at their default,
+    #: so they are not part of a record's params, config hash or run identity (`get_params`)
+    display_params: ClassVar[tuple[str, ...]] = ()
     # config overrides that make the conformance kit fast (e.g. one epoch); they never change what is checked
     conformance_params: ClassVar[dict[str, Any]] = {}
     # conformance checks this method is known to fail: check name -> the reason (pytest xfails them, strictly)
@@ -127,8 +130,15 @@ class Hasher:
 
     # -- parameters ------------------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
-        """The full config as a JSON-able dict (round-trips through ``type(self)(**params)``)."""
-        return config_to_dict(self.config)
+        """The full config as a JSON-able dict (round-trips through ``type(self)(**params)``). A key of
+        `display_params` is given its default value: it changes what is shown, never a number, so it is not
+        part of the record's params, config hash or run identity."""
+        d = config_to_dict(self.config)
+        defaults = {f.name: f.default for f in dataclasses.fields(self.Config)} if self.display_params else {}
+        for key in self.display_params:
+            if key in d:
+                d[key] = defaults[key]
+        return d
 
     def set_params(self, **params: Any) -> Hasher:
         params = parse_overrides(self.Config, params, owner=f"method '{self.name}'")

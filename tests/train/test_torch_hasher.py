@@ -244,3 +244,39 @@ def test_load_weights_function(tmp_path, monkeypatch):
     got = load_weights(net, "pretrained", timm_name="resnet10t", ignore_prefixes=("head",))
     assert got.description == "pretrained resnet10t (timm) (1 unused keys)" and got.label_set == "imagenet-1k"
     assert got.pretrained_cfg["mean"] == (0.1, 0.2, 0.3) and torch.equal(net.weight, donor.weight)
+
+
+class _FakeBar:
+    """Records what `fit_loop` asks of a caller's live bar (`use_progress_bar`)."""
+
+    def __init__(self):
+        self.added, self.updates, self.removed = [], [], []
+
+    def add_task(self, description, total=None, **fields):
+        self.added.append((description, total))
+        return len(self.added) - 1
+
+    def update(self, task, advance=0, description=None, **fields):
+        self.updates.append((task, advance, description))
+
+    def remove_task(self, task):
+        self.removed.append(task)
+
+
+def test_training_shows_in_the_callers_bar_and_progress_is_not_part_of_the_identity():
+    """`zshbench run` in a terminal: the epochs, steps and loss terms appear in the run's bar; the display switch
+    ``progress`` is recorded at its default, so a run with it has the same params, hash and identity."""
+    from zshbench.train.loop import use_progress_bar
+
+    h = ToyHasher(n_bits=8)
+    bar = _FakeBar()
+    with use_progress_bar(bar):
+        h.fit(_train())
+    assert [t for t, _ in bar.added] == ["toy 8b epoch 1/2", "toy 8b epoch 2/2"] and bar.removed == [0, 1]
+    epochs = h.run_info()["train"]["epochs"]
+    assert len(bar.updates) == sum(e["steps"] for e in epochs) and len(epochs) == 2
+    assert all(d.startswith("toy 8b epoch") and "loss" in d for _, _, d in bar.updates)
+    with_bar = ToyHasher(n_bits=8, progress=True)
+    assert with_bar.config.progress is True  # it still shows a bar when asked ...
+    assert with_bar.get_params() == h.get_params() and with_bar.get_params()["progress"] is False  # ... unrecorded
+    assert with_bar.config_hash() == h.config_hash() and with_bar.identity_params() == h.identity_params()

@@ -44,13 +44,21 @@ def _progress_ctx(progress: bool, console):
 
     if not progress:
         return nullcontext(None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=console,
         transient=True,
     )
@@ -306,7 +314,10 @@ def run_one(
     seed_everything(hasher.config.seed, torch_too=prep.method_cls.requires.inputs == "images")
     t0 = time.perf_counter()
     task = bar.add_task(f"fit {label}", total=None) if bar else None
-    hasher.fit(train)
+    from zshbench.train.loop import use_progress_bar
+
+    with use_progress_bar(bar):  # deep training shows its epochs, steps and loss terms in this bar
+        hasher.fit(train)
     t_fit = time.perf_counter() - t0
     if bar:
         bar.remove_task(task)

@@ -13,6 +13,7 @@ components logged per epoch (e.g. ``{"cls": ..., "hash": ...}``).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import math
 import random
@@ -23,7 +24,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FitStats", "autocast", "deterministic", "fit_loop", "make_generator", "seed_all"]
+__all__ = ["FitStats", "autocast", "deterministic", "fit_loop", "make_generator", "seed_all", "use_progress_bar"]
+
+_BAR: contextvars.ContextVar = contextvars.ContextVar("zshbench_progress_bar", default=None)
+
+
+@contextlib.contextmanager
+def use_progress_bar(bar):
+    """Within this context, `fit_loop` shows its epochs as tasks of ``bar`` (a live ``rich.progress.Progress``,
+    e.g. `zshbench run`'s in a terminal) instead of starting a display of its own: the step count, the running
+    mean of each loss term and the time, without a second live display and without touching the hasher's config
+    (so a run's identity is the same with and without a bar). ``bar=None`` changes nothing."""
+    token = _BAR.set(bar)
+    try:
+        yield bar
+    finally:
+        _BAR.reset(token)
 
 
 @dataclass
@@ -234,7 +250,8 @@ def fit_loop(
         )
 
     det = deterministic(deterministic_cpu and not str(device).startswith("cuda"))
-    bar_ctx = _progress(progress)
+    external = _BAR.get() if dist.is_main else None  # the caller's live bar (`use_progress_bar`)
+    bar_ctx = contextlib.nullcontext(external) if external is not None else _progress(progress)
     model.train()
     with det, bar_ctx as bar:
         for epoch in range(start_epoch, 0 if done else int(epochs)):
@@ -255,7 +272,8 @@ def fit_loop(
             per_epoch = len(batches) if hasattr(batches, "__len__") else None
             if per_epoch is not None and max_steps is not None:
                 per_epoch = max(0, min(per_epoch, int(max_steps) - stats.steps))
-            task = bar.add_task(f"{description} epoch {epoch + 1}/{epochs}", total=per_epoch, terms="") if bar else None
+            label = f"{description} epoch {epoch + 1}/{epochs}"
+            task = bar.add_task(label, total=per_epoch, terms="") if bar else None
             for batch in it:
                 if max_steps is not None and stats.steps >= max_steps:
                     break
@@ -288,7 +306,10 @@ def fit_loop(
                     tb.step(stats.steps, fparts, optimizer)
                 if bar:  # the running mean of each loss term over this epoch
                     terms = "  ".join(f"{k} {sums[k] / n:.4g}" for k in fparts)
-                    bar.update(task, advance=1, terms=terms)
+                    if external is not None:  # its columns show no extra field: the terms go in the description
+                        bar.update(task, advance=1, description=f"{label}  {terms}")
+                    else:
+                        bar.update(task, advance=1, terms=terms)
                 if every and spec is not None and stats.steps % every == 0:
                     save(epoch, pos, sums, n, False)
             means = {k: round(v / max(n, 1), 6) for k, v in sums.items()}

@@ -83,7 +83,8 @@ class TorchHasherConfig(HasherConfig):
     Attributes:
         max_steps: stop after this many optimizer steps (None: the full epochs).
         deterministic: deterministic torch algorithms on the CPU.
-        progress: rich progress bar during training.
+        progress: a progress bar of its own during training (display only: not part of the run's identity;
+            `zshbench run` in a terminal shows the training in its own bar without it).
     """
 
     max_steps: int | None = None
@@ -104,6 +105,7 @@ class TorchHasher(Hasher):
     requires = Requirements(inputs="images", attributes=True, gpu_capable=True, supervised=True)
     encode_batch_size = 256
     distributed_training: ClassVar[bool] = True
+    display_params: ClassVar[tuple[str, ...]] = ("progress",)
     file_params: ClassVar[tuple[str, ...]] = ("weights",)
     Config: ClassVar[type] = TorchHasherConfig
 
