@@ -205,3 +205,47 @@ def test_leaderboard_default_metric_follows_the_records_k(capsys, tmp_path):
     assert "map@100" in out and "lsh" in out
     code, out, err = cli(capsys, "leaderboard", "--results", res, "--metric", "map@5000")
     assert code == 2 and "map@100" in " ".join(err.split())  # an explicit wrong metric still lists the real ones
+
+
+def test_diverged_training_is_a_one_paragraph_error_exit_2(capsys, tmp_path):
+    """A learning rate that makes the loss NaN: the loop's FloatingPointError becomes an error message, no record."""
+    res = str(tmp_path / "r")
+    code, _, err = cli(capsys, "run", "--method", "razh", "--dataset", "digits", "--bits", "16", "--set", "lr=1e30",
+                       "--set", "max_steps=2", "--results", res, "--no-progress")  # fmt: skip
+    assert code == 2 and "Traceback" not in err
+    text = " ".join(err.split())
+    assert text.startswith("error: Training diverged:") and "loss became nan" in text and "No record" in text
+    assert not list(tmp_path.rglob("*.json"))
+
+
+@pytest.mark.parametrize(
+    "exc, code, fragment",
+    [
+        (MemoryError("Unable to allocate 240. MiB"), 2, "Out of memory (Unable to allocate 240. MiB)"),
+        (BrokenPipeError(), 1, ""),
+    ],
+)
+def test_memory_error_and_closed_pipe_have_no_traceback(capsys, monkeypatch, exc, code, fragment):
+    import zshbench.cli.info as info
+
+    def boom(args):
+        raise exc
+
+    monkeypatch.setattr(info, "cmd_list", boom)
+    monkeypatch.setattr("os.dup2", lambda *a: None)  # keep pytest's stdout
+    rc, _, err = cli(capsys, "list", "methods")
+    assert rc == code and "Traceback" not in err and fragment in " ".join(err.split())
+
+
+def test_available_memory_respects_ulimit_v(monkeypatch):
+    import resource
+
+    from zshbench import memory
+
+    monkeypatch.delenv("ZSHBENCH_MEMORY_LIMIT", raising=False)
+    free = memory.available_bytes()
+    with open("/proc/self/status") as f:
+        vm = next(int(ln.split()[1]) * 1024 for ln in f if ln.startswith("VmSize:"))
+    monkeypatch.setattr(resource, "getrlimit", lambda what: (vm + 2**30, resource.RLIM_INFINITY))
+    limited = memory.available_bytes()
+    assert limited <= 2**30 + 2**26 and (free is None or limited <= free)

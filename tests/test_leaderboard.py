@@ -96,6 +96,10 @@ def test_check_flags_corrupt_stale_and_conflicting_records(results, tmp_path, ca
     assert main(["leaderboard", "--results", str(res), "--check", "--out", str(out)]) == 1
     printed = capsys.readouterr().out
     assert "stale:" in printed and "conflict:" in printed and "two runs of one cell" in printed
+    # the plain table still shows the cell, but says that it mixes two experiments
+    assert main(["leaderboard", "--results", str(res), "--format", "csv"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "warning: conflict:" in err and "may average different experiments" in err
     # corrupt record
     old_path.write_text("{")
     assert main(["leaderboard", "--results", str(res), "--check", "--out", str(out)]) == 1

@@ -1,7 +1,8 @@
 """Estimate large allocations before making them.
 
-`check_allocation` compares the bytes an operation is about to allocate with the memory this machine has
-available (``MemAvailable`` of /proc/meminfo, else psutil-free fallbacks) and stops with a `UserError` that
+`check_allocation` compares the bytes an operation is about to allocate with the memory this process can still
+get (the least of ``MemAvailable`` of /proc/meminfo, the room left under ``ulimit -v`` and under a cgroup
+(container) memory limit; psutil-free fallbacks) and stops with a `UserError` that
 states the estimate, the available memory and how to fix it, instead of a ``MemoryError`` traceback (or the
 OOM killer) minutes later.
 """
@@ -28,17 +29,66 @@ def available_bytes() -> int | None:
             raise UserError(
                 f"ZSHBENCH_MEMORY_LIMIT={override!r} is not a number of bytes; unset it or give e.g. 8e9."
             ) from None
+    machine = None
     try:
         with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    machine = int(line.split()[1]) * 1024
+                    break
     except OSError:
         pass
+    if machine is None:
+        try:
+            machine = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            machine = None
+    room = [v for v in (machine, _address_space_room(), _cgroup_room()) if v is not None]
+    return min(room) if room else None
+
+
+def _read_int(path: str) -> int | None:
+    """The integer in a one-line file (None: absent, unreadable or "max")."""
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+        with open(path) as f:
+            text = f.read().strip()
+        return int(text) if text.isdigit() else None
+    except OSError:
         return None
+
+
+def _address_space_room() -> int | None:
+    """Bytes left under ``ulimit -v`` (RLIMIT_AS) for this process: the limit minus its current virtual size."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return None
+    if limit in (resource.RLIM_INFINITY, -1) or limit <= 0:
+        return None
+    used = 0
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    used = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    return max(0, limit - used)
+
+
+def _cgroup_room() -> int | None:
+    """Bytes left under this process's cgroup memory limit (v2 ``memory.max``, else v1), None when unlimited."""
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
+        limit = _read_int(limit_file)
+        if limit is not None and limit < 2**60:  # v1 writes a huge number for "no limit"
+            return max(0, limit - (_read_int(usage_file) or 0))
+    return None
 
 
 def fmt_bytes(n: float) -> str:
@@ -61,5 +111,6 @@ def check_allocation(nbytes: float, what: str, fix: str, fraction: float = DEFAU
         return
     raise UserError(
         f"Not enough memory: {what} needs about {fmt_bytes(nbytes)}, but this machine has {fmt_bytes(avail)} "
-        f"available (zshbench stops at {int(fraction * 100)}% of it rather than crash later). {fix}"
+        f"available to this process (free memory, and the room left under ulimit -v or a container limit; "
+        f"zshbench stops at {int(fraction * 100)}% of it rather than crash later). {fix}"
     )

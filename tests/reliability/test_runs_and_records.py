@@ -197,7 +197,7 @@ def test_protocol_and_adhoc_flags_conflict_C1_90(tmp_path, capsys):
 @pytest.mark.parametrize("flag", [["--resume"], ["--checkpoint-every", "5"]])
 def test_checkpoint_flags_on_a_shallow_method_are_refused_C1_89(tmp_path, capsys, flag):
     assert _run("--method", "lsh", "--dataset", "digits", "--bits", "16", *flag, "--results", str(tmp_path)) == 2
-    assert "apply to deep methods" in " ".join(capsys.readouterr().err.split())
+    assert f"{flag[0]} applies to deep methods" in " ".join(capsys.readouterr().err.split())
     assert not list(tmp_path.rglob("*.json"))
 
 

@@ -108,6 +108,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _print_error(exc)
         return 2
+    except FloatingPointError as exc:  # fit_loop: the loss became NaN or infinite
+        if args.debug or os.environ.get("ZSHBENCH_DEBUG"):
+            raise
+        _print_error(
+            f"Training diverged: {exc} No record was written for this run; the records of runs finished before "
+            "it are complete. A learning rate or loss weight set with --set is the usual cause: go back towards "
+            "the method's defaults ('zshbench list methods NAME --verbose' shows them) and rerun; --debug shows "
+            "the traceback."
+        )
+        return 2
+    except MemoryError as exc:
+        if args.debug or os.environ.get("ZSHBENCH_DEBUG"):
+            raise
+        _print_error(
+            f"Out of memory ({exc or 'MemoryError'}): an allocation failed, under this machine's free memory, a "
+            "ulimit -v or a container limit that zshbench's own estimates did not foresee. No record was written "
+            "for this run; those of runs finished before it are complete. Use smaller inputs (a smaller "
+            "--image-size, lower-dimensional --features, fewer --bits or training items) or raise the limit, and "
+            "rerun; --debug shows the traceback."
+        )
+        return 2
+    except BrokenPipeError:  # e.g. 'zshbench leaderboard ... | head': the reader left, nothing to report
+        try:  # Python flushes stdout at exit: point it at /dev/null so that flush cannot fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # a stdout without a file descriptor (captured)
+            pass
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted; records written so far are complete, rerun to resume.\n")
         return 130

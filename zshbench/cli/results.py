@@ -119,6 +119,22 @@ def _load_reported(path: str | None):
     return load_records(path, source="paper")
 
 
+def _warn_mixed(records) -> None:
+    """Warn (stderr) about records that `leaderboard --check` rejects but a table would still show: two
+    experiments in one cell (`conflicts`), an edited pinned protocol, or one protocol version with two splits
+    (`protocol_problems`)."""
+    from zshbench.leaderboard.check import conflicts, protocol_problems
+
+    found = conflicts(records) + protocol_problems(records)
+    for c in found:
+        sys.stderr.write(f"warning: {c}\n")
+    if found:
+        sys.stderr.write(
+            f"warning: {len(found)} problem(s) above: the tables below may average different experiments; "
+            "'zshbench leaderboard --check' fails on them.\n"
+        )
+
+
 def _warn_excluded(errors: list, what: str = "record") -> None:
     for e in errors:
         sys.stderr.write(f"warning: excluded {what}: {e}\n")
@@ -129,7 +145,7 @@ def _warn_excluded(errors: list, what: str = "record") -> None:
 
 
 def cmd_report(args) -> int:
-    from zshbench.leaderboard import conflicts, write_report
+    from zshbench.leaderboard import write_report
     from zshbench.paths import check_writable_dir
 
     check_writable_dir(args.out, "--out")
@@ -143,8 +159,7 @@ def cmd_report(args) -> int:
     reported, rep_errors = _load_reported(args.reported)
     _warn_excluded(errors)
     _warn_excluded(rep_errors, "reported record")
-    for c in conflicts(records):
-        sys.stderr.write(f"warning: {c}\n")
+    _warn_mixed(records)
     from zshbench.leaderboard.check import method_variants
     from zshbench.leaderboard.report import regenerate_command
 
@@ -222,6 +237,7 @@ def cmd_leaderboard(args) -> int:
         from zshbench.registry import did_you_mean
 
         raise UserError(did_you_mean(args.metric, known, "metric"))
+    _warn_mixed(records)
     records, leaky, resampled = split_records(records)
     if leaky or resampled:
         sys.stderr.write(

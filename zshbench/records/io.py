@@ -78,7 +78,7 @@ def read_json_file(path: str | Path, what: str = "record") -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise RecordError(
-            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); the file is corrupt or "
+            f"{path}: not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno}); the file is corrupt or "
             "truncated: rerun the run that made it (zshbench run ... --force), or remove it."
         ) from None
     except (RecursionError, ValueError) as exc:

@@ -170,7 +170,8 @@ def run(
     if (checkpoint_every or resume) and prep.method_cls.requires.inputs != "images":
         flags = " and ".join(f for f, on in (("--checkpoint-every", checkpoint_every), ("--resume", resume)) if on)
         raise UserError(
-            f"{flags} apply to deep methods, whose training takes minutes to hours; method "
+            f"{flags} {'apply' if ' and ' in flags else 'applies'} to deep methods, whose training takes minutes to "
+            "hours; method "
             f"'{prep.method_cls.name}' fits in one pass and has nothing to checkpoint. Drop {flags}."
         )
     # torchrun (DDP) and training checkpoints, behind one object: zshbench/train/session.py

@@ -80,9 +80,10 @@ def load_dataset(name: str, data_root: str | None = None, **kwargs: Any):
             bad = []
         if bad:
             flags = ", ".join(_FLAGS.get(k, k) for k in bad)
+            verb = "applies" if len(bad) == 1 else "apply"
             raise UserError(
                 f"Dataset '{name}' does not take {flags}: its images and split come with the dataset (the built-in "
-                f"datasets are generated or shipped at a fixed size). {flags} apply to image-file datasets "
+                f"datasets are generated or shipped at a fixed size). {flags} {verb} to image-file datasets "
                 "(cifar10, cub, awa2, sun, folder:PATH); drop the option for this dataset."
             )
     ds = factory(data_root=data_root, spec=arg, **kwargs) if sep else factory(data_root=data_root, **kwargs)
