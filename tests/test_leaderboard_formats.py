@@ -37,6 +37,7 @@ def test_latex_marks_best_bold_tied_underlined_and_escapes_labels():
     assert "my\\_method \\& co & \\underline{0.490 $\\pm$ 0.010} & --" in tex
     expected = "a\\_b\\%c\\#d\\$e\\{f\\}\\textasciitilde{}\\textasciicircum{}\\textbackslash{}"
     assert latex_escape("a_b%c#d$e{f}~^\\") == expected
+    assert latex_escape("S->A") == "S-\\textgreater{}A"  # not "S-¿A" in the default font encoding
 
 
 def test_latex_without_ties_has_no_underline_claim_and_shows_n_per_cell_when_it_differs():

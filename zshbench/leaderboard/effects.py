@@ -183,6 +183,11 @@ def _f(x: float | None, digits: int = 4) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def _cell(mean: float, std: float, n: int) -> str:
+    """Like the ranking tables' cells: no ± for a single seed (its spread is unknown, not zero)."""
+    return f"{mean:.4f} (n=1)" if n == 1 else f"{mean:.4f} ± {std:.4f} (n={n})"
+
+
 def render_settings(tables: list[dict], heading: str = "###") -> str:
     out = []
     for t in tables:
@@ -190,10 +195,7 @@ def render_settings(tables: list[dict], heading: str = "###") -> str:
         out.append("| method | " + " | ".join(SETTING_COLUMNS) + " |")
         out.append("|---|" + "---:|" * len(SETTING_COLUMNS))
         for label, cells in t["rows"]:
-            vals = [
-                f"{cells[s][0]:.4f} ± {cells[s][1]:.4f} (n={cells[s][2]})" if s in cells else "-"
-                for s in SETTING_COLUMNS
-            ]
+            vals = [_cell(*cells[s]) if s in cells else "-" for s in SETTING_COLUMNS]
             out.append(f"| {label} | " + " | ".join(vals) + " |")
         out.append("")
     return "\n".join(out)

@@ -247,7 +247,7 @@ def _pivot_html(t, tid: str, caption: str) -> str:
         out = []
         for b in t.bits:
             txt = format_cell(cells.get(b), fmt=t.fmt)
-            out.append((txt, _num(cells[b][0]) if b in cells else None, t.best(b) == label and txt != "-"))
+            out.append((txt, _num(cells[b][0]) if b in cells else None, t.is_best(b, label) and txt != "-"))
         rows.append((label, out))
     return _table(tid, caption, cols, rows)
 

@@ -69,7 +69,7 @@ def render_rich(tables: list[Table], console=None) -> None:
             vals = []
             for b in t.bits:
                 txt = format_cell(cells.get(b), fmt=t.fmt)
-                vals.append(f"[bold green]{txt}[/]" if t.best(b) == label else txt)
+                vals.append(f"[bold green]{txt}[/]" if t.is_best(b, label) else txt)
             rt.add_row(label, *vals)
         console.print(rt)
 
@@ -84,7 +84,7 @@ def render_markdown(tables: list[Table], heading: str = "###") -> str:
             vals = []
             for b in t.bits:
                 txt = format_cell(cells.get(b), fmt=t.fmt)
-                if t.best(b) == label and txt != "-":
+                if t.is_best(b, label) and txt != "-":
                     txt = f"**{txt}**"
                 elif t.is_tied(b, label):
                     txt += " ≈"
@@ -175,6 +175,8 @@ _LATEX_ESCAPES = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    "<": r"\textless{}",  # in LaTeX's default (OT1) font encoding a bare < or > prints as a Spanish question mark
+    ">": r"\textgreater{}",
 }
 
 
@@ -223,7 +225,7 @@ def render_latex(tables: list[Table], protocols: dict[str, str] | None = None, d
                     continue
                 m, sd, n = c
                 txt = f"{m:.{digits}f}" + ("" if n == 1 else f" $\\pm$ {sd:.{digits}f}") + ("" if same_n else f" ({n})")
-                if t.best(b) == label:
+                if t.is_best(b, label):
                     txt = f"\\textbf{{{txt}}}"
                 elif t.is_tied(b, label):
                     txt = f"\\underline{{{txt}}}"

@@ -67,7 +67,15 @@ class Table:
 
     def is_tied(self, b: int, label: str) -> bool:
         """Statistically tied with the best of column ``b`` (and not the best itself)."""
-        return label in self.tied.get(b, ()) and self.best(b) != label
+        return label in self.tied.get(b, ()) and not self.is_best(b, label)
+
+    def is_best(self, b: int, label: str) -> bool:
+        """Row ``label`` has the best value of column ``b``; several rows do on an exact tie (e.g. equal FLOPs)."""
+        best = self.best(b)
+        if best is None:
+            return False
+        values = {lab: cells[b][0] for lab, cells in self.rows if b in cells}
+        return label in values and values[label] == values[best]
 
     def best(self, b: int) -> str | None:
         cand = [(cells[b][0], label) for label, cells in self.rows if b in cells]
