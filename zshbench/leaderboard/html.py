@@ -161,13 +161,32 @@ def figure_links(records: Sequence[Record], bits: int | None = None) -> dict[str
     ``settings``, AP against attribute distance when one carries ``per_class``, and the Hamming matrix when one
     carries ``class_distances`` (the conditions of `zshbench.leaderboard.figures.iter_figures`).
     ``tests/test_html.py`` compares it with the files write_figures writes."""
+    names = [name for _, figs in figure_groups(records) for _, name in figs]
+    return {n: f"figures/{n}" for n in sorted(names)}
+
+
+#: what each figure shows, by file-name prefix (the report's README lists them under "Figures")
+FIGURE_TITLES = {
+    "pr": "precision-recall by Hamming radius",
+    "pn": "precision@N",
+    "rn": "recall@N",
+    "map_vs_bits": f"{HEADLINE_METRIC} by code length",
+    "settings": "the four retrieval settings",
+    "ap_vs_distance": "AP of each unseen class against its attribute distance to the seen classes",
+    "hamming": "mean Hamming distance between classes",
+}
+
+
+def figure_groups(records: Sequence[Record]) -> list[tuple[tuple[str, str], list[tuple[str, str]]]]:
+    """Per (dataset, protocol) table, sorted: the (prefix, PNG file name) of each figure drawn for it (see
+    `figure_links`)."""
     from zshbench.leaderboard.figures import standard_records
 
     records = standard_records(split_variants(records)[0])
     groups: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for key, r in zip(table_keys(records), records):
         groups[key].append(r)
-    names = []
+    out = []
     for (ds, proto), recs in sorted(groups.items()):
         prefixes = ["pr", "pn", "rn", "map_vs_bits"]
         if any(r.settings for r in recs):
@@ -176,8 +195,8 @@ def figure_links(records: Sequence[Record], bits: int | None = None) -> dict[str
             prefixes.append("ap_vs_distance")
         if any(r.class_distances for r in recs):
             prefixes.append("hamming")
-        names += [f"{p}_{slug(ds)}_{slug(proto)}.png" for p in prefixes]
-    return {n: f"figures/{n}" for n in sorted(names)}
+        out.append(((ds, proto), [(p, f"{p}_{slug(ds)}_{slug(proto)}.png") for p in prefixes]))
+    return out
 
 
 # -- small HTML builders --------------------------------------------------------------------------------------

@@ -210,6 +210,7 @@ def report_files(
         "",
         render_markdown(costs, heading="####"),
     ]
+    lines += figures_markdown(records)
     if ablations:
         lines += [render_ablations(ablations)]
     if effects:
@@ -239,6 +240,25 @@ def report_files(
             ranked, reported, figure_links(records), metrics=metrics, regenerate_cmd=cmd, ablations=ablations
         )
     return files
+
+
+def figures_markdown(records: Sequence[Record]) -> list[str]:
+    """The README's "Figures" section: a link to each figure `write_report` draws (PNG; PDF and SVG beside it)."""
+    from zshbench.leaderboard.html import FIGURE_TITLES, figure_groups
+
+    groups = figure_groups(records)
+    if not groups:
+        return []
+    out = [
+        "## Figures",
+        "",
+        "Drawn into `figures/` by `zshbench report` (not with `--no-figures`), each as PNG, PDF and SVG:",
+        "",
+    ]
+    for (ds, proto), figs in groups:
+        links = ", ".join(f"[{FIGURE_TITLES.get(p, p)}](figures/{name})" for p, name in figs)
+        out.append(f"- {ds} / {proto}: {links}")
+    return [*out, ""]
 
 
 def regenerate_command(results: str | Path, out: str | Path) -> str:
