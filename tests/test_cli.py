@@ -249,3 +249,17 @@ def test_available_memory_respects_ulimit_v(monkeypatch):
     monkeypatch.setattr(resource, "getrlimit", lambda what: (vm + 2**30, resource.RLIM_INFINITY))
     limited = memory.available_bytes()
     assert limited <= 2**30 + 2**26 and (free is None or limited <= free)
+
+
+def test_run_without_a_bar_logs_one_line_per_finished_run(capsys, tmp_path):
+    """In a log (a sweep's job log, CI) each run says when it is done, not only the table at the end."""
+    res = str(tmp_path / "r")
+    code, out, err = cli(capsys, "run", "--method", "lsh", "--dataset", "digits", "--bits", "16,24", "--results", res,
+                         "--no-progress")  # fmt: skip
+    assert code == 0
+    lines = [ln for ln in err.splitlines() if ln.startswith("done: ")]
+    assert [ln.split(":")[1].strip() for ln in lines] == [
+        "lsh on digits, 16 bits, seed 0",
+        "lsh on digits, 24 bits, seed 0",
+    ]
+    assert all("map@5000 0." in ln and ln.endswith(".json") for ln in lines)

@@ -215,8 +215,21 @@ def cmd_run(args) -> int:
     con = console()
     statuses: dict[str, str] = {}
 
+    show_bar = not args.no_progress and sys.stderr.isatty()
+
     def on_record(rec, status):
         statuses[rec.path] = status
+        if status == "new" and not show_bar:  # logs (a sweep's job log, CI): one line per finished run, at once
+            metric = f"map@{rec.k}"
+            value = rec.metrics.get(metric)
+            shown = f"{metric} {value:.4f}" if isinstance(value, (int, float)) else "no metric"
+            fit = rec.timings.get("fit_s")
+            sys.stderr.write(
+                f"done: {rec.method} on {rec.dataset}, {rec.n_bits} bits, seed {rec.seed}: {shown}"
+                + (f", fit {fit:.0f} s" if isinstance(fit, (int, float)) else "")
+                + f" -> {rec.path}\n"
+            )
+            sys.stderr.flush()
 
     dataset_kwargs = {}
     if args.image_size is not None:
@@ -258,7 +271,7 @@ def cmd_run(args) -> int:
         weights=args.weights,
         data_root=args.data_root,
         k=args.k,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=show_bar,
         console=console(stderr=True),
         on_record=on_record,
         dataset_kwargs=dataset_kwargs,
