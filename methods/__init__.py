@@ -1,30 +1,40 @@
-"""Built-in methods. Importing this package registers them (``zshbench.list_methods()``)."""
+"""Built-in methods. `BUILTIN` names the module that registers each one; `zshbench.registry` imports a module when
+one of its methods is first asked for (``get_method("lsh")`` imports ``zshbench.methods.lsh`` and nothing else,
+so a shallow method's run never imports torch), and every module when all methods are listed with their classes.
+``tests/test_registry.py`` checks that the modules register exactly these names."""
 
-from zshbench.methods import (
-    adsh,  # noqa: F401  (registration)
-    bihalf,  # noqa: F401  (registration)
-    cibhash,  # noqa: F401  (registration)
-    comae,  # noqa: F401  (registration: comae, comae-v1, comae-v2, comae-v3)
-    csq,  # noqa: F401  (registration)
-    dch,  # noqa: F401  (registration)
-    ddsh,  # noqa: F401  (registration)
-    dpn,  # noqa: F401  (registration)
-    dsdh,  # noqa: F401  (registration)
-    fssh,  # noqa: F401  (registration)
-    greedyhash,  # noqa: F401  (registration)
-    imh,  # noqa: F401  (registration)
-    itq,  # noqa: F401  (registration)
-    jmlh,  # noqa: F401  (registration)
-    lsh,  # noqa: F401  (registration)
-    orthohash,  # noqa: F401  (registration)
-    pairwise,  # noqa: F401  (registration: dpsh, dsh, hashnet)
-    pcah,  # noqa: F401  (registration)
-    pixel,  # noqa: F401  (registration)
-    razh,  # noqa: F401  (registration: razh, razh-t)
-    scdh,  # noqa: F401  (registration)
-    sdh,  # noqa: F401  (registration)
-    sh,  # noqa: F401  (registration)
-    sitnet,  # noqa: F401  (registration)
-    tbh,  # noqa: F401  (registration)
-    tsk,  # noqa: F401  (registration)
-)
+BUILTIN: dict[str, str] = {
+    "adsh": "zshbench.methods.adsh",
+    "bihalf": "zshbench.methods.bihalf",
+    "cibhash": "zshbench.methods.cibhash",
+    "comae": "zshbench.methods.comae",
+    "comae-v1": "zshbench.methods.comae",
+    "comae-v2": "zshbench.methods.comae",
+    "comae-v3": "zshbench.methods.comae",
+    "csq": "zshbench.methods.csq",
+    "dch": "zshbench.methods.dch",
+    "ddsh": "zshbench.methods.ddsh",
+    "dpn": "zshbench.methods.dpn",
+    "dpsh": "zshbench.methods.pairwise",
+    "dsdh": "zshbench.methods.dsdh",
+    "dsh": "zshbench.methods.pairwise",
+    "fssh": "zshbench.methods.fssh",
+    "greedyhash": "zshbench.methods.greedyhash",
+    "hashnet": "zshbench.methods.pairwise",
+    "imh": "zshbench.methods.imh",
+    "itq": "zshbench.methods.itq",
+    "jmlh": "zshbench.methods.jmlh",
+    "lsh": "zshbench.methods.lsh",
+    "orthohash": "zshbench.methods.orthohash",
+    "pcah": "zshbench.methods.pcah",
+    "pixel": "zshbench.methods.pixel",
+    "razh": "zshbench.methods.razh",
+    "razh-f": "zshbench.methods.razh",
+    "razh-t": "zshbench.methods.razh",
+    "scdh": "zshbench.methods.scdh",
+    "sdh": "zshbench.methods.sdh",
+    "sh": "zshbench.methods.sh",
+    "sitnet": "zshbench.methods.sitnet",
+    "tbh": "zshbench.methods.tbh",
+    "tsk": "zshbench.methods.tsk",
+}

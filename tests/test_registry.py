@@ -81,3 +81,67 @@ def test_broken_entry_point_reported_by_name(monkeypatch):
     assert "broken" in reg.names()
     with pytest.raises(UserError, match="plugin 'broken'.*failed to load.*nopkg"):
         reg.get("broken")
+
+
+def test_builtin_index_names_exactly_what_its_modules_register():
+    """zshbench.methods.BUILTIN (name -> module, read without importing the methods) is in step with the code."""
+    import importlib
+
+    from zshbench.methods import BUILTIN
+    from zshbench.registry import METHODS
+
+    METHODS.load_all()
+    builtin = {n for n in METHODS.names() if METHODS.source(n) == "builtin"}
+    assert builtin == set(BUILTIN)
+    for name, module in BUILTIN.items():
+        cls = METHODS.get(name)
+        assert cls.__module__ == module or cls.__module__.startswith(module + "."), (name, cls.__module__)
+        importlib.import_module(module)
+
+
+def test_asking_for_one_method_imports_only_its_module():
+    """`get_method("lsh")` imports zshbench.methods.lsh, not the deep methods (nor torch): a shallow run starts fast."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from zshbench.registry import get_method, list_methods; "
+        "assert 'razh' in list_methods(); get_method('lsh'); "
+        "print(int('torch' in sys.modules), int('zshbench.methods.razh' in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", "0"]
+
+
+def test_a_plugin_cannot_take_a_builtin_name(monkeypatch):
+    """A built-in name keeps its built-in, indexed but not yet imported, when a plugin's entry point has it too."""
+    import importlib
+    import types
+
+    from zshbench.hasher import Hasher
+
+    class Builtin(Hasher):
+        pass
+
+    class EP:
+        name, value, group = "foo", "evil.mod:Cls", "zshbench.methods"
+
+        def load(self):  # pragma: no cover - must never be called
+            raise AssertionError("a built-in name resolved to a plugin")
+
+    reg = Registry("method", "zshbench.methods", base_cls=Hasher, builtin_index="fake_index")
+    real = importlib.import_module
+    imported = []
+
+    def fake_import(name):
+        if name == "fake_index":
+            return types.SimpleNamespace(BUILTIN={"foo": "fake_foo"})
+        if name == "fake_foo":  # what the module's @register_method would do
+            imported.append(name)
+            return reg.register("foo", Builtin)
+        return real(name)
+
+    monkeypatch.setattr("zshbench.registry.importlib.import_module", fake_import)
+    monkeypatch.setattr("zshbench.registry.entry_points", lambda group: [EP()])
+    assert "foo" in reg.names() and not imported  # listed without importing
+    assert reg.get("foo") is Builtin and imported == ["fake_foo"]

@@ -53,13 +53,25 @@ class Registry:
         builtin_modules: modules imported on first lookup so that their decorators run.
         base_cls: when given, every registered object must be a subclass of it (checked at registration and
             when an entry point is loaded), as lm-eval's ``Registry(base_cls=...)``.
+        builtin_index: a module holding ``BUILTIN``, a dict name -> module that registers it: the names are
+            known without importing anything, a module is imported when one of its names is first asked for
+            (`get`), and all of them only when every object is needed (`load_all`).
     """
 
-    def __init__(self, kind: str, group: str, builtin_modules: tuple[str, ...] = (), base_cls: type | None = None):
+    def __init__(
+        self,
+        kind: str,
+        group: str,
+        builtin_modules: tuple[str, ...] = (),
+        base_cls: type | None = None,
+        builtin_index: str | None = None,
+    ):
         self.kind = kind
         self.group = group
         self.builtin_modules = builtin_modules
         self.base_cls = base_cls
+        self.builtin_index = builtin_index
+        self._index: dict[str, str] = {}  # built-in name -> module that registers it (not imported yet)
         self._items: dict[str, Any] = {}
         self._lazy: dict[str, Any] = {}  # name -> EntryPoint, loaded when asked for
         self._sources: dict[str, str] = {}
@@ -95,6 +107,7 @@ class Registry:
 
     def unregister(self, name: str) -> None:
         self._items.pop(name.lower(), None)
+        self._index.pop(name.lower(), None)
         self._lazy.pop(name.lower(), None)
 
     # -- discovery --------------------------------------------------------------------------------------
@@ -104,10 +117,31 @@ class Registry:
         self._loaded = True
         for mod in self.builtin_modules:
             importlib.import_module(mod)
+        if self.builtin_index:
+            index = importlib.import_module(self.builtin_index).BUILTIN
+            self._index = {k.lower(): v for k, v in index.items() if k.lower() not in self._items}
         for ep in entry_points(group=self.group):
             key = ep.name.lower()
-            if key not in self._items:
+            if key not in self._items and key not in self._index:  # a built-in name keeps its built-in
                 self._lazy[key] = ep
+
+    def _load_builtin(self, key: str) -> Any:
+        module = self._index[key]
+        importlib.import_module(module)
+        for name in [k for k, m in self._index.items() if m == module]:
+            del self._index[name]
+        if key not in self._items:  # pragma: no cover - BUILTIN out of step with the code (a test checks it)
+            raise RuntimeError(f"zshbench bug: module {module} does not register the {self.kind} '{key}'.")
+        return self._items[key]
+
+    def load_all(self) -> None:
+        """Import every built-in module and load every entry point (e.g. to list the classes' versions)."""
+        self._ensure_loaded()
+        for key in list(self._index):
+            if key in self._index:
+                self._load_builtin(key)
+        for key in list(self._lazy):
+            self._load_lazy(key)
 
     def _load_lazy(self, key: str) -> Any:
         ep = self._lazy.pop(key)
@@ -124,7 +158,7 @@ class Registry:
     def names(self, pattern: str | None = None) -> list[str]:
         """Sorted registered names, optionally filtered by an fnmatch ``pattern`` such as ``"razh*"``."""
         self._ensure_loaded()
-        names = sorted(set(self._items) | set(self._lazy))
+        names = sorted(set(self._items) | set(self._index) | set(self._lazy))
         if pattern:
             names = [n for n in names if fnmatch.fnmatch(n, pattern.lower())]
         return names
@@ -134,6 +168,8 @@ class Registry:
         key = str(name).lower()
         if key in self._items:
             return self._items[key]
+        if key in self._index:
+            return self._load_builtin(key)
         if key in self._lazy:
             return self._load_lazy(key)
         raise UnknownNameError(did_you_mean(key, self.names(), self.kind))
@@ -144,10 +180,11 @@ class Registry:
 
     def __contains__(self, name: str) -> bool:
         self._ensure_loaded()
-        return name.lower() in self._items or name.lower() in self._lazy
+        key = name.lower()
+        return key in self._items or key in self._index or key in self._lazy
 
 
-METHODS = Registry("method", "zshbench.methods", ("zshbench.methods",), base_cls=Hasher)
+METHODS = Registry("method", "zshbench.methods", base_cls=Hasher, builtin_index="zshbench.methods")
 DATASETS = Registry("dataset", "zshbench.datasets", ("zshbench.datasets",))
 
 
