@@ -42,14 +42,25 @@ def method_variants(records: Sequence[Record]) -> dict[str, str | None]:
     """Method -> the method it is a registered variant of (None: not a variant, or not registered here), for the
     methods of ``records``; read from the registry (``Hasher.variant_of``). The report puts variants' runs in its
     "Ablations and variants" section (`zshbench.leaderboard.ablations`)."""
+    import warnings
+
     from zshbench.registry import get_method
 
     out: dict[str, str | None] = {}
+    missing = []
     for name in sorted({r.method for r in records}):
         try:
             out[name] = getattr(get_method(name), "variant_of", None) or None
         except Exception:  # an unregistered or broken plugin: its runs are ranked as their own method
             out[name] = None
+            missing.append(name)
+    if missing:
+        warnings.warn(
+            f"method(s) {', '.join(missing)} of these records are not installed here, so zshbench cannot tell "
+            "whether they are registered variants of another method: their runs are ranked as methods of their "
+            "own. Install the plugin that provides them to tabulate them as it intends.",
+            stacklevel=2,
+        )
     return out
 
 
