@@ -107,6 +107,12 @@ class Hasher:
     conformance_params: ClassVar[dict[str, Any]] = {}
     # conformance checks this method is known to fail: check name -> the reason (pytest xfails them, strictly)
     expected_failed_checks: ClassVar[dict[str, str]] = {}
+    # deep methods: under torchrun every rank trains (DDP) instead of rank 0 alone (`zshbench.train.distributed`)
+    distributed_training: ClassVar[bool] = False
+
+    def check_fit_memory(self, n: int, d: int) -> None:
+        """Hook called before any work (`zshbench.runner.prepare`) with the training set's size ``n`` x ``d``: raise a
+        `UserError` (`zshbench.memory.check_allocation`) when fitting cannot fit in memory. Default: no check."""
 
     def run_info(self) -> dict[str, Any]:
         """JSON-able facts about the fitted run that go into the record's ``extras`` (training statistics, the

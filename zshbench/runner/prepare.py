@@ -343,8 +343,7 @@ def prepare(
     if spec == "pixels" and shape:  # the feature dimension is known: refuse an impossible fit before extraction
         for b in bits:
             h = method_cls(n_bits=int(b), seed=int(seeds[0]), **ov)
-            if hasattr(h, "check_fit_memory"):
-                h.check_fit_memory(len(split.train), int(np.prod(shape)))
+            h.check_fit_memory(len(split.train), int(np.prod(shape)))
     from zshbench.evaluate.settings import VARIANTS
 
     if eval_variant not in VARIANTS:

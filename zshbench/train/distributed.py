@@ -142,7 +142,7 @@ def start(method_cls: type, device: str) -> Session:
     env = env_info()
     if env.world_size == 1:
         return Session(DistInfo(), device)
-    if not getattr(method_cls, "distributed_training", False):
+    if not method_cls.distributed_training:
         return Session(env, device, idle=env.rank != 0)
     import torch
     import torch.distributed as dist
