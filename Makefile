@@ -27,7 +27,7 @@ demo: $(STAMP)
 	@echo "demo: $(DEMO_METHODS) on shapes (protocol shapes-zsh), $(DEMO_BITS) bits, seed(s) $(DEMO_SEEDS), default budgets"
 	@for m in $(DEMO_METHODS); do echo "$$m"; done \
 	| xargs -P 2 -I{} sh -c 'OMP_NUM_THREADS=1 $(BIN)/zshbench run --method {} --dataset shapes \
-	  --bits $(DEMO_BITS) --seeds $(DEMO_SEEDS) --results $(RESULTS) --no-progress > /dev/null && echo "done: {}"'
+	  --bits $(DEMO_BITS) --seeds $(DEMO_SEEDS) --results $(RESULTS) --no-progress > /dev/null'
 	$(BIN)/zshbench leaderboard --results $(RESULTS)
 	$(BIN)/zshbench leaderboard --results $(RESULTS) --setting sa
 
