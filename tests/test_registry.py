@@ -145,3 +145,19 @@ def test_a_plugin_cannot_take_a_builtin_name(monkeypatch):
     monkeypatch.setattr("zshbench.registry.entry_points", lambda group: [EP()])
     assert "foo" in reg.names() and not imported  # listed without importing
     assert reg.get("foo") is Builtin and imported == ["fake_foo"]
+
+
+def test_a_renamed_entry_keeps_working_with_a_warning():
+    from zshbench.hasher import Hasher
+
+    class New(Hasher):
+        pass
+
+    reg = Registry("method", "zshbench.methods", base_cls=Hasher)
+    reg.register("new-name", New)
+    reg.deprecate("old-name", "new-name", "See the changelog.")
+    with pytest.warns(FutureWarning, match="'old-name' was renamed to 'new-name'.*See the changelog"):
+        assert reg.get("old-name") is New
+    assert "old-name" in reg and "old-name" not in reg.names()
+    with pytest.warns(FutureWarning):
+        assert reg.source("old-name") == "builtin"

@@ -72,6 +72,7 @@ class Registry:
         self.base_cls = base_cls
         self.builtin_index = builtin_index
         self._index: dict[str, str] = {}  # built-in name -> module that registers it (not imported yet)
+        self._renamed: dict[str, tuple[str, str]] = {}  # old name -> (new name, note), see `deprecate`
         self._items: dict[str, Any] = {}
         self._lazy: dict[str, Any] = {}  # name -> EntryPoint, loaded when asked for
         self._sources: dict[str, str] = {}
@@ -104,6 +105,11 @@ class Registry:
             return o
 
         return _add if obj is None else _add(obj)
+
+    def deprecate(self, old: str, new: str, note: str = "") -> None:
+        """Keep a renamed entry working: ``get(old)`` warns (FutureWarning) and returns ``get(new)``; ``old`` is
+        not listed by `names`. As timm's ``register_model_deprecations``."""
+        self._renamed[old.lower()] = (new.lower(), note)
 
     def unregister(self, name: str) -> None:
         self._items.pop(name.lower(), None)
@@ -172,16 +178,26 @@ class Registry:
             return self._load_builtin(key)
         if key in self._lazy:
             return self._load_lazy(key)
+        if key in self._renamed:
+            new, note = self._renamed[key]
+            warnings.warn(
+                f"The {self.kind} '{key}' was renamed to '{new}'; use '{new}' (the old name will be removed)."
+                + (f" {note}" if note else ""),
+                FutureWarning,
+                stacklevel=2,
+            )
+            return self.get(new)
         raise UnknownNameError(did_you_mean(key, self.names(), self.kind))
 
     def source(self, name: str) -> str:
         self.get(name)
-        return self._sources[name.lower()]
+        key = name.lower()
+        return self._sources[self._renamed[key][0] if key in self._renamed and key not in self._sources else key]
 
     def __contains__(self, name: str) -> bool:
         self._ensure_loaded()
         key = name.lower()
-        return key in self._items or key in self._index or key in self._lazy
+        return key in self._items or key in self._index or key in self._lazy or key in self._renamed
 
 
 METHODS = Registry("method", "zshbench.methods", base_cls=Hasher, builtin_index="zshbench.methods")
