@@ -1,3 +1,4 @@
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -267,3 +268,20 @@ def test_readme_headline_block_is_written_and_checked(results, tmp_path, capsys)
     assert main(argv) == 1
     assert "has no block between" in capsys.readouterr().out
     assert main(["report", "--results", str(results), "--out", str(out), "--no-figures", "--readme", str(readme)]) == 2
+
+
+def test_runs_at_two_image_sizes_are_two_tables_not_one_cell():
+    """F-17: the same folder decoded at --image-size 16 and 24 is two experiments; they never share a cell."""
+    from factories import make_record
+
+    from zshbench.leaderboard.check import conflicts
+    from zshbench.leaderboard.tables import aggregate, table_keys
+
+    recs = []
+    for size, value in ((16, 0.4), (24, 0.5)):
+        r = make_record("lsh", "folder-pets", "pets-user", 16, 0, {"map@5000": value, "map@all": value})
+        ident = dict(r.identity, dataset={**r.identity["dataset"], "image_size": size})
+        recs.append(dataclasses.replace(r, identity=ident))
+    assert sorted({k[0] for k in table_keys(recs)}) == ["folder-pets@16px", "folder-pets@24px"]
+    assert not conflicts(recs)
+    assert sorted(t.rows[0][1][16][0] for t in aggregate(recs)) == [0.4, 0.5]  # n=1 each, not a mean of both

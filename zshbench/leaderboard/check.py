@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from zshbench.leaderboard.report import DEFAULT_METRICS, report_files, stale_files, sync_headline
-from zshbench.leaderboard.tables import _dataset_fp, features_label
+from zshbench.leaderboard.tables import _dataset_fp, features_label, image_size
 from zshbench.records import Record
 
 __all__ = ["record_key", "conflicts", "stale", "protocol_problems", "check", "method_variants"]
@@ -25,6 +25,8 @@ def record_key(r: Record) -> tuple:
     p = r.protocol
     return (
         r.dataset,
+        _dataset_fp(r),
+        image_size(r),
         p["name"],
         p["version"],
         p.get("sha256"),

@@ -123,19 +123,27 @@ def _dataset_fp(r: Record) -> str | None:
     return str(ds.get("content") or ds.get("fingerprint") or "") or None
 
 
+def image_size(r: Record) -> int | None:
+    """The ``--image-size`` an image-file dataset was decoded at (None: the dataset's own size)."""
+    size = (r.identity.get("dataset") or {}).get("image_size")
+    return int(size) if isinstance(size, int) else None
+
+
 def table_keys(records: Sequence[Record]) -> list[tuple[str, str]]:
     """(dataset label, protocol label) of the table each record belongs to.
 
     Records share a table only when they ran on the same dataset content and the same protocol content: a
     dataset name that occurs with several content fingerprints (two folders both named ``pets``) gets the
-    fingerprint's first 8 hex digits in its label; a protocol gets its version when several versions occur, and
-    an unpinned protocol (a user's folder protocol, an edited copy) is labelled with its content hash, so it is
-    never averaged with a pinned one of the same name.
+    fingerprint's first 8 hex digits in its label, one decoded at several ``--image-size`` the size; a protocol
+    gets its version when several versions occur, and an unpinned protocol (a user's folder protocol, an edited
+    copy) is labelled with its content hash, so it is never averaged with a pinned one of the same name.
     """
     ds_fps: dict[str, set] = defaultdict(set)
+    sizes: dict[str, set] = defaultdict(set)
     versions: dict[str, set] = defaultdict(set)
     for r in records:
         ds_fps[r.dataset].add(_dataset_fp(r))
+        sizes[r.dataset].add(image_size(r))
         versions[r.protocol["name"]].add(r.protocol["version"])
     out = []
     for r in records:
@@ -143,6 +151,9 @@ def table_keys(records: Sequence[Record]) -> list[tuple[str, str]]:
         if len(ds_fps[ds]) > 1:
             fp = _dataset_fp(r)
             ds = f"{ds}@{fp[:8] if fp else 'unknown'}"
+        if len(sizes[r.dataset]) > 1:  # the same images decoded at two --image-size: two tables, never one cell
+            size = image_size(r)
+            ds += f"@{size}px" if size else "@native-size"
         p = r.protocol
         label = p["name"]
         if len(versions[p["name"]]) > 1:
