@@ -222,6 +222,7 @@ def test_diverged_training_is_a_one_paragraph_error_exit_2(capsys, tmp_path):
     "exc, code, fragment",
     [
         (MemoryError("Unable to allocate 240. MiB"), 2, "Out of memory (Unable to allocate 240. MiB)"),
+        (MemoryError(), 2, "Out of memory (MemoryError)"),
         (BrokenPipeError(), 1, ""),
     ],
 )
@@ -231,8 +232,17 @@ def test_memory_error_and_closed_pipe_have_no_traceback(capsys, monkeypatch, exc
     def boom(args):
         raise exc
 
+    calls = []
+
+    def stdout_gone():  # '| head' has exited: the CLI's flush of stdout fails (once; pytest flushes later)
+        calls.append(1)
+        if len(calls) == 1:
+            raise BrokenPipeError
+
     monkeypatch.setattr(info, "cmd_list", boom)
     monkeypatch.setattr("os.dup2", lambda *a: None)  # keep pytest's stdout
+    if isinstance(exc, BrokenPipeError):
+        monkeypatch.setattr(sys.stdout, "flush", stdout_gone)
     rc, _, err = cli(capsys, "list", "methods")
     assert rc == code and "Traceback" not in err and fragment in " ".join(err.split())
 
@@ -263,3 +273,23 @@ def test_run_without_a_bar_logs_one_line_per_finished_run(capsys, tmp_path):
         "lsh on digits, 24 bits, seed 0",
     ]
     assert all("map@5000 0." in ln and ln.endswith(".json") for ln in lines)
+
+
+def test_a_broken_pipe_other_than_stdout_is_not_swallowed(capsys, monkeypatch):
+    import zshbench.cli.info as info
+
+    def boom(args):
+        raise BrokenPipeError("a child's pipe")
+
+    monkeypatch.setattr(info, "cmd_list", boom)
+    with pytest.raises(BrokenPipeError):  # stdout still works: a real error, not '| head'
+        main(["list", "methods"])
+
+
+def test_report_of_records_with_another_k(capsys, tmp_path):
+    res, out = str(tmp_path / "r"), str(tmp_path / "rep")
+    code, _, err = cli(capsys, "run", "--method", "lsh", "--dataset", "digits", "--bits", "16", "--k", "100",
+                       "--results", res, "--no-progress")  # fmt: skip
+    assert code == 0, err
+    code, _, err = cli(capsys, "report", "--results", res, "--out", out, "--no-figures")
+    assert code == 0 and "Traceback" not in err, err

@@ -477,3 +477,20 @@ def test_a_bad_second_grid_file_stops_the_sweep_before_any_run(tmp_path, capsys)
     assert main(["sweep", "--grid", str(a), "--grid", str(tmp_path / "missing.toml"), "--results", str(res)]) == 2
     assert "missing.toml does not exist" in " ".join(capsys.readouterr().err.split())
     assert not res.exists()
+
+
+def test_two_grids_listing_done_runs_count_each_once(tmp_path, capsys):
+    from zshbench.runner import run
+
+    run("lsh", "digits", bits=[16, 24], seeds=[0], results_dir=tmp_path / "r", progress=False)
+    a = tmp_path / "a.toml"
+    a.write_text('methods = ["lsh"]\ndatasets = ["digits"]\nbits = [16, 24]\nseeds = [0]\n')
+    argv = ["sweep", "--grid", str(a), "--grid", str(a), "--results", str(tmp_path / "r"), "--dry-run"]
+    assert main(argv) == 0
+    assert "0 run(s) to do in 0 job(s), 2 skipped" in " ".join(capsys.readouterr().out.split())
+
+
+def test_log_names_of_protocol_files_with_one_stem_differ(tmp_path):
+    one = Job("lsh", "digits", (16,), (0,), "r", protocol=str(tmp_path / "a" / "p.toml"))
+    two = dataclasses.replace(one, protocol=str(tmp_path / "b" / "p.toml"))
+    assert one.name != two.name and one.name.startswith("lsh__digits__b16__s0__p-")

@@ -80,15 +80,37 @@ def _address_space_room() -> int | None:
 
 
 def _cgroup_room() -> int | None:
-    """Bytes left under this process's cgroup memory limit (v2 ``memory.max``, else v1), None when unlimited."""
-    for limit_file, usage_file in (
-        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    """Bytes left under this process's cgroup memory limit (v2 ``memory.max``, else v1), None when unlimited.
+
+    The usage counts the page cache too; its inactive part is reclaimable, so it is subtracted (the working
+    set, as the kubelet computes it), else reading a large dataset once would look like memory in use."""
+    for limit_file, usage_file, stat_file, inactive_key in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory.stat", "inactive_file"),
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+            "/sys/fs/cgroup/memory/memory.stat",
+            "total_inactive_file",
+        ),
     ):
         limit = _read_int(limit_file)
         if limit is not None and limit < 2**60:  # v1 writes a huge number for "no limit"
-            return max(0, limit - (_read_int(usage_file) or 0))
+            used = (_read_int(usage_file) or 0) - _stat_value(stat_file, inactive_key)
+            return max(0, limit - max(0, used))
     return None
+
+
+def _stat_value(path: str, key: str) -> int:
+    """The value of ``key`` in a cgroup ``memory.stat`` file (0 when absent)."""
+    try:
+        with open(path) as f:
+            for line in f:
+                name, _, value = line.partition(" ")
+                if name == key and value.strip().isdigit():
+                    return int(value)
+    except OSError:
+        pass
+    return 0
 
 
 def fmt_bytes(n: float) -> str:

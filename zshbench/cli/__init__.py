@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug or os.environ.get("ZSHBENCH_DEBUG"):
             raise
         _print_error(
-            f"Out of memory ({exc or 'MemoryError'}): an allocation failed, under this machine's free memory, a "
+            f"Out of memory ({str(exc) or 'MemoryError'}): an allocation failed, under this machine's free memory, a "
             "ulimit -v or a container limit that zshbench's own estimates did not foresee. No record was written "
             "for this run; those of runs finished before it are complete. Use smaller inputs (a smaller "
             "--image-size, lower-dimensional --features, fewer --bits or training items) or raise the limit, and "
@@ -130,6 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     except BrokenPipeError:  # e.g. 'zshbench leaderboard ... | head': the reader left, nothing to report
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:  # it was stdout's pipe: quietly stop
+            pass
+        else:  # another pipe (a child process, a data loader): a real error
+            raise
         try:  # Python flushes stdout at exit: point it at /dev/null so that flush cannot fail again
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())

@@ -46,7 +46,7 @@ def _nearest_bits(records: Sequence[Record], bits: int) -> int | None:
 def settings_table(records: Sequence[Record], bits: int = EFFECT_BITS, metric: str = HEADLINE_METRIC) -> list[dict]:
     """Per (dataset, protocol) whose records hold held-out seen queries: rows of (label, {setting: (mean, std,
     n)}) at ``bits`` (the nearest code length present)."""
-    records = [r for r in records if r.settings and "S->A" in r.settings]
+    records = [r for r in records if r.settings and "S->A" in r.settings and metric in r.metrics]
     out = []
     groups: dict[tuple, list[tuple[str, Record]]] = defaultdict(list)
     for key, label, r in zip(table_keys(records), row_labels(records), records):

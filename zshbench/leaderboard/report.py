@@ -4,6 +4,7 @@ a project README shows between two markers (`sync_headline`)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -262,19 +263,18 @@ def figures_markdown(records: Sequence[Record]) -> list[str]:
 
 
 def regenerate_command(results: str | Path, out: str | Path) -> str:
-    """The command a report prints as the way to regenerate it: ``zshbench report --results R --out O`` with the
-    folders as given (normalised: no ``./``, no trailing ``/``; an absolute path inside the current folder made
-    relative), so `zshbench report` and `zshbench leaderboard --check` given the same folders agree on it."""
+    """The command a report prints as the way to regenerate it: ``zshbench report --results R --out O``, run from
+    the folder that holds the report folder: both paths are written relative to it (``--out`` is the report
+    folder's name), so the text does not depend on the current folder or on how the paths were spelled, and
+    `zshbench report` and `zshbench leaderboard --check` given the same folders agree on it. The committed
+    leaderboard's is ``zshbench report --results leaderboard/results --out leaderboard``."""
     import os
+    import shlex
 
-    def shown(p: str | Path) -> str:
-        p = os.path.normpath(str(p))
-        if os.path.isabs(p):
-            rel = os.path.relpath(p)
-            p = rel if not rel.startswith("..") else p
-        return p
-
-    return f"zshbench report --results {shown(results)} --out {shown(out)}"
+    out_abs = Path(os.path.abspath(out))
+    base = out_abs.parent
+    res = os.path.relpath(os.path.abspath(results), base)
+    return f"zshbench report --results {shlex.quote(res)} --out {shlex.quote(out_abs.name or '.')}"
 
 
 GENERATED = {"csv": (".csv",), "latex": (".tex",), "figures": (".png", ".pdf", ".svg")}
@@ -291,13 +291,22 @@ def figure_files(records: Sequence[Record], variant_of: dict[str, str | None] | 
 
 
 def stale_files(
-    out: str | Path, records: Sequence[Record], expected: set[str], variant_of: dict[str, str | None] | None = None
+    out: str | Path,
+    records: Sequence[Record],
+    expected: set[str],
+    variant_of: dict[str, str | None] | None = None,
+    drawn: Sequence[Path] | None = None,
 ) -> list[Path]:
     """Files in ``out``'s generated folders (`GENERATED`) that a report of ``records`` would not write: leftovers
     of an earlier report (a dataset or method no longer in the records) or files added by hand. ``expected``:
-    the relative paths of the report's text files (`report_files`); the figures' are added here."""
+    the relative paths of the report's text files (`report_files`); ``drawn``: the figure files just drawn,
+    else the figures a report would draw (`figure_files`, named without drawing)."""
     out = Path(out)
-    keep = set(expected) | figure_files(records, variant_of)
+    if drawn is not None:
+        figs = {Path(os.path.abspath(p)).relative_to(Path(os.path.abspath(out))).as_posix() for p in drawn}
+    else:
+        figs = figure_files(records, variant_of)
+    keep = set(expected) | figs
     found = []
     for folder, suffixes in GENERATED.items():
         d = out / folder
@@ -339,10 +348,12 @@ def write_report(
         p = inside(out, rel)
         atomic_write_bytes(p, text.encode())
         written.append(p)
+    drawn = None
     if figures:
         from zshbench.leaderboard.figures import write_figures
 
-        written += write_figures(split_ablations(split_records(list(records))[0], variant_of)[0], out / "figures")
+        drawn = write_figures(split_ablations(split_records(list(records))[0], variant_of)[0], out / "figures")
+        written += drawn
     page = out / "index.html"
     if (
         not html
@@ -350,6 +361,6 @@ def write_report(
         and '<meta name="generator" content="zshbench">' in page.read_text("utf-8", "replace")
     ):
         page.unlink()  # a page of an earlier report would show stale results
-    for f in stale_files(out, records, set(texts), variant_of):
+    for f in stale_files(out, records, set(texts), variant_of, drawn=drawn):
         f.unlink()
     return written

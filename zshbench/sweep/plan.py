@@ -44,6 +44,11 @@ class Job:
         if self.protocol:
             stem = Path(self.protocol).stem if self.protocol.endswith(".toml") else self.protocol
             name += "__" + "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
+            if self.protocol.endswith(".toml"):  # two grids' protocol files may share a stem: keep logs apart
+                import hashlib
+
+                where = str(Path(self.protocol).resolve())
+                name += "-" + hashlib.sha256(where.encode()).hexdigest()[:6]
         if self.eval_variant != "standard":
             name += f"__{self.eval_variant}"
         if self.overrides:
@@ -136,9 +141,12 @@ def pending(jobs: Sequence[Job], *, group: bool = True) -> tuple[list[Job], int]
                 look = prep.lookup(j.results, b, s)
                 look.slot.hasher.validate_config()  # prepare() validated the first job's code length only
                 path = str(look.slot.path)
+                if path in claimed:  # listed by an earlier job (another grid file): counted there
+                    continue
                 if look.status == "done":
+                    claimed.add(path)
                     skipped += 1
-                elif path not in claimed:
+                else:
                     claimed.add(path)
                     broken = (look.problem or path,) if look.status == "invalid" else ()
                     todo.append(dataclasses.replace(j, bits=(b,), seeds=(s,), replace=broken))
