@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,10 @@ from zshbench.hasher import RUN_KEYS, Hasher
 from zshbench.records import Record, identity_difference, identity_hash, load_record, record_path, run_identity
 from zshbench.registry import get_dataset, get_method
 from zshbench.trainset import TrainSet
+
+if TYPE_CHECKING:  # annotations only: the runner imports the protocol code where it is used
+    from zshbench.datasets.base import Dataset
+    from zshbench.protocols.model import Protocol, Split
 
 __all__ = ["DEFAULT_K", "build_trainset", "load_dataset", "Slot", "Lookup", "Prepared", "prepare"]
 
@@ -146,11 +150,11 @@ class Prepared:
     """Everything a run needs, resolved once: method class, overrides, dataset, protocol, split, the feature
     spec and weights, the evaluation's k and the training world size."""
 
-    method_cls: type
+    method_cls: type[Hasher]
     overrides: dict[str, Any]
-    dataset: Any
-    protocol: Any
-    split: Any
+    dataset: Dataset
+    protocol: Protocol
+    split: Split
     device: str
     feature_spec: str | None
     weights: str | None = None
