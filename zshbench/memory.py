@@ -29,15 +29,7 @@ def available_bytes() -> int | None:
             raise UserError(
                 f"ZSHBENCH_MEMORY_LIMIT={override!r} is not a number of bytes; unset it or give e.g. 8e9."
             ) from None
-    machine = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    machine = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        pass
+    machine = _proc_kib("/proc/meminfo", "MemAvailable:")
     if machine is None:
         try:
             machine = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -45,6 +37,18 @@ def available_bytes() -> int | None:
             machine = None
     room = [v for v in (machine, _address_space_room(), _cgroup_room()) if v is not None]
     return min(room) if room else None
+
+
+def _proc_kib(path: str, key: str) -> int | None:
+    """Bytes of the ``key: N kB`` line of a /proc file (None when absent or unreadable)."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _read_int(path: str) -> int | None:
@@ -67,16 +71,7 @@ def _address_space_room() -> int | None:
         return None
     if limit in (resource.RLIM_INFINITY, -1) or limit <= 0:
         return None
-    used = 0
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmSize:"):
-                    used = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        pass
-    return max(0, limit - used)
+    return max(0, limit - (_proc_kib("/proc/self/status", "VmSize:") or 0))
 
 
 def _cgroup_room() -> int | None:

@@ -40,28 +40,10 @@ def seed_everything(seed: int, torch_too: bool = False) -> None:
 
 
 def _progress_ctx(progress: bool, console):
-    from contextlib import nullcontext
+    """The run's progress display (the same columns as training's, `zshbench.train.loop`, without loss terms)."""
+    from zshbench.train.loop import _progress
 
-    if not progress:
-        return nullcontext(None)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
+    return _progress(progress, console=console, terms=False)
 
 
 def run(

@@ -361,7 +361,10 @@ def _loss_module(model, loss_fn):
     return _Loss().train()
 
 
-def _progress(enabled: bool):
+def _progress(enabled: bool, console=None, terms: bool = True):
+    """The rich progress display of training (and of `zshbench run`, with ``terms=False``): description, bar,
+    done/total, elapsed and remaining time, and with ``terms`` the running means of the loss terms; transient.
+    A null context when not ``enabled``."""
     if not enabled:
         return contextlib.nullcontext(None)
     from rich.progress import (
@@ -373,12 +376,13 @@ def _progress(enabled: bool):
         TimeRemainingColumn,
     )
 
-    return Progress(
+    columns = [
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        TextColumn("{task.fields[terms]}"),
-        transient=True,
-    )
+    ]
+    if terms:
+        columns.append(TextColumn("{task.fields[terms]}"))
+    return Progress(*columns, console=console, transient=True)
